@@ -1,0 +1,306 @@
+"""The StyleGAN2 generator (mapping + "skip" synthesis) with NVIDIA's state-dict names (SPEC §3).
+
+Read top to bottom: config, fully connected layer, mapping network, modulated synthesis layer,
+toRGB, synthesis block, synthesis network, generator.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .ops import (
+    LRELU_GAIN,
+    bias_act,
+    modulated_conv2d,
+    normalize_2nd_moment,
+    setup_filter,
+    upsample2d,
+)
+
+NOISE_MODES = ("const", "random", "none")
+PRECISIONS = ("float32", "float16", "bfloat16")
+
+
+@dataclass
+class GeneratorConfig:
+    """Everything needed to rebuild a generator; stored as JSON in our checkpoints."""
+
+    z_dim: int = 512
+    w_dim: int = 512
+    c_dim: int = 0
+    img_resolution: int = 512
+    img_channels: int = 3
+    mapping_layers: int = 8
+    channel_base: int = 32768
+    channel_max: int = 512
+    conv_clamp: float | None = 256
+    architecture: str = "skip"
+    mapping_lr_multiplier: float = 0.01
+    num_fp16_res: int = 4
+    source: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        res = self.img_resolution
+        if res < 4 or res & (res - 1):
+            raise ValueError(f"img_resolution must be a power of two >= 4, got {res}")
+        if self.architecture != "skip":
+            raise ValueError(f"only architecture 'skip' is supported, got {self.architecture!r}")
+        for name in ("z_dim", "w_dim", "img_channels", "mapping_layers", "channel_base", "channel_max"):
+            if int(getattr(self, name)) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+    def channels(self, resolution: int) -> int:
+        return min(self.channel_base // resolution, self.channel_max)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GeneratorConfig:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+class FullyConnectedLayer(nn.Module):
+    """Equalised-learning-rate linear layer: weights scaled by lr_multiplier / sqrt(fan_in) at run time."""
+
+    def __init__(self, in_features: int, out_features: int, lrelu: bool = False, lr_multiplier: float = 1.0, bias_init: float = 0.0):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.lrelu = lrelu
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_multiplier)
+        self.bias = nn.Parameter(torch.full([out_features], float(bias_init)))
+        self.weight_gain = lr_multiplier / math.sqrt(in_features)
+        self.bias_gain = lr_multiplier
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.to(x.dtype) * self.weight_gain
+        b = self.bias.to(x.dtype)
+        if self.bias_gain != 1:
+            b = b * self.bias_gain
+        if not self.lrelu:
+            return torch.addmm(b.unsqueeze(0), x, w.t())
+        return bias_act(x.matmul(w.t()), b, lrelu=True, gain=LRELU_GAIN)
+
+
+class MappingNetwork(nn.Module):
+    """z (and class label c) -> w, broadcast to num_ws rows, with truncation towards w_avg."""
+
+    def __init__(self, cfg: GeneratorConfig, num_ws: int):
+        super().__init__()
+        self.z_dim, self.c_dim, self.w_dim, self.num_ws = cfg.z_dim, cfg.c_dim, cfg.w_dim, num_ws
+        embed = cfg.w_dim if cfg.c_dim > 0 else 0
+        if cfg.c_dim > 0:
+            self.embed = FullyConnectedLayer(cfg.c_dim, embed)
+        features = [cfg.z_dim + embed] + [cfg.w_dim] * cfg.mapping_layers
+        self.num_layers = cfg.mapping_layers
+        for i in range(cfg.mapping_layers):
+            layer = FullyConnectedLayer(features[i], features[i + 1], lrelu=True, lr_multiplier=cfg.mapping_lr_multiplier)
+            setattr(self, f"fc{i}", layer)
+        self.register_buffer("w_avg", torch.zeros([cfg.w_dim]))
+
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+    ) -> torch.Tensor:
+        x = normalize_2nd_moment(z.float())
+        if self.c_dim > 0:
+            if c is None:
+                raise ValueError(f"this generator is conditional (c_dim={self.c_dim}): pass a class label c")
+            y = normalize_2nd_moment(self.embed(c.float()))
+            x = torch.cat([x, y], dim=1)
+        for i in range(self.num_layers):
+            x = getattr(self, f"fc{i}")(x)
+        x = x.unsqueeze(1).repeat([1, self.num_ws, 1])  # [N, num_ws, w_dim]
+        if truncation_psi != 1:
+            cutoff = self.num_ws if truncation_cutoff is None else truncation_cutoff
+            head = self.w_avg.lerp(x[:, :cutoff], truncation_psi)
+            x = torch.cat([head, x[:, cutoff:]], dim=1)
+        return x
+
+
+class SynthesisLayer(nn.Module):
+    """Modulated 3x3 conv (optionally 2x upsampling) + noise + bias + leaky ReLU + clamp."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: int = 1, conv_clamp: float | None = None):
+        super().__init__()
+        self.resolution, self.up, self.conv_clamp = resolution, up, conv_clamp
+        self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 3, 3]))
+        self.bias = nn.Parameter(torch.zeros([out_channels]))
+        self.register_buffer("noise_const", torch.randn([resolution, resolution]))
+        self.noise_strength = nn.Parameter(torch.zeros([]))
+        self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
+        styles = self.affine(w)
+        noise = None
+        if noise_mode == "random":
+            noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device) * self.noise_strength
+        elif noise_mode == "const":
+            noise = self.noise_const * self.noise_strength
+        x = modulated_conv2d(x, self.weight, styles, noise, up=self.up, padding=1, resample_filter=self.resample_filter)
+        return bias_act(x, self.bias.to(x.dtype), lrelu=True, gain=LRELU_GAIN, clamp=self.conv_clamp)
+
+
+class ToRGBLayer(nn.Module):
+    """1x1 modulated conv to RGB without demodulation; weight_gain 1/sqrt(in_channels)."""
+
+    def __init__(self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: float | None = None):
+        super().__init__()
+        self.conv_clamp = conv_clamp
+        self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
+        self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 1, 1]))
+        self.bias = nn.Parameter(torch.zeros([out_channels]))
+        self.weight_gain = 1 / math.sqrt(in_channels)
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        styles = self.affine(w) * self.weight_gain
+        x = modulated_conv2d(x, self.weight, styles, demodulate=False)
+        return bias_act(x, self.bias.to(x.dtype), lrelu=False, clamp=self.conv_clamp)
+
+
+class SynthesisBlock(nn.Module):
+    """One resolution: (const | conv0 up) -> conv1 -> torgb, adding to the upsampled skip image."""
+
+    def __init__(self, in_channels: int, out_channels: int, cfg: GeneratorConfig, resolution: int):
+        super().__init__()
+        self.in_channels, self.resolution = in_channels, resolution
+        self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))
+        self.num_conv = 1 if in_channels == 0 else 2
+        self.num_torgb = 1
+        if in_channels == 0:
+            self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
+        else:
+            self.conv0 = SynthesisLayer(in_channels, out_channels, cfg.w_dim, resolution, up=2, conv_clamp=cfg.conv_clamp)
+        self.conv1 = SynthesisLayer(out_channels, out_channels, cfg.w_dim, resolution, conv_clamp=cfg.conv_clamp)
+        self.torgb = ToRGBLayer(out_channels, cfg.img_channels, cfg.w_dim, conv_clamp=cfg.conv_clamp)
+        self.dtype = torch.float32  # float16/bfloat16 for the upper blocks on CUDA (Generator.set_precision)
+
+    def forward(
+        self, x: torch.Tensor | None, ws: torch.Tensor, noise_mode: str = "const"
+    ) -> torch.Tensor:
+        """Features of this block: ws holds its conv rows ([N, num_conv, w_dim])."""
+        dtype = self.dtype if ws.device.type == "cuda" else torch.float32
+        if self.in_channels == 0:
+            x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
+            return self.conv1(x, ws[:, 0], noise_mode)
+        x = self.conv0(x.to(dtype), ws[:, 0], noise_mode)
+        return self.conv1(x, ws[:, 1], noise_mode)
+
+    def to_rgb(self, x: torch.Tensor, img: torch.Tensor | None, w: torch.Tensor) -> torch.Tensor:
+        """Skip architecture: upsample the running image and add this block's RGB."""
+        y = self.torgb(x, w).float()
+        if img is None:
+            return y
+        return upsample2d(img, self.resample_filter) + y
+
+
+class SynthesisNetwork(nn.Module):
+    """W+ code -> image, block by block from 4x4; can return block features and stop early."""
+
+    def __init__(self, cfg: GeneratorConfig):
+        super().__init__()
+        self.img_resolution = cfg.img_resolution
+        log2 = int(math.log2(cfg.img_resolution))
+        self.block_resolutions = [2**i for i in range(2, log2 + 1)]
+        self.num_ws = 0
+        for res in self.block_resolutions:
+            in_ch = cfg.channels(res // 2) if res > 4 else 0
+            block = SynthesisBlock(in_ch, cfg.channels(res), cfg, res)
+            setattr(self, f"b{res}", block)
+            self.num_ws += block.num_conv
+        self.num_ws += 1  # the last block's torgb
+
+    def blocks(self) -> list[SynthesisBlock]:
+        return [getattr(self, f"b{res}") for res in self.block_resolutions]
+
+    def forward(
+        self,
+        ws: torch.Tensor,
+        noise_mode: str = "const",
+        return_features: bool = False,
+        stop_at_block: int | None = None,
+    ):
+        """Image [N, C, H, W]; with return_features (image, block features); with stop_at_block
+        only the features of blocks 0..k, computing nothing above block k and no image."""
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")
+        if ws.ndim != 3 or ws.shape[1] != self.num_ws:
+            raise ValueError(f"ws must be [N, {self.num_ws}, w_dim], got {list(ws.shape)}")
+        blocks = self.blocks()
+        if stop_at_block is not None and not 0 <= stop_at_block < len(blocks):
+            raise ValueError(f"stop_at_block must be in 0..{len(blocks) - 1}, got {stop_at_block}")
+        features: list[torch.Tensor] = []
+        x = img = None
+        w_idx = 0
+        for k, block in enumerate(blocks):
+            x = block(x, ws[:, w_idx : w_idx + block.num_conv], noise_mode)
+            features.append(x)
+            if stop_at_block is not None:
+                if k == stop_at_block:
+                    return features
+            else:
+                # torgb of block k shares its w row with conv0 of block k + 1 (NVIDIA's layout).
+                img = block.to_rgb(x, img, ws[:, w_idx + block.num_conv])
+            w_idx += block.num_conv
+        return (img, features) if return_features else img
+
+
+class Generator(nn.Module):
+    """StyleGAN2 generator: G(z) = synthesis(mapping(z, c))."""
+
+    def __init__(self, cfg: GeneratorConfig | None = None, **kwargs):
+        super().__init__()
+        self.config = cfg if cfg is not None else GeneratorConfig(**kwargs)
+        self.z_dim, self.c_dim, self.w_dim = self.config.z_dim, self.config.c_dim, self.config.w_dim
+        self.img_resolution, self.img_channels = self.config.img_resolution, self.config.img_channels
+        self.synthesis = SynthesisNetwork(self.config)
+        self.num_ws = self.synthesis.num_ws
+        self.mapping = MappingNetwork(self.config, self.num_ws)
+        self.precision = "float32"
+
+    @property
+    def block_resolutions(self) -> list[int]:
+        return self.synthesis.block_resolutions
+
+    @property
+    def device(self) -> torch.device:
+        return self.synthesis.b4.const.device
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0, truncation_cutoff: int | None = None, noise_mode: str = "const") -> torch.Tensor:
+        ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
+        return self.synthesis(ws, noise_mode=noise_mode)
+
+    def set_precision(self, precision: str) -> Generator:
+        """Run the top `num_fp16_res` blocks in float16/bfloat16 on CUDA (float32 on the CPU).
+
+        Tolerance: images stay within 2e-2 max abs of float32 for float16 on official-size
+        models (conv_clamp bounds activations); float32 is exact."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.precision = precision
+        dtype = getattr(torch, precision)
+        n_half = self.config.num_fp16_res
+        blocks = self.synthesis.blocks()
+        for i, block in enumerate(blocks):
+            use_half = precision != "float32" and i >= len(blocks) - n_half and block.resolution >= 8
+            block.dtype = dtype if use_half else torch.float32
+        return self
+
+    def random_ws(self, seed: int, truncation_psi: float = 1.0) -> torch.Tensor:
+        """The W+ code of seed's z, drawn as the official StyleGAN/DragGAN tools draw it
+        (numpy RandomState(seed).randn), so a seed shows the same image as there."""
+        z = torch.from_numpy(np.random.RandomState(int(seed)).randn(1, self.z_dim)).float().to(self.device)
+        c = torch.zeros([1, self.c_dim], device=self.device) if self.c_dim else None
+        with torch.no_grad():
+            return self.mapping(z, c, truncation_psi=truncation_psi)

@@ -1,0 +1,124 @@
+"""Low-level StyleGAN2 operations in plain PyTorch: FIR resampling, bias + activation, modulated conv.
+
+Numerics follow the reference (pure-PyTorch) paths of NVIDIA's upfirdn2d, bias_act and
+conv2d_resample (SPEC §3), so official weights give the same pixels without custom CUDA.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+LRELU_SLOPE = 0.2
+LRELU_GAIN = math.sqrt(2.0)
+
+
+def setup_filter(taps: list[float]) -> torch.Tensor:
+    """The 2-D resampling filter: outer product of the 1-D taps, normalised to sum 1."""
+    f = torch.as_tensor(taps, dtype=torch.float32)
+    f = torch.outer(f, f)
+    return f / f.sum()
+
+
+def bias_act(
+    x: torch.Tensor,
+    bias: torch.Tensor | None,
+    lrelu: bool,
+    gain: float = 1.0,
+    clamp: float | None = None,
+) -> torch.Tensor:
+    """Add a per-channel bias (dim 1), apply leaky ReLU or identity, scale by gain, clamp."""
+    if bias is not None:
+        x = x + bias.reshape([1, -1] + [1] * (x.ndim - 2))
+    if lrelu:
+        x = F.leaky_relu(x, LRELU_SLOPE)
+    if gain != 1:
+        x = x * gain
+    if clamp is not None:
+        x = x.clamp(-clamp, clamp)
+    return x
+
+
+def upfirdn2d(
+    x: torch.Tensor, f: torch.Tensor, up: int = 1, pad: tuple[int, int, int, int] = (0, 0, 0, 0), gain: float = 1.0
+) -> torch.Tensor:
+    """Upsample by zero insertion, pad (x0, x1, y0, y1), convolve with the FIR filter f * gain."""
+    n, c, h, w = x.shape
+    if up > 1:
+        # [N, C, H, 1, W, 1] -> zeros after each sample -> [N, C, H*up, W*up]
+        x = x.reshape(n, c, h, 1, w, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
+        x = x.reshape(n, c, h * up, w * up)
+    px0, px1, py0, py1 = pad
+    x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
+    x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
+    # conv2d correlates; the reference convolves, hence the flip.
+    weight = (f * gain).to(x.dtype).flip([0, 1])
+    weight = weight[None, None].repeat(c, 1, 1, 1)
+    return F.conv2d(x, weight, groups=c)
+
+
+def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2) -> torch.Tensor:
+    """Upsample an image by `up` with the FIR filter, as the reference upsample2d."""
+    fw = f.shape[-1]
+    p0, p1 = (fw + up - 1) // 2, (fw - up) // 2
+    return upfirdn2d(x, f, up=up, pad=(p0, p1, p0, p1), gain=up * up)
+
+
+def modulated_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    styles: torch.Tensor,
+    noise: torch.Tensor | None = None,
+    up: int = 1,
+    padding: int = 0,
+    resample_filter: torch.Tensor | None = None,
+    demodulate: bool = True,
+) -> torch.Tensor:
+    """Style-modulated convolution (StyleGAN2 eq. 1-3), one grouped conv for the whole batch."""
+    batch = x.shape[0]
+    out_ch, in_ch, kh, kw = weight.shape
+    if x.dtype == torch.float16 and demodulate:
+        # Pre-normalise to avoid float16 overflow; demodulation cancels the scale.
+        weight = weight * (1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+    w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)  # [N, O, I, k, k]
+    if demodulate:
+        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
+        w = w * dcoefs.reshape(batch, -1, 1, 1, 1)
+    x = x.reshape(1, -1, *x.shape[2:])  # fold the batch into groups
+    w = w.reshape(-1, in_ch, kh, kw).to(x.dtype)
+    if up > 1:
+        x = _upsampling_conv(x, w, resample_filter, up, padding, groups=batch)
+    else:
+        x = F.conv2d(x, w, padding=padding, groups=batch)
+    x = x.reshape(batch, -1, *x.shape[2:])
+    if noise is not None:
+        x = x + noise.to(x.dtype)
+    return x
+
+
+def _upsampling_conv(
+    x: torch.Tensor, w: torch.Tensor, f: torch.Tensor, up: int, padding: int, groups: int
+) -> torch.Tensor:
+    """Transposed strided conv followed by the FIR filter: the reference conv2d_resample path."""
+    out_total, in_per_group, kh, kw = w.shape
+    fw = f.shape[-1]
+    px0 = padding + (fw + up - 1) // 2 - (kw - 1)
+    px1 = padding + (fw - up) // 2 - (kw - up)
+    py0 = padding + (fw + up - 1) // 2 - (kh - 1)
+    py1 = padding + (fw - up) // 2 - (kh - up)
+    # [G*O, I, k, k] -> [G*I, O, k, k], the weight layout conv_transpose2d wants per group.
+    w = w.reshape(groups, out_total // groups, in_per_group, kh, kw).transpose(1, 2)
+    w = w.reshape(groups * in_per_group, out_total // groups, kh, kw)
+    pxt = max(min(-px0, -px1), 0)
+    pyt = max(min(-py0, -py1), 0)
+    x = F.conv_transpose2d(x, w, stride=up, padding=[pyt, pxt], groups=groups)
+    return upfirdn2d(x, f, pad=(px0 + pxt, px1 + pxt, py0 + pyt, py1 + pyt), gain=up * up)
+
+
+def normalize_2nd_moment(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Scale each row to unit root-mean-square (StyleGAN's z normalisation)."""
+    return x * (x.square().mean(dim=1, keepdim=True) + eps).rsqrt()
