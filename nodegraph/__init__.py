@@ -1,0 +1,29 @@
+"""nodegraph: a scriptable node-graph engine with typed ports, undo, and lazy cached evaluation.
+
+Build a Graph from registered Node types, evaluate it, save it; the editor and CLI sit on top."""
+
+from nodegraph.errors import Cancelled, GraphError, NodeError, ProjectError
+from nodegraph.events import CancelToken
+from nodegraph.graph import Graph, Link, NodeHandle, PortRef
+from nodegraph.node import ANY, Input, Node, Output, Param, file_key
+from nodegraph.registry import register, registry
+
+__all__ = [
+    "ANY",
+    "CancelToken",
+    "Cancelled",
+    "Graph",
+    "GraphError",
+    "Input",
+    "Link",
+    "Node",
+    "NodeError",
+    "NodeHandle",
+    "Output",
+    "Param",
+    "PortRef",
+    "ProjectError",
+    "file_key",
+    "register",
+    "registry",
+]

@@ -1,0 +1,9 @@
+"""`python -m nodegraph`: the same as the `nodegraph` command.
+
+See nodegraph.cli for the subcommands."""
+
+import sys
+
+from nodegraph.cli import main
+
+sys.exit(main())

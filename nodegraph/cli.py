@@ -1,0 +1,276 @@
+"""The `nodegraph` command: run projects headless, list node types, open the editor, and the
+extra commands (info, convert, bench, ...) that packages add through "nodegraph.commands"."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from nodegraph import events as ev
+from nodegraph.errors import GraphError, NodeError, ProjectError
+from nodegraph.events import CancelToken
+from nodegraph.registry import CommandFn, load_commands, registry
+
+BUILTIN = ("run", "nodes", "edit")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code: 0 ok, 1 a node failed, 2 bad project or arguments,
+    130 interrupted."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    extra = {} if argv and argv[0] in BUILTIN else load_commands()
+    if argv and argv[0] in extra:
+        return int(extra[argv[0]][1](argv[1:]) or 0)
+    parser = build_parser(extra)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 after --help
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return args.func(args)
+
+
+def build_parser(extra: dict[str, tuple[str, CommandFn]]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nodegraph", description="Node-graph environment for DragGAN-style editing."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = sub.add_parser("run", help="evaluate a project (or a PNG it exported) headless")
+    run.add_argument("project", help="X.ngproj.json, or a PNG with an embedded project")
+    run.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    run.add_argument(
+        "--output-dir", help="folder for relative output paths (default: the project's folder)"
+    )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NODE.PARAM=VALUE",
+        help="override a param; VALUE is JSON or a string",
+    )
+    run.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar or table, only errors and written files",
+    )
+    run.set_defaults(func=cmd_run)
+    nodes = sub.add_parser(
+        "nodes", help="list the registered node types with their ports and params"
+    )
+    nodes.add_argument("--json", action="store_true", help="machine-readable output")
+    nodes.set_defaults(func=cmd_nodes)
+    edit = sub.add_parser("edit", help="open the editor (needs dearpygui)")
+    edit.add_argument("project", nargs="?", help="project or PNG to open")
+    edit.add_argument(
+        "--screenshot", metavar="OUT", help="render, save a screenshot to OUT and exit"
+    )
+    edit.add_argument(
+        "--frames", type=int, default=3, help="frames to render before the screenshot"
+    )
+    edit.add_argument(
+        "--run", action="store_true", help="evaluate the project before the screenshot"
+    )
+    edit.set_defaults(func=cmd_edit)
+    for name, (help_text, _) in sorted(extra.items()):
+        if name not in BUILTIN:
+            sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+# --- run -----------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from nodegraph.project import load
+
+    try:
+        graph = load(args.project)
+        for assignment in args.set:
+            apply_set(graph, assignment)
+    except (ProjectError, GraphError) as exc:
+        print(f"nodegraph: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    cancel = CancelToken()
+    progress = ProgressPrinter(quiet=args.quiet)
+    try:
+        with sigint_cancels(cancel):
+            report = graph.evaluate(
+                device=args.device, on_event=progress, cancel=cancel, output_dir=args.output_dir
+            )
+    except NodeError as exc:
+        progress.close()
+        print(f"nodegraph: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except GraphError as exc:
+        progress.close()
+        print(f"nodegraph: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        progress.close()
+        print("nodegraph: aborted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    progress.close()
+    if not args.quiet:
+        print(report)
+    for path in report.written:
+        print(f"wrote {path}")
+    if report.cancelled:
+        print("nodegraph: cancelled", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def apply_set(graph: Any, assignment: str) -> None:
+    """Applies one `--set NODE.PARAM=VALUE`; VALUE is parsed as JSON when it can be."""
+    target, sep, text = assignment.partition("=")
+    node, dot, param = target.partition(".")
+    if not sep or not dot or not node or not param:
+        raise GraphError(
+            f"--set {assignment!r} must look like NODE.PARAM=VALUE, e.g. latent.seed=4"
+        )
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    graph.set(node, **{param: value})
+
+
+class ProgressPrinter:
+    """Turns evaluation events into lines and a tqdm bar on stderr."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+
+    def __call__(self, event: Any) -> None:
+        if self.quiet:
+            return
+        if isinstance(event, ev.NodeStarted):
+            self.close()
+            print(f"{event.node_id} ({event.type_name}): {event.reason}", file=sys.stderr)
+        elif isinstance(event, ev.NodeProgress):
+            self._progress(event)
+        elif isinstance(event, ev.NodeLog):
+            self._write(f"  {event.node_id}: {event.message}")
+        elif isinstance(event, ev.NodeFinished | ev.NodeFailed | ev.Cancelled):
+            self.close()
+
+    def _progress(self, event: ev.NodeProgress) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None or self.bar.total != event.total:
+            self.close()
+            self.bar = tqdm(total=event.total, desc=event.node_id, file=sys.stderr, leave=False)
+        self.bar.n = event.step
+        if event.message:
+            self.bar.set_postfix_str(event.message, refresh=False)
+        self.bar.refresh()
+
+    def _write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@contextmanager
+def sigint_cancels(cancel: CancelToken) -> Iterator[None]:
+    """First Ctrl+C sets the cancel token (the running node stops cleanly); the second aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\nnodegraph: cancelling (Ctrl+C again to abort)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# --- nodes, edit ---------------------------------------------------------------------------
+def describe_types() -> list[dict[str, Any]]:
+    """Every registered node type as plain data (what `nodegraph nodes --json` prints)."""
+    out = []
+    for name, cls in registry().types().items():
+        params = []
+        for p in cls.params:
+            entry = {"name": p.name, "type": p.type_label, "default": p.default, "doc": p.doc}
+            entry.update(
+                {
+                    k: v
+                    for k, v in (("min", p.min), ("max", p.max), ("choices", p.choices))
+                    if v is not None
+                }
+            )
+            if p.type == "tensor":
+                entry["default"] = None
+            params.append(entry)
+        out.append({
+            "type": name, "category": cls.category, "version": cls.version, "doc": cls.doc or (cls.__doc__ or "").strip(),
+            "pure": cls.pure, "is_output": cls.is_output,
+            "inputs": [{"name": i.name, "type": i.type, "optional": i.optional, "doc": i.doc} for i in cls.inputs],
+            "outputs": [{"name": o.name, "type": o.type, "doc": o.doc} for o in cls.outputs],
+            "params": params,
+        })  # fmt: skip
+    return out
+
+
+def cmd_nodes(args: argparse.Namespace) -> int:
+    types = describe_types()
+    if args.json:
+        print(json.dumps(types, indent=1, default=str))
+        return EXIT_OK
+    for t in types:
+        print(
+            f"{t['type']}  [{t['category']}] v{t['version']}"
+            + ("  (output)" if t["is_output"] else "")
+        )
+        if t["doc"]:
+            print(f"    {t['doc'].splitlines()[0]}")
+        for i in t["inputs"]:
+            print(f"    in   {i['name']}: {i['type']}" + (" (optional)" if i["optional"] else ""))
+        for o in t["outputs"]:
+            print(f"    out  {o['name']}: {o['type']}")
+        for p in t["params"]:
+            limits = ", ".join(f"{k} {p[k]}" for k in ("min", "max", "choices") if k in p)
+            print(
+                f"    param {p['name']}: {p['type']} = {p['default']!r}"
+                + (f" ({limits})" if limits else "")
+            )
+    for message in registry().load_errors:
+        print(f"nodegraph: warning: {message}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    """Opens the editor: calls nodegraph.editor.main(args) with this command's namespace."""
+    try:
+        editor = importlib.import_module("nodegraph.editor")
+    except ModuleNotFoundError as exc:
+        missing = (
+            "dearpygui (pip install dearpygui)"
+            if (exc.name or "").startswith("dearpygui")
+            else exc.name
+        )
+        print(f"nodegraph: error: the editor cannot start: missing {missing}", file=sys.stderr)
+        return EXIT_USAGE
+    return int(editor.main(args) or 0)

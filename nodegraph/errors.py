@@ -1,0 +1,51 @@
+"""The engine's own exception types.
+
+Every message names the node, port, param, file or field at fault and says how to fix it."""
+
+from __future__ import annotations
+
+
+class GraphError(ValueError):
+    """A graph edit or a graph's shape was refused: unknown type, bad link, bad param."""
+
+
+class NodeError(RuntimeError):
+    """A node's compute failed; chained (`raise ... from`) to the original exception."""
+
+    def __init__(self, node_id: str, type_name: str, cause: BaseException | str) -> None:
+        self.node_id = node_id
+        self.type_name = type_name
+        self.cause = cause
+        self.report = None  # the EvaluationReport of the run, attached by the evaluator
+        detail = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
+        super().__init__(f"node {node_id!r} ({type_name}) failed: {detail}")
+
+
+class ProjectError(ValueError):
+    """A project file could not be loaded or saved; names the file, node and field."""
+
+    def __init__(
+        self,
+        message: str,
+        path: str | None = None,
+        node: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.node = node
+        self.field = field
+        where = [
+            f"file {path}" if path else "",
+            f"node {node!r}" if node else "",
+            f"field {field!r}" if field else "",
+        ]
+        prefix = ", ".join(w for w in where if w)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class Cancelled(Exception):
+    """Raised inside a node (by ctx.progress / ctx.check_cancel) when the run was cancelled."""
+
+    def __init__(self, node_id: str | None = None) -> None:
+        self.node_id = node_id
+        super().__init__(f"cancelled in node {node_id!r}" if node_id else "cancelled")

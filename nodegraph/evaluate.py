@@ -1,0 +1,441 @@
+"""Lazy pull evaluation: fingerprint what the requested outputs need, reuse cached results,
+compute the rest in topological order, with events, cancel and a report that says why."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from nodegraph import events as ev
+from nodegraph.errors import Cancelled, GraphError, NodeError
+from nodegraph.fingerprint import Fingerprint, canonical, input_part
+
+if TYPE_CHECKING:
+    from nodegraph.graph import Graph, GraphSnapshot
+
+
+@dataclass
+class NodeRecord:
+    """What happened to one node in a run: status is computed, cached, failed, cancelled or skipped."""
+
+    node_id: str
+    type_name: str
+    status: str
+    reason: str
+    seconds: float = 0.0
+    fingerprint: Fingerprint | None = None
+    error: Exception | None = None
+    written: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EvaluationReport:
+    """The result of Graph.evaluate: per-node records and the requested nodes' outputs."""
+
+    targets: list[str]
+    device: str
+    nodes: dict[str, NodeRecord] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+    def _with(self, status: str) -> list[str]:
+        return [n for n, r in self.nodes.items() if r.status == status]
+
+    @property
+    def computed(self) -> list[str]:
+        return self._with("computed")
+
+    @property
+    def cached(self) -> list[str]:
+        return self._with("cached")
+
+    @property
+    def failed(self) -> list[str]:
+        return self._with("failed")
+
+    @property
+    def skipped(self) -> list[str]:
+        return self._with("skipped")
+
+    @property
+    def ok(self) -> bool:
+        return not self.cancelled and not self.failed and not self.skipped
+
+    @property
+    def written(self) -> list[str]:
+        """Files the nodes reported writing (ctx.wrote), in run order."""
+        return [path for record in self.nodes.values() for path in record.written]
+
+    def __str__(self) -> str:
+        rows = [("node", "type", "status", "seconds", "why")]
+        rows += [
+            (r.node_id, r.type_name, r.status, f"{r.seconds:.3f}", r.reason)
+            for r in self.nodes.values()
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        lines = [
+            "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4] for row in rows
+        ]
+        summary = (
+            f"{len(self.computed)} computed, {len(self.cached)} cached, {len(self.failed)} failed"
+        )
+        summary += f", {len(self.skipped)} skipped" + (", cancelled" if self.cancelled else "")
+        lines.append(f"{summary} on {self.device} in {self.seconds:.2f} s")
+        return "\n".join(line.rstrip() for line in lines)
+
+
+class Context:
+    """What a node's compute sees: params, device, progress and cancel, paths, logging."""
+
+    def __init__(
+        self,
+        node_id: str,
+        params: dict[str, Any],
+        device: str,
+        cancel: ev.CancelToken,
+        emit: Callable[[Any], None],
+        project_dir: Path,
+        output_dir: Path,
+        project_json: Callable[[], dict[str, Any]],
+        record: NodeRecord,
+    ) -> None:
+        self.node_id = node_id
+        self.params = params
+        self.device = device
+        self.cancel = cancel
+        self.project_dir = project_dir
+        self.output_dir = output_dir
+        self.project_json = project_json
+        self._emit = emit
+        self._record = record
+
+    def progress(
+        self, step: int, total: int, preview: Any = None, message: str | None = None
+    ) -> None:
+        """Reports progress (and an optional preview image); raises Cancelled if cancel was requested."""
+        self._emit(ev.NodeProgress(self.node_id, step, total, preview, message))
+        self.check_cancel()
+
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled(self.node_id)
+
+    def log(self, message: str) -> None:
+        self._record.log.append(message)
+        self._emit(ev.NodeLog(self.node_id, message))
+
+    def wrote(self, path: str | Path) -> None:
+        """Tells the run (and the CLI summary) that this node wrote a file."""
+        self._record.written.append(str(path))
+
+    def resolve_path(self, path: str | Path) -> Path:
+        """A path from a param, relative to the project's folder, made absolute."""
+        path = Path(path).expanduser()
+        return path if path.is_absolute() else self.project_dir / path
+
+    def output_path(self, path: str | Path) -> Path:
+        """Where to write an output file: relative to the output folder (default: the project's)."""
+        path = Path(path).expanduser()
+        path = path if path.is_absolute() else self.output_dir / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def torch_device(self) -> Any:
+        import torch
+
+        return torch.device(self.device)
+
+
+def resolve_device(device: str | None) -> str:
+    """'auto' -> 'cuda' when torch sees a GPU, else 'cpu'; an unavailable 'cuda' is a GraphError."""
+    import torch
+
+    device = str(device or "auto")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise GraphError(
+            f"device {device!r} was asked for but torch sees no CUDA GPU; use device 'cpu' or 'auto'"
+        )
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError):
+        raise GraphError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
+    return device
+
+
+def pick_targets(snap: GraphSnapshot, outputs: list[str] | str | None) -> list[str]:
+    """The requested node ids; default every output node (is_output), else every sink."""
+    if outputs is None:
+        chosen = [n for n, s in snap.nodes.items() if s.cls.is_output]
+        if not chosen:
+            fed = {link.src for link in snap.links}
+            chosen = [n for n in snap.nodes if n not in fed]
+        return chosen
+    outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+    for node_id in outputs:
+        if str(node_id) not in snap.nodes:
+            known = ", ".join(snap.nodes) or "the graph is empty"
+            raise GraphError(f"cannot evaluate {str(node_id)!r}: no such node; nodes: {known}")
+    return [str(n) for n in outputs]
+
+
+class _Run:
+    """One evaluation: plans from fingerprints, then computes in topological order."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        targets: list[str],
+        device: str,
+        emit: Callable,
+        cancel: ev.CancelToken,
+        output_dir: Path,
+    ) -> None:
+        self.graph, self.snap = graph, graph.snapshot()
+        self.targets, self.device, self.emit, self.cancel = targets, device, emit, cancel
+        self.project_dir = graph.project_dir
+        self.output_dir = output_dir
+        self.report = EvaluationReport(list(targets), device)
+        self.contexts: dict[str, Context] = {}
+        self.nodes: dict[str, Any] = {}
+        self.fingerprints: dict[str, Fingerprint | None] = {}
+        self.results: dict[str, dict[str, Any]] = {}
+        self.errors: list[NodeError] = []
+        self._project_json: dict[str, Any] | None = None
+
+    def order(self) -> list[str]:
+        dag = self.snap.dag()
+        needed = set(self.targets)
+        for target in self.targets:
+            needed |= nx.ancestors(dag, target)
+        order = list(nx.topological_sort(dag.subgraph(needed)))
+        for node_id in order:
+            state, linked = self.snap.nodes[node_id], self.snap.inputs_of(node_id)
+            for decl in state.cls.inputs:
+                if not decl.optional and decl.name not in linked:
+                    raise GraphError(
+                        f"node {node_id!r} ({state.cls.type_name}) input {decl.name!r} ({decl.type}) is not linked; "
+                        f"connect an output of type {decl.type} to it"
+                    )
+        return order
+
+    def project_json(self) -> dict[str, Any]:
+        if self._project_json is None:
+            from nodegraph.project import snapshot_to_json
+
+            self._project_json = snapshot_to_json(self.snap, inline_tensors=True)
+        return self._project_json
+
+    def fingerprint(self, node_id: str) -> Fingerprint | None:
+        """Named parts of the cache key; None when an upstream node or impure_key failed."""
+        state = self.snap.nodes[node_id]
+        record = NodeRecord(node_id, state.cls.type_name, "skipped", "")
+        self.report.nodes[node_id] = record
+        ctx = Context(
+            node_id, dict(state.params), self.device, self.cancel, self.emit,
+            self.project_dir, self.output_dir, self.project_json, record,
+        )  # fmt: skip
+        node = state.cls()
+        node.ctx = ctx
+        self.contexts[node_id], self.nodes[node_id] = ctx, node
+        parts = {
+            "type": state.cls.type_name,
+            "version": str(state.cls.version),
+            "device": self.device,
+        }
+        parts.update(
+            {f"param.{name}": canonical(value) for name, value in sorted(state.params.items())}
+        )
+        if not state.cls.pure:
+            try:
+                parts["impure"] = str(node.impure_key(ctx.params))
+            except Exception as exc:
+                self.fail(node_id, exc)
+                return None
+        sources = {}
+        linked = self.snap.inputs_of(node_id)
+        for decl in state.cls.inputs:
+            link = linked.get(decl.name)
+            if link is None:
+                parts[f"input.{decl.name}"] = "unlinked"
+                continue
+            upstream = self.fingerprints.get(link.src)
+            if upstream is None:
+                record.reason = f"input {decl.name}: upstream node {link.src} failed"
+                return None
+            parts[f"input.{decl.name}"] = input_part(upstream, link.output)
+            sources[decl.name] = link.src
+        fp = Fingerprint(parts, sources)
+        record.fingerprint = fp
+        return fp
+
+    def fail(self, node_id: str, exc: Exception) -> NodeError:
+        record = self.report.nodes[node_id]
+        error = exc if isinstance(exc, NodeError) else NodeError(node_id, record.type_name, exc)
+        if error is not exc:
+            error.__cause__ = exc
+        record.status, record.reason, record.error = "failed", str(exc), error
+        self.errors.append(error)
+        self.emit(ev.NodeFailed(node_id, error))
+        return error
+
+    def compute(self, node_id: str) -> None:
+        state, record = self.snap.nodes[node_id], self.report.nodes[node_id]
+        inputs = {decl.name: None for decl in state.cls.inputs}
+        for name, link in self.snap.inputs_of(node_id).items():
+            inputs[name] = self.results[link.src][link.output]
+        reason = record.fingerprint.explain(self.graph.last_fingerprints.get(node_id))
+        record.reason = "not in the cache (evicted or cleared)" if reason == "unchanged" else reason
+        self.emit(ev.NodeStarted(node_id, record.type_name, record.reason))
+        start = time.perf_counter()
+        try:
+            outputs = self.nodes[node_id].compute(self.contexts[node_id], **inputs)
+            _check_outputs(state.cls, outputs)
+        finally:
+            record.seconds = time.perf_counter() - start
+        self.graph.cache.put(record.fingerprint.digest, outputs)
+        self.graph.last_fingerprints[node_id] = record.fingerprint
+        self.results[node_id] = outputs
+        record.status = "computed"
+        self.emit(ev.NodeFinished(node_id, False, record.seconds, list(record.written)))
+
+
+def _check_outputs(cls: type, outputs: Any) -> None:
+    if not isinstance(outputs, dict):
+        raise TypeError(f"compute must return a dict of outputs, got {type(outputs).__name__}")
+    declared = {o.name for o in cls.outputs}
+    missing, unknown = declared - outputs.keys(), outputs.keys() - declared
+    if missing or unknown:
+        raise KeyError(
+            f"compute returned outputs {sorted(outputs)}; declared outputs are {sorted(declared)}"
+        )
+
+
+def evaluate(
+    graph: Graph,
+    outputs: list[str] | str | None = None,
+    device: str = "auto",
+    on_event: Callable[[Any], None] | None = None,
+    cancel: ev.CancelToken | None = None,
+    raise_on_error: bool = True,
+    output_dir: str | Path | None = None,
+) -> EvaluationReport:
+    """Evaluates what `outputs` depend on. A failed node raises NodeError (after NodeFailed and
+    RunFinished events; `error.report` holds the report) unless raise_on_error=False; a
+    cancelled run returns a report with `cancelled=True` and raises nothing."""
+    emit = on_event or (lambda event: None)
+    out_dir = output_dir or graph.output_dir
+    run = _Run(
+        graph, pick_targets(graph.snapshot(), outputs), resolve_device(device), emit,
+        cancel if cancel is not None else ev.CancelToken(),
+        Path(out_dir).expanduser().resolve() if out_dir else graph.project_dir,
+    )  # fmt: skip
+    start = time.perf_counter()
+    order = run.order()
+    for node_id in order:
+        run.fingerprints[node_id] = run.fingerprint(node_id)
+    plan = _plan(run, order)
+    emit(
+        ev.RunStarted(list(run.targets), [n for n in order if plan.get(n) == "compute"], run.device)
+    )
+    error = _execute(run, order, plan, raise_on_error)
+    report = run.report
+    report.nodes = {
+        n: report.nodes[n] for n in order if n in plan or report.nodes[n].status == "failed"
+    }
+    report.outputs = {t: run.results[t] for t in run.targets if t in run.results}
+    report.seconds = time.perf_counter() - start
+    emit(ev.RunFinished(report))
+    if error is not None and raise_on_error:
+        error.report = report
+        raise error
+    return report
+
+
+def _plan(run: _Run, order: list[str]) -> dict[str, str]:
+    """Which needed nodes come from the cache and which must compute (walking back from targets)."""
+    plan: dict[str, str] = {}
+    wanted = set(run.targets)
+    for node_id in reversed(order):
+        if node_id not in wanted:
+            continue
+        fp = run.fingerprints[node_id]
+        cached = run.graph.cache.get(fp.digest) if fp is not None else None
+        if cached is not None:
+            plan[node_id] = "cached"
+            run.results[node_id] = cached
+            continue
+        plan[node_id] = "compute"
+        wanted |= {link.src for link in run.snap.inputs_of(node_id).values()}
+    return plan
+
+
+def _execute(
+    run: _Run, order: list[str], plan: dict[str, str], raise_on_error: bool
+) -> NodeError | None:
+    for node_id in order:
+        record, step = run.report.nodes[node_id], plan.get(node_id)
+        if step is None or record.status == "failed":
+            continue
+        if step == "cached":
+            _mark_cached(run, node_id)
+            continue
+        blocked = _blocked_by(run, node_id)
+        if blocked or run.cancel.is_set() or (run.errors and raise_on_error):
+            record.status = "skipped"
+            record.reason = blocked or (
+                "run cancelled" if run.cancel.is_set() else "run stopped after a failure"
+            )
+            if run.cancel.is_set() and not run.report.cancelled:
+                run.report.cancelled = True
+                run.emit(ev.Cancelled(None))
+            continue
+        same = run.graph.cache.get(record.fingerprint.digest)  # made earlier in this run
+        if same is not None:
+            run.results[node_id] = same
+            _mark_cached(run, node_id)
+            continue
+        try:
+            run.compute(node_id)
+        except Cancelled:
+            record.status, record.reason = "cancelled", "cancelled while running"
+            run.report.cancelled = True
+            run.emit(ev.Cancelled(node_id))
+        except Exception as exc:
+            run.fail(node_id, exc)
+    return run.errors[0] if run.errors else None
+
+
+def _mark_cached(run: _Run, node_id: str) -> None:
+    record = run.report.nodes[node_id]
+    previous = run.graph.last_fingerprints.get(node_id)
+    changes = record.fingerprint.explain(previous)
+    record.status = "cached"
+    if previous is None:
+        record.reason = "same fingerprint as a cached result"
+    elif changes == "unchanged":
+        record.reason = "unchanged"
+    else:
+        record.reason = f"result of an earlier run ({changes})"
+    run.graph.last_fingerprints[node_id] = record.fingerprint
+    run.emit(ev.NodeFinished(node_id, True, 0.0))
+
+
+def _blocked_by(run: _Run, node_id: str) -> str:
+    for name, link in run.snap.inputs_of(node_id).items():
+        if link.src not in run.results:
+            status = run.report.nodes[link.src].status
+            return f"input {name}: upstream node {link.src} {status}"
+    return ""

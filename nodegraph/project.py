@@ -1,0 +1,378 @@
+"""Projects (SPEC §4): save and load a graph as JSON plus a safetensors sidecar, atomically.
+
+Loading validates everything and raises ProjectError naming the file, node and field."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nodegraph.errors import GraphError, ProjectError
+from nodegraph.graph import NODE_ID, Graph, GraphSnapshot, Link
+from nodegraph.node import coerce_param
+
+if TYPE_CHECKING:
+    from PIL.PngImagePlugin import PngInfo
+
+    from nodegraph.registry import Registry
+
+FORMAT = "nodegraph.project"
+VERSION = 1
+PNG_KEY = "nodegraph.project"
+PNG_NODE_KEY = "nodegraph.node"
+TENSOR_REF = "$tensor"
+INLINE_ENCODING = "safetensors+base64"
+MAX_PNG_TEXT = 256 * 1024**2
+
+# MIGRATIONS[n] turns a version-n document into a version n + 1 one; add one per format change.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def sidecar_path(path: str | Path) -> Path:
+    """X.ngproj.json -> X.ngproj.safetensors (the tensors of the project)."""
+    path = Path(path)
+    stem = path.name[: -len(".json")] if path.name.endswith(".json") else path.name
+    return path.with_name(stem + ".safetensors")
+
+
+def atomic_write(path: str | Path, data: bytes) -> None:
+    """Writes a temporary file in the same folder, flushes, fsyncs and renames it over `path`:
+    readers see the old file or the new one, never half of one."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- writing -------------------------------------------------------------------------------
+def _encode(snap: GraphSnapshot) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON document and the tensors it refers to, keyed "node.param"."""
+    tensors: dict[str, Any] = {}
+    nodes = []
+    for state in snap.nodes.values():
+        params = {}
+        for name, value in state.params.items():
+            decl = state.cls.param(name)
+            if decl is not None and decl.type == "tensor" and value is not None:
+                key = f"{state.id}.{name}"
+                tensors[key] = value.detach().cpu().contiguous().clone()
+                value = {TENSOR_REF: key}
+            params[name] = value
+        nodes.append(
+            {"id": state.id, "type": state.cls.type_name, "params": params, "pos": list(state.pos)}
+        )
+    links = [{"from": [link.src, link.output], "to": [link.dst, link.input]} for link in snap.links]
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "nodes": nodes,
+        "links": links,
+        "meta": snap.meta,
+    }, tensors
+
+
+def _tensor_bytes(tensors: dict[str, Any]) -> bytes:
+    from safetensors.torch import save as save_tensors
+
+    return save_tensors(tensors, metadata={"format": FORMAT})
+
+
+def snapshot_to_json(snap: GraphSnapshot, inline_tensors: bool = True) -> dict[str, Any]:
+    """The project document; tensors inline (base64 safetensors) so it stands alone, e.g. in a PNG."""
+    data, tensors = _encode(snap)
+    if tensors and inline_tensors:
+        data["tensors"] = {
+            "encoding": INLINE_ENCODING,
+            "data": base64.b64encode(_tensor_bytes(tensors)).decode(),
+        }
+    return data
+
+
+def save(graph: Graph, path: str | Path) -> None:
+    """Writes X.ngproj.json (and X.ngproj.safetensors when params hold tensors), atomically.
+    A failed save leaves the previous files as they were and raises ProjectError."""
+    path = Path(path)
+    sidecar = sidecar_path(path)
+    try:
+        data, tensors = _encode(graph.snapshot())
+        blob = _tensor_bytes(tensors) if tensors else None
+        if blob is not None:
+            data["sidecar"] = {"file": sidecar.name, "sha256": hashlib.sha256(blob).hexdigest()}
+        text = json.dumps(data, indent=1, allow_nan=False) + "\n"
+        if blob is not None:
+            atomic_write(sidecar, blob)
+        atomic_write(path, text.encode())
+        if blob is None:
+            sidecar.unlink(missing_ok=True)
+    except (OSError, TypeError, ValueError) as exc:
+        raise ProjectError(f"could not save: {type(exc).__name__}: {exc}", str(path)) from exc
+    graph.path = str(path)
+    graph.mark_clean()
+
+
+# --- reading -------------------------------------------------------------------------------
+def load(path: str | Path, registry: Registry | None = None) -> Graph:
+    """Reads a project file (or a PNG with an embedded project); any fault is a ProjectError."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProjectError(f"cannot read: {exc.strerror or exc}", str(path)) from exc
+    if raw.startswith(b"\x89PNG"):
+        return load_from_png(path, registry)
+    try:
+        text = raw.decode("utf-8")
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProjectError(f"not a valid JSON project: {exc}", str(path)) from None
+    graph = _guarded(lambda: _build(data, str(path), registry, sidecar_dir=path.parent), str(path))
+    graph.path = str(path)
+    return graph
+
+
+def from_json(
+    data: dict[str, Any] | str, registry: Registry | None = None, source: str = "<json>"
+) -> Graph:
+    """A graph from a project document (dict or JSON text), e.g. one embedded in a PNG."""
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise ProjectError(f"not a valid JSON project: {exc}", source) from None
+    return _guarded(lambda: _build(data, source, registry, sidecar_dir=None), source)
+
+
+def _guarded(build: Callable[[], Graph], source: str) -> Graph:
+    try:
+        return build()
+    except ProjectError:
+        raise
+    except Exception as exc:  # a hostile file must still give one error type
+        raise ProjectError(f"malformed project: {type(exc).__name__}: {exc}", source) from exc
+
+
+def _build(data: Any, source: str, registry: Registry | None, sidecar_dir: Path | None) -> Graph:
+    data = _migrate(_require_dict(data, source, None, "the document"), source)
+    tensors = _read_tensors(data, source, sidecar_dir)
+    graph = Graph(registry=registry)
+    nodes = data.get("nodes")
+    if not isinstance(nodes, list):
+        raise ProjectError("must be a list of nodes", source, field="nodes")
+    used: set[str] = set()
+    for i, entry in enumerate(nodes):
+        _add_node(graph, entry, i, tensors, used, source)
+    links = data.get("links", [])
+    if not isinstance(links, list):
+        raise ProjectError("must be a list of links", source, field="links")
+    for i, entry in enumerate(links):
+        _add_link(graph, entry, i, source)
+    unused = sorted(set(tensors) - used)
+    if unused:
+        raise ProjectError(
+            f"tensors {unused} are not used by any node param", source, field="tensors"
+        )
+    meta = data.get("meta", {})
+    graph.meta = dict(_require_dict(meta, source, None, "meta"))
+    return graph
+
+
+def _require_dict(value: Any, source: str, node: str | None, field: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ProjectError(f"must be an object, got {type(value).__name__}", source, node, field)
+    return value
+
+
+def _migrate(data: dict[str, Any], source: str) -> dict[str, Any]:
+    if data.get("format") != FORMAT:
+        raise ProjectError(
+            f"format is {data.get('format')!r}, expected {FORMAT!r}", source, field="format"
+        )
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ProjectError(
+            f"version must be a positive integer, got {version!r}", source, field="version"
+        )
+    if version > VERSION:
+        raise ProjectError(
+            f"version {version} is newer than this nodegraph reads ({VERSION}); upgrade nodegraph",
+            source,
+            field="version",
+        )
+    while version < VERSION:
+        if version not in MIGRATIONS:
+            raise ProjectError(f"no migration from version {version}", source, field="version")
+        data = MIGRATIONS[version](data)
+        version += 1
+    return data
+
+
+def _read_tensors(data: dict[str, Any], source: str, sidecar_dir: Path | None) -> dict[str, Any]:
+    from safetensors.torch import load as load_tensors
+
+    if "tensors" in data:
+        inline = _require_dict(data["tensors"], source, None, "tensors")
+        if inline.get("encoding") != INLINE_ENCODING or not isinstance(inline.get("data"), str):
+            raise ProjectError(
+                f"expected {{'encoding': {INLINE_ENCODING!r}, 'data': str}}",
+                source,
+                field="tensors",
+            )
+        blob = _decode(lambda: base64.b64decode(inline["data"], validate=True), source, "tensors")
+    elif "sidecar" in data:
+        sidecar = _require_dict(data["sidecar"], source, None, "sidecar")
+        name, digest = sidecar.get("file"), sidecar.get("sha256")
+        if not isinstance(name, str) or not isinstance(digest, str) or Path(name).name != name:
+            raise ProjectError(
+                "needs a file name (in the project's folder) and its sha256",
+                source,
+                field="sidecar",
+            )
+        if sidecar_dir is None:
+            raise ProjectError(
+                "a project with a sidecar file must be loaded from its file",
+                source,
+                field="sidecar",
+            )
+        try:
+            blob = (sidecar_dir / name).read_bytes()
+        except OSError as exc:
+            raise ProjectError(
+                f"cannot read tensor file {name}: {exc.strerror or exc}", source, field="sidecar"
+            ) from None
+        if hashlib.sha256(blob).hexdigest() != digest:
+            raise ProjectError(
+                f"tensor file {name} does not match this project (sha256 differs)",
+                source,
+                field="sidecar",
+            )
+    else:
+        return {}
+    return _decode(lambda: load_tensors(blob), source, "tensors")
+
+
+def _decode(fn: Callable[[], Any], source: str, field: str) -> Any:
+    try:
+        return fn()
+    except Exception as exc:
+        raise ProjectError(f"cannot decode: {exc}", source, field=field) from None
+
+
+def _add_node(
+    graph: Graph, entry: Any, i: int, tensors: dict[str, Any], used: set[str], source: str
+) -> None:
+    entry = _require_dict(entry, source, None, f"nodes[{i}]")
+    node_id = entry.get("id")
+    if not isinstance(node_id, str) or not NODE_ID.match(node_id) or node_id in graph:
+        raise ProjectError(
+            f"id {node_id!r} is not a valid, unique node id", source, field=f"nodes[{i}].id"
+        )
+    type_name = entry.get("type")
+    if not isinstance(type_name, str):
+        raise ProjectError("type must be a string", source, node_id, "type")
+    try:
+        cls = graph.registry.get(type_name)
+    except GraphError as exc:
+        raise ProjectError(str(exc), source, node_id, "type") from None
+    params = cls.default_params()
+    for name, value in _require_dict(entry.get("params", {}), source, node_id, "params").items():
+        decl = cls.param(name)
+        if decl is None:
+            raise ProjectError(
+                f"{cls.type_name} has no such param; its params: {[p.name for p in cls.params]}",
+                source,
+                node_id,
+                f"params.{name}",
+            )
+        if decl.type == "tensor" and isinstance(value, dict):
+            key = value.get(TENSOR_REF)
+            if not isinstance(key, str) or key not in tensors:
+                raise ProjectError(
+                    f"tensor reference {value!r} is not in the project's tensors",
+                    source,
+                    node_id,
+                    f"params.{name}",
+                )
+            value = tensors[key]
+            used.add(key)
+        try:
+            params[name] = coerce_param(decl, value)
+        except ValueError as exc:
+            raise ProjectError(str(exc), source, node_id, f"params.{name}") from None
+    try:
+        params = cls.check_params(node_id, {}, base=params)  # the type's validate hook
+    except GraphError as exc:
+        raise ProjectError(str(exc), source, node_id, "params") from None
+    pos = entry.get("pos", [0.0, 0.0])
+    if not isinstance(pos, list) or len(pos) != 2 or not all(_is_number(v) for v in pos):
+        raise ProjectError(f"must be [x, y], got {pos!r}", source, node_id, "pos")
+    graph._insert_node(node_id, cls, params, (float(pos[0]), float(pos[1])))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _add_link(graph: Graph, entry: Any, i: int, source: str) -> None:
+    entry = _require_dict(entry, source, None, f"links[{i}]")
+    ends = [entry.get("from"), entry.get("to")]
+    if not all(
+        isinstance(e, list) and len(e) == 2 and all(isinstance(s, str) for s in e) for e in ends
+    ):
+        raise ProjectError(
+            'must be {"from": [node, port], "to": [node, port]}', source, field=f"links[{i}]"
+        )
+    (src, output), (dst, input_) = ends
+    try:
+        link = graph._check_link(src, output, dst, input_, replace=False)
+    except GraphError as exc:
+        raise ProjectError(str(exc), source, dst if dst in graph else None, f"links[{i}]") from None
+    graph._link(Link(link.src, link.output, link.dst, link.input))
+
+
+# --- PNG -----------------------------------------------------------------------------------
+def project_pnginfo(project: dict[str, Any], node_id: str | None = None) -> PngInfo:
+    """PNG text chunks that embed a project (compressed), for Export: `img.save(p, pnginfo=...)`."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text(PNG_KEY, json.dumps(project, separators=(",", ":")), zip=True)
+    if node_id is not None:
+        info.add_text(PNG_NODE_KEY, str(node_id))
+    return info
+
+
+def load_from_png(path: str | Path, registry: Registry | None = None) -> Graph:
+    """Reopens the project embedded in a PNG that Export wrote; relative paths resolve next to the PNG."""
+    from PIL import Image, PngImagePlugin
+
+    path = Path(path)
+    old_limit = PngImagePlugin.MAX_TEXT_CHUNK
+    PngImagePlugin.MAX_TEXT_CHUNK = MAX_PNG_TEXT
+    try:
+        with Image.open(path) as image:
+            text = dict(getattr(image, "text", {}) or {})
+    except Exception as exc:
+        raise ProjectError(f"cannot read as a PNG: {exc}", str(path)) from None
+    finally:
+        PngImagePlugin.MAX_TEXT_CHUNK = old_limit
+    if PNG_KEY not in text:
+        raise ProjectError(
+            f"the image has no embedded project (PNG text chunk {PNG_KEY!r})", str(path)
+        )
+    graph = from_json(text[PNG_KEY], registry, source=str(path))
+    graph.base_dir = str(path.resolve().parent)
+    return graph

@@ -1,0 +1,175 @@
+"""`nodegraph bench drag`: milliseconds per drag step and peak memory, engine vs the official
+formulation (nodes.drag.baseline), on random-weight generators of the official sizes.
+
+Each variant runs in its own subprocess (`python -m nodes.drag.bench --child ...`) so that its
+peak memory is its own: peak RSS on the CPU, torch.cuda.max_memory_allocated on CUDA. Both run
+the same drag (same code, handles, targets, mask), so their per-step losses must agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+# Random-weight generators: the official 512 px config (SPEC §3), the 256 px one, and a tiny one for tests.
+CONFIGS = {
+    "512": dict(img_resolution=512, channel_base=32768, channel_max=512, mapping_layers=8, z_dim=512, w_dim=512),
+    "256": dict(img_resolution=256, channel_base=16384, channel_max=512, mapping_layers=8, z_dim=512, w_dim=512),
+    "tiny": dict(img_resolution=32, channel_base=1024, channel_max=32, mapping_layers=2, z_dim=32, w_dim=32),
+}
+VARIANTS = ("engine", "reference")
+LOSS_TOLERANCE = 1e-3  # relative; the two formulations compute the same loss (float rounding only)
+
+
+def scenario(size: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]], torch.Tensor]:
+    """Two handles dragged about a tenth of the image, and a mask freeing the central half."""
+    handles = [(round(0.40 * size), round(0.45 * size)), (round(0.62 * size), round(0.55 * size))]
+    targets = [(round(0.50 * size), round(0.40 * size)), (round(0.70 * size), round(0.62 * size))]
+    mask = torch.zeros(size, size)
+    mask[size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1
+    return handles, targets, mask
+
+
+def run_variant(config_name: str, variant: str, steps: int, device: str, seed: int = 0) -> dict:
+    """One drag of `steps` steps with one formulation; timings, losses and memory as a dict."""
+    from nodes.gan import Generator, GeneratorConfig
+
+    from .baseline import OfficialFormulation
+    from .config import DragConfig
+    from .loop import SampledFormulation, run_drag
+
+    torch.manual_seed(seed)
+    G = Generator(GeneratorConfig(**CONFIGS[config_name])).eval().requires_grad_(False).to(device)
+    ws = G.random_ws(seed, truncation_psi=0.7)
+    handles, targets, mask = scenario(G.img_resolution)
+    formulation = SampledFormulation if variant == "engine" else OfficialFormulation
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    base_bytes = _memory_now(device)
+    stamps: list[float] = []
+
+    def on_step(_state) -> None:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        stamps.append(time.perf_counter())
+
+    result = run_drag(G, ws, handles, targets, mask.to(device), DragConfig(steps=steps), on_step, None, formulation)
+    intervals = [b - a for a, b in zip(stamps, stamps[1:])]
+    return {
+        "config": config_name,
+        "variant": variant,
+        "ms_per_step": 1000 * statistics.median(intervals),
+        "losses": [entry.loss for entry in result.history],
+        "peak_bytes": _memory_peak(device),
+        "base_bytes": base_bytes,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _memory_now(device: str) -> int:
+    if device.startswith("cuda"):
+        return torch.cuda.memory_allocated()
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _memory_peak(device: str) -> int:
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+
+
+def _run_child(config_name: str, variant: str, steps: int, device: str, threads: int | None) -> dict:
+    command = [sys.executable, "-m", "nodes.drag.bench", "--child", config_name, variant, str(steps), device]
+    if threads:
+        command.append(str(threads))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench child {config_name}/{variant} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare(engine: dict, reference: dict) -> dict:
+    """Ratios engine / reference, and the largest relative difference of their per-step losses."""
+    loss_diff = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(engine["losses"], reference["losses"]))
+    engine_loop = engine["peak_bytes"] - engine["base_bytes"]
+    reference_loop = reference["peak_bytes"] - reference["base_bytes"]
+    return {
+        "step_ratio": engine["ms_per_step"] / reference["ms_per_step"],
+        "peak_memory_ratio": engine["peak_bytes"] / reference["peak_bytes"],
+        "loop_memory_ratio": engine_loop / max(reference_loop, 1),
+        "loss_max_rel_diff": loss_diff,
+        "same_loss": loss_diff <= LOSS_TOLERANCE,
+    }
+
+
+def run_bench(argv: list[str]) -> int:
+    """Entry point of `nodegraph bench drag [--json] [--steps N] [--configs 512,256] [--device D]`."""
+    parser = argparse.ArgumentParser(prog="nodegraph bench drag", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--steps", type=int, default=None, help="drag steps per variant (default 3 on CPU, 20 on CUDA)")
+    parser.add_argument("--configs", default="512,256", help=f"comma-separated, of {', '.join(CONFIGS)}")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads per variant (default: torch's)")
+    args = parser.parse_args(argv)
+    configs = [name.strip() for name in args.configs.split(",") if name.strip()]
+    unknown = [name for name in configs if name not in CONFIGS]
+    if unknown or not configs:
+        parser.error(f"unknown config(s) {unknown}; choose from {', '.join(CONFIGS)}")
+    steps = args.steps if args.steps is not None else (20 if args.device.startswith("cuda") else 3)
+    if steps < 2:
+        parser.error("--steps must be >= 2 (the first step is a warm-up and is not timed)")
+    report = {"device": args.device, "steps": steps, "configs": {}}
+    for name in configs:
+        runs = {variant: _run_child(name, variant, steps, args.device, args.threads) for variant in VARIANTS}
+        report["configs"][name] = {**runs, **compare(runs["engine"], runs["reference"])}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(_table(report))
+    return 0 if all(entry["same_loss"] for entry in report["configs"].values()) else 1
+
+
+def _table(report: dict) -> str:
+    first = next(iter(report["configs"].values()))
+    memory = "torch.cuda.max_memory_allocated" if report["device"].startswith("cuda") else "peak RSS"
+    lines = [
+        f"drag step, engine vs official formulation; device {report['device']}, "
+        f"{first['engine']['threads']} thread(s), {report['steps']} steps (median after the first); memory: {memory}",
+        f"{'config':>6} {'engine ms':>10} {'ref ms':>10} {'ratio':>6} {'engine MB':>10} {'ref MB':>10} "
+        f"{'peak ratio':>10} {'loop ratio':>10} {'loss diff':>10}",
+    ]
+    for name, entry in report["configs"].items():
+        engine, reference = entry["engine"], entry["reference"]
+        lines.append(
+            f"{name:>6} {engine['ms_per_step']:10.1f} {reference['ms_per_step']:10.1f} {entry['step_ratio']:6.3f} "
+            f"{engine['peak_bytes'] / 2**20:10.1f} {reference['peak_bytes'] / 2**20:10.1f} "
+            f"{entry['peak_memory_ratio']:10.3f} {entry['loop_memory_ratio']:10.3f} {entry['loss_max_rel_diff']:10.2e}"
+        )
+    lines.append("loop ratio: (peak - memory before the loop) engine / reference; loss diff: max relative, per step")
+    return "\n".join(lines)
+
+
+def _child(argv: list[str]) -> int:
+    config_name, variant, steps, device = argv[:4]
+    if len(argv) > 4:
+        torch.set_num_threads(int(argv[4]))
+    print(json.dumps(run_variant(config_name, variant, int(steps), device)))
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        sys.exit(_child(sys.argv[2:]))
+    sys.exit(run_bench(sys.argv[1:]))

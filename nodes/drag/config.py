@@ -1,0 +1,124 @@
+"""DragGAN's knobs with the official defaults (SPEC §2), and their values resolved for one generator.
+
+`DragConfig` is what a user sets; `ResolvedConfig` holds the pixel radii, thresholds and feature
+block that follow from it for a given image size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+SPACES = ("w+", "w")
+TRACKING_MODES = ("nn", "subpixel", "consistent")
+TRACKING_NORMS = ("l2", "l1")
+NOISE_MODES = ("const", "random", "none")
+
+
+@dataclass
+class DragConfig:
+    """Settings of one drag. Radii, thresholds and jumps are in image pixels; None = official default.
+
+    - `steps`: step budget. `lr`: Adam learning rate (official GUI 0.001; the paper reports 2e-3).
+    - `r1`: motion-supervision patch radius (pixels q with ||q - p|| < r1); default 3 * h / 512
+      rounded as the official code does, never below 1.
+    - `r2`: half-size of the square tracking window; default 12 * h / 512 rounded, never below 2.
+    - `lambda_mask`: weight of the term that keeps features outside the mask (official default 10).
+    - `layers`: number of W+ rows optimised, from the first (6: they shape geometry).
+    - `space`: 'w+' optimises those rows independently; 'w' optimises one w broadcast to them.
+    - `feature_block`: synthesis block whose output is F (5 = 128x128 at 512 px); clamped to the
+      generator's last block for small models.
+    - `stop_px`: a handle this close to its target is no longer pulled; all close = converged.
+      Default max(2, 2 * h / 512).
+    - `tracking`: 'nn' (the paper's nearest neighbour), 'subpixel' (nn refined by a parabola fit
+      of the distance surface), 'consistent' (nn that refuses a jump longer than `max_jump_px`).
+    - `tracking_norm`: 'l2' (official code) or 'l1' (paper) over feature channels.
+    - `max_jump_px`: longest move per step allowed in 'consistent' tracking; default
+      max(2, 4 * h / 512) (the content moves about 1 px per step).
+    """
+
+    steps: int = 300
+    lr: float = 0.001
+    r1: float | None = None
+    r2: float | None = None
+    lambda_mask: float = 10.0
+    layers: int = 6
+    space: str = "w+"
+    feature_block: int = 5
+    stop_px: float | None = None
+    noise_mode: str = "const"
+    tracking: str = "nn"
+    tracking_norm: str = "l2"
+    max_jump_px: float | None = None
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field and the fix for any setting out of range."""
+        _check(isinstance(self.steps, int) and self.steps >= 0, "steps", self.steps, "an integer >= 0")
+        _check(_positive(self.lr), "lr", self.lr, "a finite number > 0")
+        _check(self.r1 is None or _positive(self.r1), "r1", self.r1, "None or a number > 0")
+        _check(self.r2 is None or (_finite(self.r2) and self.r2 >= 1), "r2", self.r2, "None or a number >= 1")
+        _check(_finite(self.lambda_mask) and self.lambda_mask >= 0, "lambda_mask", self.lambda_mask, "a finite number >= 0")
+        _check(isinstance(self.layers, int) and self.layers >= 1, "layers", self.layers, "an integer >= 1")
+        _check(self.space in SPACES, "space", self.space, f"one of {SPACES}")
+        _check(isinstance(self.feature_block, int) and self.feature_block >= 0, "feature_block", self.feature_block, "an integer >= 0")
+        _check(self.stop_px is None or (_finite(self.stop_px) and self.stop_px >= 0), "stop_px", self.stop_px, "None or a number >= 0")
+        _check(self.noise_mode in NOISE_MODES, "noise_mode", self.noise_mode, f"one of {NOISE_MODES}")
+        _check(self.tracking in TRACKING_MODES, "tracking", self.tracking, f"one of {TRACKING_MODES}")
+        _check(self.tracking_norm in TRACKING_NORMS, "tracking_norm", self.tracking_norm, f"one of {TRACKING_NORMS}")
+        _check(self.max_jump_px is None or _positive(self.max_jump_px), "max_jump_px", self.max_jump_px, "None or a number > 0")
+
+    def resolve(self, img_resolution: int, num_blocks: int, num_ws: int) -> ResolvedConfig:
+        """The concrete values for a generator of this size (SPEC §2: radii scale with h / 512)."""
+        self.validate()
+        h = img_resolution
+        if self.layers > num_ws:
+            raise ValueError(f"DragConfig.layers={self.layers} exceeds the generator's num_ws={num_ws}; use 1..{num_ws}")
+        r1 = float(self.r1) if self.r1 is not None else float(max(1, round(3 * h / 512)))
+        r2 = int(round(self.r2)) if self.r2 is not None else max(2, round(12 * h / 512))
+        stop_px = float(self.stop_px) if self.stop_px is not None else max(2.0, 2 * h / 512)
+        max_jump = float(self.max_jump_px) if self.max_jump_px is not None else max(2.0, 4 * h / 512)
+        return ResolvedConfig(
+            image_size=h,
+            feature_block=min(self.feature_block, num_blocks - 1),
+            r1=r1,
+            r2=r2,
+            stop_px=stop_px,
+            max_jump_px=max_jump,
+            **{k: v for k, v in asdict(self).items() if k not in ("r1", "r2", "stop_px", "max_jump_px", "feature_block")},
+        )
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A DragConfig with every default filled in for one image size (see DragConfig)."""
+
+    image_size: int
+    feature_block: int
+    r1: float
+    r2: int
+    stop_px: float
+    max_jump_px: float
+    steps: int
+    lr: float
+    lambda_mask: float
+    layers: int
+    space: str
+    noise_mode: str
+    tracking: str
+    tracking_norm: str
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _positive(value) -> bool:
+    return _finite(value) and value > 0
+
+
+def _check(ok: bool, field: str, value, expected: str) -> None:
+    if not ok:
+        raise ValueError(f"DragConfig.{field} must be {expected}, got {value!r}")

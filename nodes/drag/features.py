@@ -1,0 +1,98 @@
+"""The feature map F (output of one synthesis block) and sampling it at image-pixel coordinates.
+
+The official code resizes the whole map to image size (bilinear, align_corners=False) and samples
+that copy with grid_sample(align_corners=True); `sample_as_resized` gives the same numbers from the
+block's own map, touching only the points asked for (SPEC §2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from nodes.gan import Generator
+
+
+def feature_block_index(G: Generator, feature_block: int) -> int:
+    """The block to read F from: `feature_block`, clamped to the last block of a small generator."""
+    return min(feature_block, len(G.block_resolutions) - 1)
+
+
+def synthesize_features(
+    G: Generator, ws: torch.Tensor, block: int, noise_mode: str = "const", trainable_rows: int | None = None
+) -> torch.Tensor:
+    """F = output of synthesis block `block` ([1, C, S, S]), computing nothing above it.
+
+    With `trainable_rows`, the W+ rows from that index on enter detached: they are fixed during a
+    drag, so the modulated convs that only use them need no style gradient. This is the loop of
+    `G.synthesis(ws, stop_at_block=block)` with that one change; the values are identical."""
+    if trainable_rows is None:
+        return G.synthesis(ws, noise_mode=noise_mode, stop_at_block=block)[block]
+    x = None
+    row = 0
+    for block_module in G.synthesis.blocks()[: block + 1]:
+        rows = ws[:, row : row + block_module.num_conv]
+        if row >= trainable_rows:
+            rows = rows.detach()
+        x = block_module(x, rows, noise_mode)
+        row += block_module.num_conv
+    return x
+
+
+def resize_source_coordinate(pixel: torch.Tensor, image_size: int, feature_size: int) -> torch.Tensor:
+    """Where image pixel `pixel` of the resized map reads the block's map: F.interpolate's
+    align_corners=False rule, src = (dst + 0.5) * S / H - 0.5, clamped to [0, S - 1]."""
+    scale = feature_size / image_size
+    return ((pixel + 0.5) * scale - 0.5).clamp(0, feature_size - 1)
+
+
+def sample_as_resized(feat: torch.Tensor, points: torch.Tensor, image_size: int) -> torch.Tensor:
+    """Features at image coordinates `points` ([..., 2] as (x, y)) -> [..., C].
+
+    Equals grid_sample(F.interpolate(feat, image size, bilinear), points, align_corners=True,
+    padding zeros): bilinear weights over the four neighbouring image pixels (zero outside the
+    image), each pixel's value read from the block's map at its resize source coordinate."""
+    channels, feat_h, feat_w = feat.shape[1:]
+    pts = points.reshape(-1, 2).to(feat.dtype)
+    base = pts.floor()
+    frac = pts - base
+    pixels, weights = [], []
+    for dy in (0, 1):
+        for dx in (0, 1):
+            pix = base + torch.tensor([dx, dy], dtype=pts.dtype, device=pts.device)
+            wx = frac[:, 0] if dx else 1 - frac[:, 0]
+            wy = frac[:, 1] if dy else 1 - frac[:, 1]
+            inside = (pix >= 0).all(dim=-1) & (pix <= image_size - 1).all(dim=-1)
+            pixels.append(pix)
+            weights.append(wx * wy * inside)
+    pix = torch.cat(pixels)  # [4M, 2]
+    src_x = resize_source_coordinate(pix[:, 0], image_size, feat_w)
+    src_y = resize_source_coordinate(pix[:, 1], image_size, feat_h)
+    grid = torch.stack([_normalise(src_x, feat_w), _normalise(src_y, feat_h)], dim=-1)
+    values = F.grid_sample(feat[:1], grid.view(1, 1, -1, 2), mode="bilinear", align_corners=True)
+    values = values.view(channels, 4, -1)  # [C, corner, M]
+    out = (values * torch.stack(weights).unsqueeze(0)).sum(dim=1).t()  # [M, C]
+    return out.reshape(*points.shape[:-1], channels)
+
+
+def _normalise(coord: torch.Tensor, size: int) -> torch.Tensor:
+    """Pixel coordinate -> grid_sample's [-1, 1] with align_corners=True."""
+    return coord / max(size - 1, 1) * 2 - 1
+
+
+def disk_offsets(radius: float, device: torch.device | None = None) -> torch.Tensor:
+    """Omega1: integer offsets (x, y) with ||offset|| < radius (the paper's and the official rule)."""
+    r = math.ceil(radius)
+    span = torch.arange(-r, r + 1, dtype=torch.float32, device=device)
+    oy, ox = torch.meshgrid(span, span, indexing="ij")
+    offsets = torch.stack([ox.flatten(), oy.flatten()], dim=-1)
+    return offsets[offsets.norm(dim=-1) < radius]
+
+
+def window_offsets(half_size: int, device: torch.device | None = None) -> torch.Tensor:
+    """Omega2: every integer offset (x, y) of the square [-r2, r2]^2, row by row."""
+    span = torch.arange(-half_size, half_size + 1, dtype=torch.float32, device=device)
+    oy, ox = torch.meshgrid(span, span, indexing="ij")
+    return torch.stack([ox.flatten(), oy.flatten()], dim=-1)

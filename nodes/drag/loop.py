@@ -1,0 +1,224 @@
+"""The drag loop (SPEC §2): Adam on the first `layers` W+ rows, one motion-supervision step and
+one point-tracking pass per synthesis, until every handle reaches its target or the budget ends.
+
+As in the official code, each step synthesises F once: the handles are tracked in it (that is the
+tracking after the previous update), then the loss at those positions drives this step's update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import torch
+
+from nodes.gan import Generator
+
+from .config import DragConfig, ResolvedConfig
+from .features import sample_as_resized, synthesize_features
+from .motion import mask_loss, motion_loss
+from .tracking import track_points
+from .validation import prepare_keep, prepare_pairs, prepare_ws
+
+Points = list[tuple[float, float]]
+
+
+@dataclass
+class HistoryEntry:
+    """One step: where the handles were (tracked before the update), the loss, their distances."""
+
+    step: int
+    handles: Points
+    loss: float
+    distances: list[float]
+
+
+@dataclass
+class DragState:
+    """What on_step sees after each step; `render()` costs a full synthesis, so call it on demand.
+
+    `ws` is the code after this step's update; `handles` are the positions tracked before it
+    (the ones this step's loss pulled)."""
+
+    step: int
+    handles: Points
+    targets: Points
+    loss: float
+    distances: list[float]
+    ws: torch.Tensor
+    _render: Callable[[], torch.Tensor] = field(repr=False)
+
+    @property
+    def max_distance(self) -> float:
+        return max(self.distances)
+
+    def render(self) -> torch.Tensor:
+        """The image of `ws`: [1, C, H, W] in about [-1, 1]."""
+        return self._render()
+
+
+@dataclass
+class DragResult:
+    """The outcome: `ws` (detached W+), `handles` tracked at `ws`, and how the loop ended.
+
+    `stopped` is 'converged', 'budget', 'cancelled' or 'non-finite' (the loss became NaN/inf; `ws`
+    is the last code with a finite loss)."""
+
+    ws: torch.Tensor
+    handles: Points
+    targets: Points
+    steps: int
+    converged: bool
+    cancelled: bool
+    stopped: str
+    history: list[HistoryEntry]
+    _render: Callable[[], torch.Tensor] = field(repr=False)
+
+    def image(self) -> torch.Tensor:
+        """The image of the final code: [1, C, H, W] in about [-1, 1]."""
+        return self._render()
+
+
+class Formulation(Protocol):
+    """How one step computes F, tracks and scores: the engine's, or the official one (baseline)."""
+
+    def features(self, ws: torch.Tensor) -> torch.Tensor: ...
+    def track(self, feat: torch.Tensor, handles: torch.Tensor) -> torch.Tensor: ...
+    def loss(self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
+
+
+class SampledFormulation:
+    """The engine: F from the feature block only (nothing above it is synthesised), sampled at
+    the patch, shifted-patch and window points; f_i = F0(p_i) sampled once."""
+
+    def __init__(self, G: Generator, ws0: torch.Tensor, handles: torch.Tensor, keep: torch.Tensor | None, cfg: ResolvedConfig):
+        self.G, self.cfg, self.keep = G, cfg, keep
+        with torch.no_grad():
+            feat0 = self.features(ws0)
+        self.reference = sample_as_resized(feat0, handles, cfg.image_size)  # f_i, [N, C]
+        self.feat0 = feat0 if keep is not None else None
+
+    def features(self, ws: torch.Tensor) -> torch.Tensor:
+        cfg = self.cfg
+        return synthesize_features(self.G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers)
+
+    def track(self, feat: torch.Tensor, handles: torch.Tensor) -> torch.Tensor:
+        cfg = self.cfg
+        return track_points(feat, handles, self.reference, cfg.image_size, cfg.r2, cfg.tracking, cfg.tracking_norm, cfg.max_jump_px)
+
+    def loss(self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        cfg = self.cfg
+        loss = motion_loss(feat, handles, targets, cfg.r1, cfg.stop_px, cfg.image_size)
+        if self.keep is not None:
+            loss = loss + mask_loss(feat, self.feat0, self.keep, cfg.lambda_mask)
+        return loss
+
+
+class LatentCode:
+    """The optimised variable: the first `layers` W+ rows ('w+') or one w broadcast to them ('w');
+    the remaining rows stay those of the starting code."""
+
+    def __init__(self, ws0: torch.Tensor, layers: int, space: str):
+        self.ws0, self.layers = ws0, layers
+        self.broadcast = space == "w"
+        start = ws0[:, :1] if self.broadcast else ws0[:, :layers]
+        self.variable = start.clone().requires_grad_(True)
+
+    def ws(self) -> torch.Tensor:
+        head = self.variable.expand(-1, self.layers, -1) if self.broadcast else self.variable
+        return torch.cat([head, self.ws0[:, self.layers :]], dim=1)
+
+
+def drag(
+    G: Generator,
+    ws: torch.Tensor,
+    handles: Sequence | torch.Tensor,
+    targets: Sequence | torch.Tensor,
+    mask: torch.Tensor | None = None,
+    config: DragConfig | None = None,
+    on_step: Callable[[DragState], None] | None = None,
+    cancel=None,
+) -> DragResult:
+    """Drag `handles` ((x, y) image pixels) to `targets` by optimising the latent code (DragGAN).
+
+    `ws`: W+ [1, num_ws, w_dim] or w [1, w_dim]; `mask`: [H, W], 1 = may change, 0 = keep.
+    `on_step(state)` runs after every step; `cancel` (threading.Event-like, `is_set()`) is checked
+    before every step and ends the drag at the last completed step."""
+    return run_drag(G, ws, handles, targets, mask, config, on_step, cancel, SampledFormulation)
+
+
+def run_drag(G, ws, handles, targets, mask, config, on_step, cancel, formulation: type) -> DragResult:
+    """drag() with the step formulation as a parameter (the benchmark runs the official one)."""
+    cfg = (config or DragConfig()).resolve(G.img_resolution, len(G.block_resolutions), G.num_ws)
+    ws0 = prepare_ws(G, ws)
+    handles_now, target_points = prepare_pairs(handles, targets, cfg.image_size, G.device)
+    keep = prepare_keep(mask, cfg.image_size, G.device)
+    steps_form = formulation(G, ws0, handles_now, keep, cfg)
+    latent = LatentCode(ws0, cfg.layers, cfg.space)
+    optimizer = torch.optim.Adam([latent.variable], lr=cfg.lr)
+    history: list[HistoryEntry] = []
+    stopped, tracked_at_latest = "budget", True
+    for step in range(cfg.steps):
+        if cancel is not None and cancel.is_set():
+            stopped = "cancelled"
+            break
+        feat = steps_form.features(latent.ws())
+        if step > 0:
+            handles_now = steps_form.track(feat, handles_now)
+            tracked_at_latest = True
+        distances = (target_points - handles_now).norm(dim=-1)
+        if bool((distances <= cfg.stop_px).all()):
+            stopped = "converged"
+            break
+        loss = steps_form.loss(feat, handles_now, target_points)
+        if not bool(torch.isfinite(loss)):
+            stopped = "non-finite"
+            break
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        tracked_at_latest = False
+        entry = HistoryEntry(step, _points(handles_now), float(loss), distances.tolist())
+        history.append(entry)
+        if on_step is not None:
+            on_step(_state(G, cfg, entry, target_points, latent.ws().detach()))
+    final_ws = latent.ws().detach()
+    if not tracked_at_latest:
+        with torch.no_grad():
+            handles_now = steps_form.track(steps_form.features(final_ws), handles_now)
+    return DragResult(
+        ws=final_ws,
+        handles=_points(handles_now),
+        targets=_points(target_points),
+        steps=len(history),
+        converged=stopped == "converged",
+        cancelled=stopped == "cancelled",
+        stopped=stopped,
+        history=history,
+        _render=_renderer(G, final_ws, cfg.noise_mode),
+    )
+
+
+def _state(G: Generator, cfg: ResolvedConfig, entry: HistoryEntry, targets: torch.Tensor, ws: torch.Tensor) -> DragState:
+    return DragState(
+        step=entry.step,
+        handles=entry.handles,
+        targets=_points(targets),
+        loss=entry.loss,
+        distances=entry.distances,
+        ws=ws,
+        _render=_renderer(G, ws, cfg.noise_mode),
+    )
+
+
+def _renderer(G: Generator, ws: torch.Tensor, noise_mode: str) -> Callable[[], torch.Tensor]:
+    def render() -> torch.Tensor:
+        with torch.no_grad():
+            return G.synthesis(ws, noise_mode=noise_mode)
+
+    return render
+
+
+def _points(tensor: torch.Tensor) -> Points:
+    return [(float(x), float(y)) for x, y in tensor.tolist()]

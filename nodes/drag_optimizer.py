@@ -1,0 +1,102 @@
+"""DragOptimizer node: runs DragGAN's loop (nodes.drag) on a latent; re-runs when anything upstream changes.
+
+Its params are DragConfig's fields, so the node and `nodes.drag.drag()` never disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import torch
+
+from nodegraph.node import Input, Node, Output, Param
+
+from .types import GENERATOR, IMAGE, LATENT, MASK, POINTS, LatentCode, PointPairs
+
+# Ranges, choices and docs of the DragConfig fields as node params (defaults come from DragConfig).
+PARAM_SPECS: dict[str, dict] = {
+    "steps": dict(min=0, max=100000, doc="step budget"),
+    "lr": dict(min=1e-6, max=1.0, step=1e-4, doc="Adam learning rate (official GUI 0.001)"),
+    "r1": dict(min=0.5, max=64, doc="motion-supervision radius in px; empty = 3 * h / 512"),
+    "r2": dict(min=1, max=128, doc="tracking window half-size in px; empty = 12 * h / 512"),
+    "lambda_mask": dict(min=0.0, max=1000.0, doc="weight of the term that keeps the unmasked region"),
+    "layers": dict(min=1, max=64, doc="W+ rows optimised, from the first"),
+    "space": dict(choices=("latent", "w+", "w"), doc="'latent' = the space the Latent node chose"),
+    "feature_block": dict(min=0, max=16, doc="synthesis block whose features drive the drag"),
+    "stop_px": dict(min=0.0, max=64.0, doc="a handle this close to its target is done; empty = max(2, 2h/512)"),
+    "noise_mode": dict(choices=("const", "random", "none")),
+    "tracking": dict(choices=("nn", "subpixel", "consistent"), doc="point tracking mode"),
+    "tracking_norm": dict(choices=("l2", "l1"), doc="feature distance for tracking"),
+    "max_jump_px": dict(min=0.1, max=64.0, doc="'consistent' tracking: longest move per step"),
+}
+
+
+def _config_params() -> list[Param]:
+    from nodes.drag import DragConfig
+
+    params = []
+    for f in dataclasses.fields(DragConfig):
+        default = "latent" if f.name == "space" else f.default
+        # None defaults (r1, r2, stop_px, max_jump_px) mean "scale with the image": floats.
+        kind = str if isinstance(default, str) else int if type(default) is int else float
+        params.append(Param(f.name, kind, default, **PARAM_SPECS.get(f.name, {})))
+    return params
+
+
+class DragOptimizerNode(Node):
+    type_name = "DragOptimizer"
+    category = "Edit"
+    doc = "DragGAN: moves handle points to targets by optimising the latent (motion supervision + point tracking)."
+    inputs = [
+        Input("generator", GENERATOR),
+        Input("latent", LATENT, doc="starting latent; a previous drag's output chains stages"),
+        Input("points", POINTS, doc="handles and targets in pixels of this latent's image"),
+        Input("mask", MASK, optional=True, doc="1 = may change; unlinked = everything may change"),
+    ]
+    outputs = [
+        Output("latent", LATENT, "the edited latent"),
+        Output("points", POINTS, "handles where tracking left them, with the original targets"),
+        Output("image", IMAGE, "the edited image"),
+    ]
+    params = _config_params() + [
+        Param("preview_every", int, 10, min=0, max=10000, doc="send a preview image every N steps (0 = never; each costs a synthesis)"),
+    ]
+
+    def compute(self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None):
+        from nodes.drag import DragConfig, drag
+
+        params = dict(ctx.params)
+        preview_every = params.pop("preview_every")
+        if params["space"] == "latent":
+            params["space"] = latent.space
+        config = DragConfig(**params)
+        G = generator
+        if not points.handles:
+            raise ValueError(f"DragOptimizer {ctx.node_id!r} got no points: add handle/target pairs to its PointSet")
+
+        def on_step(state) -> None:
+            preview = None
+            if preview_every and (state.step % preview_every == 0):
+                preview = state.render()
+            ctx.progress(state.step + 1, config.steps, preview=preview, message=f"distance {max(state.distances):.1f}px")
+
+        result = drag(
+            G,
+            latent.ws.to(G.device),
+            points.handles,
+            points.targets,
+            mask=None if mask is None else mask.to(G.device),
+            config=config,
+            on_step=on_step,
+            cancel=ctx.cancel if ctx.cancel is not None else threading.Event(),
+        )
+        ctx.check_cancel()
+        with torch.no_grad():
+            image = result.image().clamp(-1, 1)
+        ctx.log(f"{result.steps} steps, converged={result.converged}, handles at {[tuple(round(v, 1) for v in h) for h in result.handles]}")
+        return {
+            "latent": LatentCode(result.ws, latent.space, latent.resolution, f"drag of {latent.source}"),
+            "points": PointPairs([tuple(h) for h in result.handles], list(points.targets)),
+            "image": image,
+        }

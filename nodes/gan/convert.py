@@ -1,0 +1,363 @@
+"""Convert foreign StyleGAN2 checkpoints to our safetensors format (SPEC §3).
+
+NVIDIA network pickles are read by a restricted unpickler that imports and runs nothing from
+the file; rosinality `.pt` files are read with `torch.load(weights_only=True)`.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import collections
+import io
+import os
+import pickle
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import CheckpointError, save_generator
+from .model import Generator, GeneratorConfig
+
+
+class ConversionError(CheckpointError):
+    """A foreign checkpoint cannot be converted: unsafe, unreadable or not a StyleGAN2 generator."""
+
+
+# --- Restricted unpickling of NVIDIA network pickles -------------------------------------------
+
+
+@dataclass
+class PersistentModule:
+    """What we keep of one of NVIDIA's persistent modules: its class name and pickled __dict__.
+
+    Stands in for the class the pickle would rebuild by exec-ing its `module_src`, which we never do."""
+
+    class_name: str
+    state: dict = field(default_factory=dict)
+
+    @property
+    def init_kwargs(self) -> dict:
+        return dict(self.state.get("_init_kwargs") or {})
+
+    def submodule(self, name: str) -> PersistentModule | None:
+        module = (self.state.get("_modules") or {}).get(name)
+        return module if isinstance(module, PersistentModule) else None
+
+    def named_tensors(self, prefix: str = "") -> dict[str, torch.Tensor]:
+        """Parameters and persistent buffers by dotted name, as nn.Module.state_dict() lists them."""
+        tensors = {}
+        skipped = set(self.state.get("_non_persistent_buffers_set") or ())
+        for group in ("_parameters", "_buffers"):
+            for name, value in (self.state.get(group) or {}).items():
+                if isinstance(value, torch.Tensor) and name not in skipped:
+                    tensors[prefix + name] = value
+        for name, child in (self.state.get("_modules") or {}).items():
+            if child is None:
+                continue
+            if not isinstance(child, PersistentModule):
+                raise ConversionError(f"sub-module {prefix + name!r} is a {type(child).__name__}, not a persistent module")
+            tensors.update(child.named_tensors(prefix + name + "."))
+        return tensors
+
+
+class _EasyDict(dict):
+    """Stand-in for dnnlib.util.EasyDict (a plain dict subclass) inside pickled kwargs."""
+
+    def __setstate__(self, state) -> None:
+        if isinstance(state, dict):
+            self.update(state)
+
+
+def _reconstruct_persistent_obj(meta) -> PersistentModule:
+    """Replaces torch_utils.persistence._reconstruct_persistent_obj: keeps the data, drops module_src."""
+    if not isinstance(meta, dict) or meta.get("type") != "class" or not isinstance(meta.get("state"), dict):
+        raise ConversionError("malformed persistent object: expected a dict with type 'class' and a state dict")
+    return PersistentModule(class_name=str(meta.get("class_name")), state=dict(meta["state"]))
+
+
+def _load_storage_from_bytes(data: bytes):
+    """torch.storage._load_from_bytes, but through torch's weights-only unpickler."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise ConversionError("malformed tensor storage in the pickle")
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+
+def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None) -> torch.Tensor:
+    """Parameters come back as plain tensors; we only want their values."""
+    if not isinstance(data, torch.Tensor):
+        raise ConversionError("malformed parameter in the pickle")
+    return data
+
+
+def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
+    """_codecs.encode as protocol-2 pickles use it to store bytes; no other codec."""
+    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
+        raise ConversionError(f"unexpected _codecs.encode(..., {encoding!r}) in the pickle")
+    return text.encode("latin1")
+
+
+def _numpy_globals() -> dict[tuple[str, str], object]:
+    try:
+        from numpy._core import multiarray  # numpy >= 2; numpy.core is a deprecated alias of it
+    except ImportError:
+        from numpy.core import multiarray
+
+    names = {}
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        names[(module, "_reconstruct")] = multiarray._reconstruct
+        names[(module, "scalar")] = multiarray.scalar
+    names[("numpy", "dtype")] = np.dtype
+    names[("numpy", "ndarray")] = np.ndarray
+    return names
+
+
+def allowed_globals() -> dict[tuple[str, str], object]:
+    """Every global an NVIDIA network pickle may name, and what we hand back for it (SPEC §3)."""
+    allowed: dict[tuple[str, str], object] = {
+        ("torch._utils", "_rebuild_tensor"): torch._utils._rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
+        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+        ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+        ("torch.storage", "_load_from_bytes"): _load_storage_from_bytes,
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("_codecs", "encode"): _latin1_bytes,
+        ("builtins", "set"): set,
+        ("builtins", "frozenset"): frozenset,
+        ("torch_utils.persistence", "_reconstruct_persistent_obj"): _reconstruct_persistent_obj,
+        ("dnnlib.util", "EasyDict"): _EasyDict,
+        ("dnnlib", "EasyDict"): _EasyDict,
+    }
+    allowed.update(_numpy_globals())
+    return allowed
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An Unpickler that resolves only the globals of allowed_globals(); anything else is refused
+    before it is imported, so nothing from the file runs."""
+
+    def __init__(self, file, source: str = "pickle"):
+        super().__init__(file)
+        self.source = source
+        self.allowed = allowed_globals()
+
+    def find_class(self, module: str, name: str):
+        # Protocol-2 pickles name builtins the Python 2 way (__builtin__.set); map them as the
+        # default find_class does. The allowlist below is what decides.
+        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        try:
+            return self.allowed[(module, name)]
+        except KeyError:
+            raise ConversionError(
+                f"{self.source}: refusing global {module}.{name}: only tensors, containers and NVIDIA's "
+                "persistent-module records are allowed in a network pickle; nothing was executed"
+            ) from None
+
+    def persistent_load(self, pid):
+        raise ConversionError(f"{self.source}: unexpected persistent id {str(pid)[:80]!r} (is this a torch.save file? use a .pt name)")
+
+
+def load_network_pickle(path: str | os.PathLike) -> dict:
+    """The top-level dict of an NVIDIA network pickle, with modules as PersistentModule records."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConversionError(f"{path}: no such file")
+    with open(path, "rb") as f:
+        try:
+            data = RestrictedUnpickler(f, source=str(path)).load()
+        except ConversionError:
+            raise
+        except Exception as e:  # a damaged or foreign file fails in many ways inside pickle
+            raise ConversionError(f"{path}: not a readable network pickle ({type(e).__name__}: {e})") from e
+    if not isinstance(data, dict):
+        raise ConversionError(f"{path}: expected a dict with keys G, D, G_ema, got {type(data).__name__}")
+    return data
+
+
+# --- NVIDIA: config and weights of G_ema --------------------------------------------------------
+
+_SYNTHESIS_KEYS = ("channel_base", "channel_max", "conv_clamp", "architecture", "num_fp16_res", "resample_filter")
+
+
+def _infer_from_shapes(tensors: dict[str, torch.Tensor]) -> dict:
+    """What the state dict's shapes say about the config, for pickles without init_kwargs."""
+    try:
+        resolutions = sorted(int(k.split(".")[1][1:]) for k in tensors if k.startswith("synthesis.b") and k.endswith(".conv1.weight"))
+        channels = {res: tensors[f"synthesis.b{res}.conv1.weight"].shape[0] for res in resolutions}
+        c_dim = tensors["mapping.embed.weight"].shape[1] if "mapping.embed.weight" in tensors else 0
+        embed = tensors["mapping.embed.weight"].shape[0] if c_dim else 0
+        channel_max = max(channels.values())
+        below_max = [res for res in resolutions if channels[res] < channel_max]
+        top = resolutions[-1]
+        return dict(
+            z_dim=tensors["mapping.fc0.weight"].shape[1] - embed,
+            w_dim=tensors["mapping.w_avg"].shape[0],
+            c_dim=c_dim,
+            img_resolution=top,
+            img_channels=tensors[f"synthesis.b{top}.torgb.weight"].shape[0],
+            mapping_layers=sum(1 for k in tensors if k.startswith("mapping.fc") and k.endswith(".weight")),
+            channel_max=channel_max,
+            channel_base=channels[below_max[0]] * below_max[0] if below_max else channel_max * top,
+        )
+    except (KeyError, IndexError, ValueError) as e:
+        raise ConversionError(f"the generator's tensors do not look like a StyleGAN2 generator (missing {e})") from e
+
+
+def _config_from_generator(G_ema: PersistentModule, tensors: dict[str, torch.Tensor], source: str) -> GeneratorConfig:
+    """Config from G_ema's init_kwargs (both repos' layouts), shapes filling what they lack."""
+    kwargs = G_ema.init_kwargs
+    mapping = dict(kwargs.get("mapping_kwargs") or {})
+    synthesis = dict(kwargs.get("synthesis_kwargs") or {})  # stylegan2-ada-pytorch nests them ...
+    synthesis.update({k: kwargs[k] for k in _SYNTHESIS_KEYS if k in kwargs})  # ... stylegan3 does not
+    for key, value in (("architecture", "skip"), ("resample_filter", [1, 3, 3, 1])):
+        if list(np.atleast_1d(synthesis.get(key, value))) != list(np.atleast_1d(value)):
+            raise ConversionError(f"{source}: unsupported {key}={synthesis[key]!r}; only {value!r} generators convert")
+    for key in ("embed_features", "layer_features"):
+        if mapping.get(key) not in (None, kwargs.get("w_dim")):
+            raise ConversionError(f"{source}: unsupported mapping {key}={mapping[key]}; only w_dim-wide mapping layers convert")
+    if mapping.get("activation", "lrelu") != "lrelu":
+        raise ConversionError(f"{source}: unsupported mapping activation {mapping['activation']!r}")
+    cfg = _infer_from_shapes(tensors)
+    if kwargs:
+        cfg.update({k: kwargs[k] for k in ("z_dim", "w_dim", "c_dim", "img_resolution", "img_channels") if k in kwargs})
+        cfg.update({k: synthesis[k] for k in ("channel_base", "channel_max") if k in synthesis})
+        cfg["conv_clamp"] = synthesis.get("conv_clamp")  # NVIDIA's default is no clamp
+        note = "config from G_ema init_kwargs"
+    else:
+        cfg["conv_clamp"] = 256  # cannot be read off the weights; every official config uses 256
+        note = "config inferred from tensor shapes (conv_clamp assumed 256)"
+    cfg["mapping_layers"] = mapping.get("num_layers", cfg["mapping_layers"])
+    cfg["mapping_lr_multiplier"] = mapping.get("lr_multiplier", 0.01)
+    cfg["num_fp16_res"] = synthesis.get("num_fp16_res", 4)
+    cfg["source"] = f"converted from {Path(source).name} (NVIDIA network pickle, G_ema; {note})"
+    if cfg["conv_clamp"] is not None:
+        cfg["conv_clamp"] = float(cfg["conv_clamp"])
+    cfg = {k: int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v for k, v in cfg.items()}
+    try:
+        return GeneratorConfig(**cfg)
+    except (TypeError, ValueError) as e:
+        raise ConversionError(f"{source}: unusable generator config {cfg}: {e}") from e
+
+
+def generator_from_state(cfg: GeneratorConfig, tensors: dict[str, torch.Tensor], source: str) -> Generator:
+    """Our Generator for cfg with the given NVIDIA-named tensors, every name and shape checked."""
+    G = Generator(cfg)
+    expected = G.state_dict()
+    unexpected = sorted(set(tensors) - set(expected))
+    if unexpected:
+        hint = " (a StyleGAN3 alias-free generator? only StyleGAN2 converts)" if any(".L0_" in k or "synthesis.input" in k for k in unexpected) else ""
+        raise ConversionError(f"{source}: tensors our StyleGAN2 does not have: {unexpected[:5]}{hint}")
+    missing = sorted(set(expected) - set(tensors))
+    if missing:
+        raise ConversionError(f"{source}: missing tensors {missing[:5]} for a {cfg.img_resolution}px StyleGAN2")
+    for name, tensor in tensors.items():
+        if tuple(tensor.shape) != tuple(expected[name].shape):
+            raise ConversionError(f"{source}: tensor {name!r} has shape {list(tensor.shape)} but the config expects {list(expected[name].shape)}")
+    G.load_state_dict({name: t.detach().float() for name, t in tensors.items()})
+    return G.eval().requires_grad_(False)
+
+
+def generator_from_network_pickle(path: str | os.PathLike) -> Generator:
+    """G_ema of an NVIDIA network pickle (stylegan2-ada-pytorch or stylegan3 repo, StyleGAN2 nets)."""
+    data = load_network_pickle(path)
+    G_ema = data.get("G_ema")
+    if not isinstance(G_ema, PersistentModule):
+        raise ConversionError(f"{path}: no G_ema network in the pickle (keys: {sorted(map(str, data))})")
+    tensors = G_ema.named_tensors()
+    return generator_from_state(_config_from_generator(G_ema, tensors, str(path)), tensors, str(path))
+
+
+# --- rosinality/stylegan2-pytorch ----------------------------------------------------------------
+
+
+def rosinality_to_nvidia(g_ema: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename (and reshape) a rosinality `g_ema` state dict to NVIDIA's names.
+
+    Their layers: style.{1..n} (mapping), input.input, conv1/to_rgb1 (4x4), convs.{2k-2, 2k-1} and
+    to_rgbs.{k-1} for block k >= 1, noises.noise_{i} in conv order. Blur kernels are dropped:
+    ours are the same [1, 3, 3, 1] filter."""
+    out: dict[str, torch.Tensor] = {}
+    n_mlp = sum(1 for k in g_ema if k.startswith("style.") and k.endswith(".weight"))
+    for i in range(n_mlp):
+        out[f"mapping.fc{i}.weight"] = g_ema[f"style.{i + 1}.weight"]
+        out[f"mapping.fc{i}.bias"] = g_ema[f"style.{i + 1}.bias"]
+    out["synthesis.b4.const"] = g_ema["input.input"][0]
+    num_blocks = 1 + sum(1 for k in g_ema if re.fullmatch(r"to_rgbs\.\d+\.bias", k))
+    layers = [("synthesis.b4.conv1", "conv1")]
+    rgbs = [("synthesis.b4.torgb", "to_rgb1")]
+    for k in range(1, num_blocks):
+        res = 4 * 2**k
+        layers += [(f"synthesis.b{res}.conv0", f"convs.{2 * k - 2}"), (f"synthesis.b{res}.conv1", f"convs.{2 * k - 1}")]
+        rgbs.append((f"synthesis.b{res}.torgb", f"to_rgbs.{k - 1}"))
+    for noise_index, (ours, theirs) in enumerate(layers):
+        out[f"{ours}.weight"] = g_ema[f"{theirs}.conv.weight"][0]  # [1, O, I, k, k] -> [O, I, k, k]
+        out[f"{ours}.affine.weight"] = g_ema[f"{theirs}.conv.modulation.weight"]
+        out[f"{ours}.affine.bias"] = g_ema[f"{theirs}.conv.modulation.bias"]
+        out[f"{ours}.noise_strength"] = g_ema[f"{theirs}.noise.weight"].reshape([])
+        out[f"{ours}.bias"] = g_ema[f"{theirs}.activate.bias"]
+        out[f"{ours}.noise_const"] = g_ema[f"noises.noise_{noise_index}"][0, 0]
+    for ours, theirs in rgbs:
+        out[f"{ours}.weight"] = g_ema[f"{theirs}.conv.weight"][0]
+        out[f"{ours}.affine.weight"] = g_ema[f"{theirs}.conv.modulation.weight"]
+        out[f"{ours}.affine.bias"] = g_ema[f"{theirs}.conv.modulation.bias"]
+        out[f"{ours}.bias"] = g_ema[f"{theirs}.bias"].reshape(-1)
+    return out
+
+
+def generator_from_rosinality(path: str | os.PathLike, w_avg_samples: int = 10_000) -> Generator:
+    """g_ema of a rosinality checkpoint. Their generator never clamps, so conv_clamp is None; w_avg is
+    the file's `latent_avg` when present, else the mean of w over w_avg_samples seeded z."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConversionError(f"{path}: no such file")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise ConversionError(f"{path}: not a weights-only torch checkpoint ({type(e).__name__}: {str(e)[:200]})") from e
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("g_ema"), dict):
+        raise ConversionError(f"{path}: expected a dict with a 'g_ema' state dict (rosinality format)")
+    try:
+        tensors = rosinality_to_nvidia(ckpt["g_ema"])
+    except KeyError as e:
+        raise ConversionError(f"{path}: g_ema lacks {e}; not a rosinality StyleGAN2 generator") from e
+    latent_avg = ckpt.get("latent_avg")
+    w_dim = tensors["mapping.fc0.weight"].shape[0]
+    tensors["mapping.w_avg"] = latent_avg.reshape(-1)[:w_dim] if isinstance(latent_avg, torch.Tensor) else torch.zeros(w_dim)
+    cfg = _infer_from_shapes(tensors)
+    cfg.update(conv_clamp=None, source=f"converted from {path.name} (rosinality g_ema)")
+    G = Generator(GeneratorConfig(**cfg))
+    defaults = G.state_dict()  # resample filters: the same [1, 3, 3, 1] in both implementations
+    tensors.update({k: v for k, v in defaults.items() if k.endswith("resample_filter")})
+    G = generator_from_state(G.config, tensors, str(path))
+    if not isinstance(latent_avg, torch.Tensor):
+        with torch.no_grad():
+            z = torch.randn([w_avg_samples, G.z_dim], generator=torch.Generator().manual_seed(0))
+            G.mapping.w_avg.copy_(G.mapping(z)[:, 0].mean(dim=0))
+    return G
+
+
+# --- Entry points -----------------------------------------------------------------------------
+
+
+def load_foreign_generator(path: str | os.PathLike) -> Generator:
+    """A generator from an NVIDIA pickle (.pkl) or a rosinality checkpoint (.pt / .pth)."""
+    path = Path(path)
+    if path.suffix.lower() in (".pt", ".pth"):
+        return generator_from_rosinality(path)
+    return generator_from_network_pickle(path)
+
+
+def convert(in_path: str | os.PathLike, out_path: str | os.PathLike) -> Path:
+    """Convert a foreign checkpoint to our .safetensors file; returns the written path."""
+    G = load_foreign_generator(in_path)
+    return save_generator(G, out_path)
+
+
+if __name__ == "__main__":
+    from .cli import convert_command
+
+    sys.exit(convert_command(sys.argv[1:]))

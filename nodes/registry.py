@@ -1,0 +1,15 @@
+"""The DragGAN node types, registered with the engine through the entry point "nodegraph.nodes"."""
+
+from __future__ import annotations
+
+
+def node_types() -> list[type]:
+    from .drag_optimizer import DragOptimizerNode
+    from .export import ExportNode
+    from .generator import GeneratorNode
+    from .latent import LatentNode
+    from .mask import MaskNode
+    from .pointset import PointSetNode
+    from .render import RenderNode
+
+    return [GeneratorNode, LatentNode, RenderNode, MaskNode, PointSetNode, DragOptimizerNode, ExportNode]

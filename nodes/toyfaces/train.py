@@ -1,0 +1,164 @@
+"""Train the bundled toyfaces generator: our StyleGAN2 regressed onto the procedural renderer.
+
+G(z) ~ render(params(z)), supervised (no discriminator): L1 + multi-scale L1 + edge L1, Adam,
+mapping lr multiplier 0.01 (built into its layers), noise held at zero. Resumable:
+`python -m nodes.toyfaces.train --out runs/toyfaces` picks up its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from nodes.gan import Generator, GeneratorConfig, save_generator
+
+from .latent_space import Z_DIM, face_params, z_for_seeds
+from .render import render_batch
+
+HELD_OUT_SEEDS = range(1_000_000, 1_000_256)  # never used in training (training draws seeds < 10**6)
+
+
+@dataclass
+class TrainConfig:
+    resolution: int = 128
+    w_dim: int = 128
+    channel_base: int = 3072
+    channel_max: int = 96
+    mapping_layers: int = 4
+    batch: int = 16
+    lr: float = 2e-3
+    steps: int = 20000
+    eval_every: int = 250
+    checkpoint_every: int = 100
+    threads: int = 1
+    seed: int = 0
+
+
+def model_config(cfg: TrainConfig) -> GeneratorConfig:
+    return GeneratorConfig(
+        z_dim=Z_DIM,
+        w_dim=cfg.w_dim,
+        img_resolution=cfg.resolution,
+        mapping_layers=cfg.mapping_layers,
+        channel_base=cfg.channel_base,
+        channel_max=cfg.channel_max,
+        conv_clamp=256,
+        num_fp16_res=0,
+        source="nodegraph toyfaces: StyleGAN2 regressed onto nodes.toyfaces.render",
+    )
+
+
+def target_images(z: torch.Tensor) -> torch.Tensor:
+    """What G(z) should be: the renderer's face for the parameters z stands for."""
+    return render_batch(params=face_params(z))[0]
+
+
+def reconstruction_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """L1 at full, half and quarter resolution, plus L1 between image gradients (edges)."""
+    loss = (fake - real).abs().mean()
+    f, r = fake, real
+    for _ in range(2):
+        f, r = F.avg_pool2d(f, 2), F.avg_pool2d(r, 2)
+        loss = loss + (f - r).abs().mean()
+    for dim in (2, 3):
+        loss = loss + (fake.diff(dim=dim) - real.diff(dim=dim)).abs().mean()
+    return loss
+
+
+def psnr(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Per-image PSNR in dB for images in [-1, 1]."""
+    mse = ((fake.clamp(-1, 1) - real) / 2).square().flatten(1).mean(1)
+    return 10 * torch.log10(1 / mse.clamp_min(1e-10))
+
+
+@torch.no_grad()
+def held_out_psnr(G: Generator, n: int = 64) -> float:
+    seeds = list(HELD_OUT_SEEDS)[:n]
+    scores = []
+    for i in range(0, n, 16):
+        z = z_for_seeds(seeds[i : i + 16])
+        real = target_images(z)
+        scores.append(psnr(G(z, noise_mode="none"), real))
+    return float(torch.cat(scores).mean())
+
+
+def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path:
+    torch.set_num_threads(cfg.threads)
+    out.mkdir(parents=True, exist_ok=True)
+    state_path = out / "state.pt"
+    G = Generator(model_config(cfg))
+    for name, p in G.named_parameters():
+        p.requires_grad_(not name.endswith("noise_strength"))  # noise held at zero
+    opt = torch.optim.Adam([p for p in G.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
+    step, log = 0, []
+    if state_path.exists():
+        state = torch.load(state_path, weights_only=True)
+        G.load_state_dict(state["G"])
+        opt.load_state_dict(state["opt"])
+        step, log = state["step"], json.loads(state["log"])
+        print(f"resumed from {state_path} at step {step}")
+    rng_seed = cfg.seed * 7919
+    start = time.time()
+    while step < cfg.steps:
+        seeds = [(rng_seed + step * cfg.batch + i) % 1_000_000 for i in range(cfg.batch)]
+        z = z_for_seeds(seeds)
+        real = target_images(z)
+        loss = reconstruction_loss(G(z, noise_mode="none"), real)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 10 == 0:
+            print(f"step {step} loss {loss.item():.4f} {(time.time() - start) / 60:.1f} min", flush=True)
+        if step % cfg.eval_every == 0:
+            score = held_out_psnr(G)
+            log.append({"step": step, "loss": float(loss), "held_out_psnr": score})
+            print(f"step {step} held-out PSNR {score:.2f} dB", flush=True)
+            export(G, cfg, step, log, out / "toyfaces128.safetensors")
+        done = max_minutes is not None and (time.time() - start) / 60 > max_minutes
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps or done:
+            _checkpoint(G, opt, step, log, cfg, state_path)
+        if done:
+            break
+    return export(G, cfg, step, log, out / "toyfaces128.safetensors")
+
+
+def _checkpoint(G, opt, step, log, cfg, state_path: Path) -> None:
+    tmp = state_path.with_suffix(".tmp")
+    torch.save({"G": G.state_dict(), "opt": opt.state_dict(), "step": step, "log": json.dumps(log), "cfg": json.dumps(asdict(cfg))}, tmp)
+    tmp.replace(state_path)
+
+
+def export(G: Generator, cfg: TrainConfig, step: int, log: list, path: Path) -> Path:
+    """Save in our checkpoint format (float16 storage) with the settings and scores recorded."""
+    G.config.extra = {
+        "train_settings": asdict(cfg),
+        "train_steps": step,
+        "held_out_psnr": log[-1]["held_out_psnr"] if log else math.nan,
+        "recommended_feature_block": 4,
+    }
+    return save_generator(G, path, dtype=torch.float16)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nodes.toyfaces.train", description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("runs/toyfaces"))
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop (and checkpoint) after this long")
+    for name, value in asdict(TrainConfig()).items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    args = parser.parse_args(argv)
+    cfg = TrainConfig(**{k: getattr(args, k) for k in asdict(TrainConfig())})
+    path = train(cfg, args.out, args.max_minutes)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""The values that travel on DragGAN node links, and their port type names.
+
+IMAGE is a float tensor [1, 3, H, W] in [-1, 1]; MASK a float tensor [H, W], 1 = may change
+(the paper's flexible region), 0 = keep; LATENT and POINTS are the dataclasses below.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+GENERATOR = "GENERATOR"
+LATENT = "LATENT"
+IMAGE = "IMAGE"
+MASK = "MASK"
+POINTS = "POINTS"
+
+
+@dataclass
+class LatentCode:
+    """A W+ code [1, num_ws, w_dim] with the space it is meant to be edited in and the image
+    size of the generator it belongs to (Mask nodes take their size from it)."""
+
+    ws: torch.Tensor
+    space: str = "w+"
+    resolution: int = 0
+    source: str = ""
+
+    def to(self, device) -> LatentCode:
+        return LatentCode(self.ws.to(device), self.space, self.resolution, self.source)
+
+
+@dataclass
+class PointPairs:
+    """Handle points and their targets, (x, y) in pixels of the image they edit."""
+
+    handles: list[tuple[float, float]] = field(default_factory=list)
+    targets: list[tuple[float, float]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.handles) != len(self.targets):
+            raise ValueError(f"{len(self.handles)} handles but {len(self.targets)} targets: give one target per handle")
+
+    @classmethod
+    def from_param(cls, points: list) -> PointPairs:
+        """From the PointSet param: [{"handle": [x, y], "target": [x, y]}, ...]."""
+        handles, targets = [], []
+        for i, pair in enumerate(points):
+            if not isinstance(pair, dict) or "handle" not in pair or "target" not in pair:
+                raise ValueError(f"points[{i}] must be {{'handle': [x, y], 'target': [x, y]}}, got {pair!r}")
+            handles.append(_xy(pair["handle"], f"points[{i}].handle"))
+            targets.append(_xy(pair["target"], f"points[{i}].target"))
+        return cls(handles, targets)
+
+    def to_param(self) -> list[dict]:
+        return [{"handle": list(h), "target": list(t)} for h, t in zip(self.handles, self.targets)]
+
+
+def _xy(value, where: str) -> tuple[float, float]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(f"{where} must be [x, y], got {value!r}")
+    try:
+        x, y = float(value[0]), float(value[1])
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} must hold two numbers, got {value!r}") from None
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise ValueError(f"{where} must be finite, got {value!r}")
+    return (x, y)
+
+
+def image_to_uint8(image: torch.Tensor):
+    """IMAGE [1, 3, H, W] in [-1, 1] -> numpy uint8 [H, W, 3] for saving and display."""
+    img = (image.detach()[0].float().clamp(-1, 1) + 1) * 127.5
+    return img.round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()

@@ -1,0 +1,79 @@
+"""Builds the example projects in this folder with the Python API (the README tutorial, runnable).
+
+`python projects/build_examples.py` rewrites single_drag, two_stage and export_both
+.ngproj.json. Points are toyfaces landmarks of seed 4 in the bundled model's 128 px image.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nodegraph import Graph
+
+HERE = Path(__file__).parent
+SEED = 4
+LIP_LOWER, NOSE_TIP, MOUTH_LEFT = (60, 83), (57, 70), (49, 83)
+
+
+def start(g: Graph):
+    """Generator (bundled model) -> Latent (seed 4, psi 0.7, as DragGAN)."""
+    gen = g.add("Generator", id="generator", pos=(0, 0))
+    latent = g.add("Latent", id="latent", pos=(220, 0), seed=SEED, truncation_psi=0.7)
+    g.connect(gen, "generator", latent, "generator")
+    return gen, latent
+
+
+def drag_stage(g: Graph, gen, latent, name: str, points: list, x: float, steps: int = 80, mask=None):
+    """A PointSet and a DragOptimizer fed by `latent` (a Latent node or a previous stage)."""
+    pts = g.add("PointSet", id=f"{name}_points", pos=(x, 220), points=points)
+    opt = g.add("DragOptimizer", id=name, pos=(x + 220, 0), steps=steps)
+    g.connect(gen, "generator", opt, "generator")
+    g.connect(latent, "latent", opt, "latent")
+    g.connect(pts, "points", opt, "points")
+    if mask is not None:
+        g.connect(mask, "mask", opt, "mask")
+    return opt
+
+
+def single_drag() -> Graph:
+    """Pull the lower lip down: the mouth opens and shows teeth that were not in the image."""
+    g = Graph()
+    gen, latent = start(g)
+    opt = drag_stage(g, gen, latent, "drag", [{"handle": list(LIP_LOWER), "target": [60, 91]}], x=440)
+    export = g.add("Export", id="export", pos=(880, 0), path="single_drag.png")
+    g.connect(opt, "image", export, "image")
+    return g
+
+
+def two_stage() -> Graph:
+    """Stage 1 moves the whole head right (no mask); stage 2, on stage 1's result, lifts the
+    left mouth corner with a mask that keeps everything but the mouth."""
+    g = Graph()
+    gen, latent = start(g)
+    stage1 = drag_stage(g, gen, latent, "stage1", [{"handle": list(NOSE_TIP), "target": [66, 70]}], x=440)
+    mask = g.add("Mask", id="mouth_mask", pos=(880, 440), size=128,
+                 strokes=[{"points": [[58, 84], [72, 84]], "radius": 10, "mode": "add"}])
+    stage2 = drag_stage(g, gen, stage1, "stage2", [{"handle": [58, 84], "target": [58, 79]}], x=880, mask=mask)
+    export = g.add("Export", id="export", pos=(1320, 0), path="two_stage.png")
+    g.connect(stage2, "image", export, "image")
+    return g
+
+
+def export_both() -> Graph:
+    """A drag whose image (PNG, project embedded) and latent (safetensors) are both exported."""
+    g = Graph()
+    gen, latent = start(g)
+    opt = drag_stage(g, gen, latent, "drag", [{"handle": list(MOUTH_LEFT), "target": [45, 78]}], x=440)
+    export = g.add("Export", id="export", pos=(880, 0), path="export_both.png")
+    g.connect(opt, "image", export, "image")
+    g.connect(opt, "latent", export, "latent")
+    return g
+
+
+EXAMPLES = {"single_drag": single_drag, "two_stage": two_stage, "export_both": export_both}
+
+if __name__ == "__main__":
+    for name, build in EXAMPLES.items():
+        path = HERE / f"{name}.ngproj.json"
+        build().save(path)
+        print(f"wrote {path}")
