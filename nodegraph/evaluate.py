@@ -197,13 +197,14 @@ class _Run:
     def __init__(
         self,
         graph: Graph,
+        snap: GraphSnapshot,
         targets: list[str],
         device: str,
         emit: Callable,
         cancel: ev.CancelToken,
         output_dir: Path,
     ) -> None:
-        self.graph, self.snap = graph, graph.snapshot()
+        self.graph, self.snap = graph, snap
         self.targets, self.device, self.emit, self.cancel = targets, device, emit, cancel
         self.project_dir = graph.project_dir
         self.output_dir = output_dir
@@ -337,8 +338,9 @@ def evaluate(
     cancelled run returns a report with `cancelled=True` and raises nothing."""
     emit = on_event or (lambda event: None)
     out_dir = output_dir or graph.output_dir
+    snap = graph.snapshot()
     run = _Run(
-        graph, pick_targets(graph.snapshot(), outputs), resolve_device(device), emit,
+        graph, snap, pick_targets(snap, outputs), resolve_device(device), emit,
         cancel if cancel is not None else ev.CancelToken(),
         Path(out_dir).expanduser().resolve() if out_dir else graph.project_dir,
     )  # fmt: skip

@@ -59,7 +59,8 @@ class Param:
             bounds.append(f">= {self.min}")
         if self.max is not None:
             bounds.append(f"<= {self.max}")
-        text = f"a {self.type_label}" + (" " + " and ".join(bounds) if bounds else "")
+        article = "an" if self.type_label[0] in "aeiou" else "a"
+        text = f"{article} {self.type_label}" + (" " + " and ".join(bounds) if bounds else "")
         return text + (" or None" if self.default is None else "")
 
 

@@ -179,7 +179,7 @@ def run_drag(G, ws, handles, targets, mask, config, on_step, cancel, formulation
         loss.backward()
         optimizer.step()
         tracked_at_latest = False
-        entry = HistoryEntry(step, _points(handles_now), float(loss), distances.tolist())
+        entry = HistoryEntry(step, _points(handles_now), float(loss.detach()), distances.tolist())
         history.append(entry)
         if on_step is not None:
             on_step(_state(G, cfg, entry, target_points, latent.ws().detach()))

@@ -44,7 +44,9 @@ def info_command(argv: list[str]) -> int:
         prog="nodegraph info",
         description="Print a generator checkpoint's config, resolution, num_ws and parameter count.",
     )
-    parser.add_argument("checkpoint", type=Path, help=".safetensors (ours), .pkl (NVIDIA) or .pt (rosinality)")
+    parser.add_argument(
+        "checkpoint", type=Path, help=".safetensors (ours), .pkl (NVIDIA) or .pt (rosinality)"
+    )
     args = parser.parse_args(argv)
     try:
         G = _load_any(args.checkpoint)
@@ -61,13 +63,18 @@ def convert_command(argv: list[str]) -> int:
         description="Convert an NVIDIA network pickle (G_ema) or a rosinality .pt to our .safetensors; "
         "the pickle is read without importing or running anything from it.",
     )
-    parser.add_argument("input", type=Path, help="NVIDIA network pickle (.pkl) or rosinality checkpoint (.pt)")
+    parser.add_argument(
+        "input", type=Path, help="NVIDIA network pickle (.pkl) or rosinality checkpoint (.pt)"
+    )
     parser.add_argument("output", type=Path, help="checkpoint to write (.safetensors)")
     args = parser.parse_args(argv)
     from .convert import convert
 
     if args.output.suffix.lower() != ".safetensors":
-        print(f"nodegraph convert: error: {args.output}: the output must end in .safetensors", file=sys.stderr)
+        print(
+            f"nodegraph convert: error: {args.output}: the output must end in .safetensors",
+            file=sys.stderr,
+        )
         return 2
     try:
         out = convert(args.input, args.output)

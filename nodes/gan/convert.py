@@ -59,7 +59,9 @@ class PersistentModule:
             if child is None:
                 continue
             if not isinstance(child, PersistentModule):
-                raise ConversionError(f"sub-module {prefix + name!r} is a {type(child).__name__}, not a persistent module")
+                raise ConversionError(
+                    f"sub-module {prefix + name!r} is a {type(child).__name__}, not a persistent module"
+                )
             tensors.update(child.named_tensors(prefix + name + "."))
         return tensors
 
@@ -74,8 +76,14 @@ class _EasyDict(dict):
 
 def _reconstruct_persistent_obj(meta) -> PersistentModule:
     """Replaces torch_utils.persistence._reconstruct_persistent_obj: keeps the data, drops module_src."""
-    if not isinstance(meta, dict) or meta.get("type") != "class" or not isinstance(meta.get("state"), dict):
-        raise ConversionError("malformed persistent object: expected a dict with type 'class' and a state dict")
+    if (
+        not isinstance(meta, dict)
+        or meta.get("type") != "class"
+        or not isinstance(meta.get("state"), dict)
+    ):
+        raise ConversionError(
+            "malformed persistent object: expected a dict with type 'class' and a state dict"
+        )
     return PersistentModule(class_name=str(meta.get("class_name")), state=dict(meta["state"]))
 
 
@@ -158,7 +166,9 @@ class RestrictedUnpickler(pickle.Unpickler):
             ) from None
 
     def persistent_load(self, pid):
-        raise ConversionError(f"{self.source}: unexpected persistent id {str(pid)[:80]!r} (is this a torch.save file? use a .pt name)")
+        raise ConversionError(
+            f"{self.source}: unexpected persistent id {str(pid)[:80]!r} (is this a torch.save file? use a .pt name)"
+        )
 
 
 def load_network_pickle(path: str | os.PathLike) -> dict:
@@ -172,21 +182,36 @@ def load_network_pickle(path: str | os.PathLike) -> dict:
         except ConversionError:
             raise
         except Exception as e:  # a damaged or foreign file fails in many ways inside pickle
-            raise ConversionError(f"{path}: not a readable network pickle ({type(e).__name__}: {e})") from e
+            raise ConversionError(
+                f"{path}: not a readable network pickle ({type(e).__name__}: {e})"
+            ) from e
     if not isinstance(data, dict):
-        raise ConversionError(f"{path}: expected a dict with keys G, D, G_ema, got {type(data).__name__}")
+        raise ConversionError(
+            f"{path}: expected a dict with keys G, D, G_ema, got {type(data).__name__}"
+        )
     return data
 
 
 # --- NVIDIA: config and weights of G_ema --------------------------------------------------------
 
-_SYNTHESIS_KEYS = ("channel_base", "channel_max", "conv_clamp", "architecture", "num_fp16_res", "resample_filter")
+_SYNTHESIS_KEYS = (
+    "channel_base",
+    "channel_max",
+    "conv_clamp",
+    "architecture",
+    "num_fp16_res",
+    "resample_filter",
+)
 
 
 def _infer_from_shapes(tensors: dict[str, torch.Tensor]) -> dict:
     """What the state dict's shapes say about the config, for pickles without init_kwargs."""
     try:
-        resolutions = sorted(int(k.split(".")[1][1:]) for k in tensors if k.startswith("synthesis.b") and k.endswith(".conv1.weight"))
+        resolutions = sorted(
+            int(k.split(".")[1][1:])
+            for k in tensors
+            if k.startswith("synthesis.b") and k.endswith(".conv1.weight")
+        )
         channels = {res: tensors[f"synthesis.b{res}.conv1.weight"].shape[0] for res in resolutions}
         c_dim = tensors["mapping.embed.weight"].shape[1] if "mapping.embed.weight" in tensors else 0
         embed = tensors["mapping.embed.weight"].shape[0] if c_dim else 0
@@ -199,31 +224,49 @@ def _infer_from_shapes(tensors: dict[str, torch.Tensor]) -> dict:
             c_dim=c_dim,
             img_resolution=top,
             img_channels=tensors[f"synthesis.b{top}.torgb.weight"].shape[0],
-            mapping_layers=sum(1 for k in tensors if k.startswith("mapping.fc") and k.endswith(".weight")),
+            mapping_layers=sum(
+                1 for k in tensors if k.startswith("mapping.fc") and k.endswith(".weight")
+            ),
             channel_max=channel_max,
             channel_base=channels[below_max[0]] * below_max[0] if below_max else channel_max * top,
         )
     except (KeyError, IndexError, ValueError) as e:
-        raise ConversionError(f"the generator's tensors do not look like a StyleGAN2 generator (missing {e})") from e
+        raise ConversionError(
+            f"the generator's tensors do not look like a StyleGAN2 generator (missing {e})"
+        ) from e
 
 
-def _config_from_generator(G_ema: PersistentModule, tensors: dict[str, torch.Tensor], source: str) -> GeneratorConfig:
+def _config_from_generator(
+    G_ema: PersistentModule, tensors: dict[str, torch.Tensor], source: str
+) -> GeneratorConfig:
     """Config from G_ema's init_kwargs (both repos' layouts), shapes filling what they lack."""
     kwargs = G_ema.init_kwargs
     mapping = dict(kwargs.get("mapping_kwargs") or {})
     synthesis = dict(kwargs.get("synthesis_kwargs") or {})  # stylegan2-ada-pytorch nests them ...
-    synthesis.update({k: kwargs[k] for k in _SYNTHESIS_KEYS if k in kwargs})  # ... stylegan3 does not
+    synthesis.update(
+        {k: kwargs[k] for k in _SYNTHESIS_KEYS if k in kwargs}
+    )  # ... stylegan3 does not
     for key, value in (("architecture", "skip"), ("resample_filter", [1, 3, 3, 1])):
         if list(np.atleast_1d(synthesis.get(key, value))) != list(np.atleast_1d(value)):
-            raise ConversionError(f"{source}: unsupported {key}={synthesis[key]!r}; only {value!r} generators convert")
+            raise ConversionError(
+                f"{source}: unsupported {key}={synthesis[key]!r}; only {value!r} generators convert"
+            )
     for key in ("embed_features", "layer_features"):
         if mapping.get(key) not in (None, kwargs.get("w_dim")):
-            raise ConversionError(f"{source}: unsupported mapping {key}={mapping[key]}; only w_dim-wide mapping layers convert")
+            raise ConversionError(
+                f"{source}: unsupported mapping {key}={mapping[key]}; only w_dim-wide mapping layers convert"
+            )
     if mapping.get("activation", "lrelu") != "lrelu":
         raise ConversionError(f"{source}: unsupported mapping activation {mapping['activation']!r}")
     cfg = _infer_from_shapes(tensors)
     if kwargs:
-        cfg.update({k: kwargs[k] for k in ("z_dim", "w_dim", "c_dim", "img_resolution", "img_channels") if k in kwargs})
+        cfg.update(
+            {
+                k: kwargs[k]
+                for k in ("z_dim", "w_dim", "c_dim", "img_resolution", "img_channels")
+                if k in kwargs
+            }
+        )
         cfg.update({k: synthesis[k] for k in ("channel_base", "channel_max") if k in synthesis})
         cfg["conv_clamp"] = synthesis.get("conv_clamp")  # NVIDIA's default is no clamp
         note = "config from G_ema init_kwargs"
@@ -236,27 +279,42 @@ def _config_from_generator(G_ema: PersistentModule, tensors: dict[str, torch.Ten
     cfg["source"] = f"converted from {Path(source).name} (NVIDIA network pickle, G_ema; {note})"
     if cfg["conv_clamp"] is not None:
         cfg["conv_clamp"] = float(cfg["conv_clamp"])
-    cfg = {k: int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v for k, v in cfg.items()}
+    cfg = {
+        k: int(v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else v
+        for k, v in cfg.items()
+    }
     try:
         return GeneratorConfig(**cfg)
     except (TypeError, ValueError) as e:
         raise ConversionError(f"{source}: unusable generator config {cfg}: {e}") from e
 
 
-def generator_from_state(cfg: GeneratorConfig, tensors: dict[str, torch.Tensor], source: str) -> Generator:
+def generator_from_state(
+    cfg: GeneratorConfig, tensors: dict[str, torch.Tensor], source: str
+) -> Generator:
     """Our Generator for cfg with the given NVIDIA-named tensors, every name and shape checked."""
     G = Generator(cfg)
     expected = G.state_dict()
     unexpected = sorted(set(tensors) - set(expected))
     if unexpected:
-        hint = " (a StyleGAN3 alias-free generator? only StyleGAN2 converts)" if any(".L0_" in k or "synthesis.input" in k for k in unexpected) else ""
-        raise ConversionError(f"{source}: tensors our StyleGAN2 does not have: {unexpected[:5]}{hint}")
+        hint = (
+            " (a StyleGAN3 alias-free generator? only StyleGAN2 converts)"
+            if any(".L0_" in k or "synthesis.input" in k for k in unexpected)
+            else ""
+        )
+        raise ConversionError(
+            f"{source}: tensors our StyleGAN2 does not have: {unexpected[:5]}{hint}"
+        )
     missing = sorted(set(expected) - set(tensors))
     if missing:
-        raise ConversionError(f"{source}: missing tensors {missing[:5]} for a {cfg.img_resolution}px StyleGAN2")
+        raise ConversionError(
+            f"{source}: missing tensors {missing[:5]} for a {cfg.img_resolution}px StyleGAN2"
+        )
     for name, tensor in tensors.items():
         if tuple(tensor.shape) != tuple(expected[name].shape):
-            raise ConversionError(f"{source}: tensor {name!r} has shape {list(tensor.shape)} but the config expects {list(expected[name].shape)}")
+            raise ConversionError(
+                f"{source}: tensor {name!r} has shape {list(tensor.shape)} but the config expects {list(expected[name].shape)}"
+            )
     G.load_state_dict({name: t.detach().float() for name, t in tensors.items()})
     return G.eval().requires_grad_(False)
 
@@ -266,9 +324,13 @@ def generator_from_network_pickle(path: str | os.PathLike) -> Generator:
     data = load_network_pickle(path)
     G_ema = data.get("G_ema")
     if not isinstance(G_ema, PersistentModule):
-        raise ConversionError(f"{path}: no G_ema network in the pickle (keys: {sorted(map(str, data))})")
+        raise ConversionError(
+            f"{path}: no G_ema network in the pickle (keys: {sorted(map(str, data))})"
+        )
     tensors = G_ema.named_tensors()
-    return generator_from_state(_config_from_generator(G_ema, tensors, str(path)), tensors, str(path))
+    return generator_from_state(
+        _config_from_generator(G_ema, tensors, str(path)), tensors, str(path)
+    )
 
 
 # --- rosinality/stylegan2-pytorch ----------------------------------------------------------------
@@ -291,7 +353,10 @@ def rosinality_to_nvidia(g_ema: dict[str, torch.Tensor]) -> dict[str, torch.Tens
     rgbs = [("synthesis.b4.torgb", "to_rgb1")]
     for k in range(1, num_blocks):
         res = 4 * 2**k
-        layers += [(f"synthesis.b{res}.conv0", f"convs.{2 * k - 2}"), (f"synthesis.b{res}.conv1", f"convs.{2 * k - 1}")]
+        layers += [
+            (f"synthesis.b{res}.conv0", f"convs.{2 * k - 2}"),
+            (f"synthesis.b{res}.conv1", f"convs.{2 * k - 1}"),
+        ]
         rgbs.append((f"synthesis.b{res}.torgb", f"to_rgbs.{k - 1}"))
     for noise_index, (ours, theirs) in enumerate(layers):
         out[f"{ours}.weight"] = g_ema[f"{theirs}.conv.weight"][0]  # [1, O, I, k, k] -> [O, I, k, k]
@@ -317,16 +382,26 @@ def generator_from_rosinality(path: str | os.PathLike, w_avg_samples: int = 10_0
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ConversionError(f"{path}: not a weights-only torch checkpoint ({type(e).__name__}: {str(e)[:200]})") from e
+        raise ConversionError(
+            f"{path}: not a weights-only torch checkpoint ({type(e).__name__}: {str(e)[:200]})"
+        ) from e
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("g_ema"), dict):
-        raise ConversionError(f"{path}: expected a dict with a 'g_ema' state dict (rosinality format)")
+        raise ConversionError(
+            f"{path}: expected a dict with a 'g_ema' state dict (rosinality format)"
+        )
     try:
         tensors = rosinality_to_nvidia(ckpt["g_ema"])
     except KeyError as e:
-        raise ConversionError(f"{path}: g_ema lacks {e}; not a rosinality StyleGAN2 generator") from e
+        raise ConversionError(
+            f"{path}: g_ema lacks {e}; not a rosinality StyleGAN2 generator"
+        ) from e
     latent_avg = ckpt.get("latent_avg")
     w_dim = tensors["mapping.fc0.weight"].shape[0]
-    tensors["mapping.w_avg"] = latent_avg.reshape(-1)[:w_dim] if isinstance(latent_avg, torch.Tensor) else torch.zeros(w_dim)
+    tensors["mapping.w_avg"] = (
+        latent_avg.reshape(-1)[:w_dim]
+        if isinstance(latent_avg, torch.Tensor)
+        else torch.zeros(w_dim)
+    )
     cfg = _infer_from_shapes(tensors)
     cfg.update(conv_clamp=None, source=f"converted from {path.name} (rosinality g_ema)")
     G = Generator(GeneratorConfig(**cfg))

@@ -4,6 +4,9 @@ CALLS counts compute calls per node id, so tests can assert what ran."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -177,4 +180,34 @@ class BadOutputs(Node):
         return {"oops": 1.0}
 
 
-ALL = [Const, Add, Sink, Text, Anything, Slow, Fail, Range, TensorSum, ReadFile, WriteText, BadOutputs]
+class Interrupt(Node):
+    """Sends itself Ctrl+C (SIGINT) once, then loops like a long node until cancelled."""
+
+    type_name = "TInterrupt"
+    category = "test"
+    is_output = True
+    outputs = [Output("out", "NUMBER")]
+
+    def compute(self, ctx):
+        os.kill(os.getpid(), signal.SIGINT)
+        for step in range(10**6):
+            time.sleep(0.001)
+            ctx.progress(step, 10**6)
+        return {"out": 0.0}
+
+
+ALL = [
+    Interrupt,
+    Const,
+    Add,
+    Sink,
+    Text,
+    Anything,
+    Slow,
+    Fail,
+    Range,
+    TensorSum,
+    ReadFile,
+    WriteText,
+    BadOutputs,
+]

@@ -107,7 +107,9 @@ def test_impure_node_reruns_when_its_file_changes(graph, tmp_path):
     (tmp_path / "input.txt").write_text("three")
     os.utime(tmp_path / "input.txt", ns=(1, 10**18))
     report = graph.evaluate(device="cpu")
-    assert report.computed == ["r"] and report.nodes["r"].reason == "not pure: outside state changed"
+    assert (
+        report.computed == ["r"] and report.nodes["r"].reason == "not pure: outside state changed"
+    )
     assert report.outputs["r"]["text"] == "three"
 
 

@@ -58,7 +58,9 @@ def test_validate_hook_refuses_inconsistent_params(graph):
 def test_link_between_mismatched_types_names_both_ends(graph):
     t = graph.add("TText", id="t")
     a = graph.add("TAdd", id="a")
-    with pytest.raises(GraphError, match=r"t\.text -> a\.a: t\.text gives TEXT but a\.a takes NUMBER"):
+    with pytest.raises(
+        GraphError, match=r"t\.text -> a\.a: t\.text gives TEXT but a\.a takes NUMBER"
+    ):
         graph.connect(t, "text", a, "a")
 
 
@@ -87,7 +89,9 @@ def test_input_takes_one_link(graph):
     c1, c2 = graph.add("TConst", id="c1"), graph.add("TConst", id="c2")
     a = graph.add("TAdd", id="a")
     graph.connect(c1, "out", a, "a")
-    with pytest.raises(GraphError, match=r"a\.a is already linked from c1\.out; disconnect it first"):
+    with pytest.raises(
+        GraphError, match=r"a\.a is already linked from c1\.out; disconnect it first"
+    ):
         graph.connect(c2, "out", a, "a")
 
 

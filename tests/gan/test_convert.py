@@ -42,7 +42,7 @@ def _images(G: Generator, seed: int = 0):
     return G(z, c, truncation_psi=0.7)
 
 
-@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+@pytest.mark.parametrize("protocol", [2, 3, 4])
 def test_converted_pickle_gives_the_same_images(tmp_path, marker, tiny_generator, protocol):
     pkl = _write(tmp_path, network_pickle_bytes(tiny_generator, str(marker), protocol=protocol))
     G = load_generator(convert(pkl, tmp_path / "g.safetensors"))

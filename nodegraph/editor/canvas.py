@@ -1,0 +1,389 @@
+"""The node canvas: a Dear PyGui node editor that mirrors the engine's Graph.
+
+Every user gesture becomes one call of the public Graph API (through the Editor); the canvas
+re-reads the graph in `sync()` after any change, so undo, scripts and files all show up."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import dearpygui.dearpygui as dpg
+
+from nodegraph import Link
+from nodegraph.editor import pixels
+
+if TYPE_CHECKING:
+    from nodegraph.editor.app import Editor
+
+THUMB = 96
+WIDGET_WIDTH = 110
+INT_LIMIT = 2**31 - 1  # Dear PyGui int widgets are 32-bit
+PIN_COLORS = {
+    "IMAGE": (236, 160, 64),
+    "LATENT": (170, 120, 240),
+    "GENERATOR": (96, 200, 230),
+    "MASK": (120, 210, 120),
+    "POINTS": (235, 90, 90),
+}
+LIST_UNITS = {"points": "pair", "strokes": "stroke"}
+
+
+@dataclass
+class NodeView:
+    """The Dear PyGui items of one graph node."""
+
+    node_id: str
+    type_name: str
+    item: int
+    inputs: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, int] = field(default_factory=dict)
+    widgets: dict[str, int] = field(default_factory=dict)
+    shown: dict[str, Any] = field(default_factory=dict)
+    pos: tuple[float, float] = (0.0, 0.0)
+    thumb_texture: int | None = None
+    progress: int | None = None
+    status: int | None = None
+
+
+class Canvas:
+    """Builds and updates node items; turns link, delink and widget callbacks into graph edits."""
+
+    def __init__(self, editor: Editor, parent: int | str, textures: int | str) -> None:
+        self.editor = editor
+        self.textures = textures
+        self.tag = dpg.add_node_editor(
+            parent=parent,
+            callback=self._on_link,
+            delink_callback=self._on_delink,
+            minimap=True,
+            minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
+            width=-1,
+            height=-1,
+        )
+        self.views: dict[str, NodeView] = {}
+        self.link_items: dict[Link, int] = {}
+        self.ports: dict[
+            int, tuple[str, str, str]
+        ] = {}  # attribute item -> (node, "in"|"out", port)
+        self._pin_themes: dict[str, int] = {}
+        self._mouse_was_down = False
+        self._merge_key: tuple | None = None
+
+    @property
+    def graph(self):
+        return self.editor.graph
+
+    # --- graph -> view -------------------------------------------------------------------
+    def rebuild(self) -> None:
+        for node_id in list(self.views):
+            self._drop(node_id)
+        self.sync()
+
+    def sync(self) -> None:
+        """Makes the items match the graph: nodes, params, positions and links."""
+        g = self.graph
+        ids = {str(n) for n in g.nodes}
+        for node_id in list(self.views):
+            if node_id not in ids or self.views[node_id].type_name != g.type_of(node_id).type_name:
+                self._drop(node_id)
+        for node_id in ids:
+            if node_id not in self.views:
+                self._build(node_id)
+            else:
+                self._update(node_id)
+        links = set(g.links)
+        for link in list(self.link_items):
+            if link not in links:
+                dpg.delete_item(self.link_items.pop(link))
+        for link in links - self.link_items.keys():
+            view_src, view_dst = self.views[link.src], self.views[link.dst]
+            self.link_items[link] = dpg.add_node_link(
+                view_src.outputs[link.output], view_dst.inputs[link.input], parent=self.tag
+            )
+
+    def _build(self, node_id: str) -> None:
+        g = self.graph
+        cls = g.type_of(node_id)
+        pos = g.pos(node_id)
+        item = dpg.add_node(
+            label=f"{node_id}  ({cls.type_name})", parent=self.tag, pos=[int(pos[0]), int(pos[1])]
+        )
+        view = NodeView(node_id, cls.type_name, item, pos=pos)
+        self.views[node_id] = view
+        if cls.doc:
+            with dpg.tooltip(item):
+                dpg.add_text(f"{cls.type_name}: {cls.doc}", wrap=360)
+        for decl in cls.inputs:
+            label = decl.name + ("" if not decl.optional else " (optional)")
+            view.inputs[decl.name] = self._pin(
+                item, dpg.mvNode_Attr_Input, label, decl.type, decl.doc, node_id, "in", decl.name
+            )
+        for decl in cls.outputs:
+            view.outputs[decl.name] = self._pin(
+                item,
+                dpg.mvNode_Attr_Output,
+                decl.name,
+                decl.type,
+                decl.doc,
+                node_id,
+                "out",
+                decl.name,
+            )
+        params = g.params(node_id)
+        with dpg.node_attribute(parent=item, attribute_type=dpg.mvNode_Attr_Static):
+            for decl in cls.params:
+                view.widgets[decl.name] = self._param_widget(node_id, decl, params[decl.name])
+                view.shown[decl.name] = params[decl.name]
+            if any(o.type == "IMAGE" for o in cls.outputs):
+                view.thumb_texture = dpg.add_dynamic_texture(
+                    THUMB, THUMB, pixels.blank(THUMB), parent=self.textures
+                )
+                dpg.add_image(view.thumb_texture, width=THUMB, height=THUMB)
+            view.progress = dpg.add_progress_bar(width=WIDGET_WIDTH + 60, show=False)
+            view.status = dpg.add_text("", color=(150, 150, 150))
+
+    def _pin(
+        self,
+        node: int,
+        kind: int,
+        label: str,
+        type_name: str,
+        doc: str,
+        node_id: str,
+        side: str,
+        port: str,
+    ) -> int:
+        shape = dpg.mvNode_PinShape_CircleFilled if side == "out" else dpg.mvNode_PinShape_Circle
+        with dpg.node_attribute(parent=node, attribute_type=kind, shape=shape) as attr:
+            text = dpg.add_text(
+                f"{label}  [{type_name}]" if side == "in" else f"[{type_name}]  {label}"
+            )
+            if doc:
+                with dpg.tooltip(text):
+                    dpg.add_text(doc, wrap=300)
+        dpg.bind_item_theme(attr, self._pin_theme(type_name))
+        self.ports[attr] = (node_id, side, port)
+        return attr
+
+    def _pin_theme(self, type_name: str) -> int:
+        if type_name not in self._pin_themes:
+            color = PIN_COLORS.get(type_name, (200, 200, 200))
+            with dpg.theme() as theme, dpg.theme_component(dpg.mvAll):
+                dpg.add_theme_color(dpg.mvNodeCol_Pin, color, category=dpg.mvThemeCat_Nodes)
+                dpg.add_theme_color(
+                    dpg.mvNodeCol_PinHovered, (255, 255, 255), category=dpg.mvThemeCat_Nodes
+                )
+            self._pin_themes[type_name] = theme
+        return self._pin_themes[type_name]
+
+    def _param_widget(self, node_id: str, decl: Any, value: Any) -> int:
+        kw = dict(
+            label=decl.name, width=WIDGET_WIDTH, callback=self._on_param, user_data=(node_id, decl)
+        )
+        if decl.choices is not None:
+            kw.pop("width")
+            widget = dpg.add_combo(
+                [str(c) for c in decl.choices], default_value=str(value), width=WIDGET_WIDTH, **kw
+            )
+        elif decl.type is bool:
+            kw.pop("width")
+            widget = dpg.add_checkbox(default_value=bool(value), **kw)
+        elif decl.type is int:
+            lo = max(-INT_LIMIT, int(decl.min)) if decl.min is not None else -INT_LIMIT
+            hi = min(INT_LIMIT, int(decl.max)) if decl.max is not None else INT_LIMIT
+            speed = max(1.0, (hi - lo) / 2000) if hi - lo < 10**6 else 1.0
+            widget = dpg.add_drag_int(
+                default_value=int(value),
+                min_value=lo,
+                max_value=hi,
+                clamped=True,
+                speed=speed,
+                **kw,
+            )
+        elif decl.type is float and value is not None and decl.default is not None:
+            lo = decl.min if decl.min is not None else -math.inf
+            hi = decl.max if decl.max is not None else math.inf
+            speed = decl.step or (abs(hi - lo) / 500 if math.isfinite(hi - lo) else 0.01)
+            widget = dpg.add_drag_float(
+                default_value=float(value),
+                min_value=lo,
+                max_value=hi,
+                clamped=True,
+                speed=speed,
+                format="%.4g",
+                **kw,
+            )
+        elif decl.type in (
+            str,
+            "path",
+            float,
+            int,
+        ):  # float with a None default: text, empty = auto
+            hint = "auto" if decl.default is None else ""
+            widget = dpg.add_input_text(
+                default_value="" if value is None else str(value), hint=hint, on_enter=True, **kw
+            )
+        else:
+            widget = dpg.add_text(summary(decl.name, value), color=(180, 180, 200))
+        tip = decl.doc + ("\n" if decl.doc else "") + f"{decl.name}: {decl.describe_allowed()}"
+        with dpg.tooltip(widget):
+            dpg.add_text(tip, wrap=320)
+        return widget
+
+    def _update(self, node_id: str) -> None:
+        view, g = self.views[node_id], self.graph
+        params = g.params(node_id)
+        cls = g.type_of(node_id)
+        for decl in cls.params:
+            value = params[decl.name]
+            if _same(view.shown.get(decl.name), value):
+                continue
+            view.shown[decl.name] = value
+            widget = view.widgets[decl.name]
+            if dpg.get_item_type(widget).endswith("mvText"):
+                dpg.set_value(widget, summary(decl.name, value))
+            elif decl.choices is not None or dpg.get_item_type(widget).endswith("mvInputText"):
+                dpg.set_value(widget, "" if value is None else str(value))
+            else:
+                dpg.set_value(widget, value)
+        pos = g.pos(node_id)
+        if pos != view.pos:
+            view.pos = pos
+            dpg.set_item_pos(view.item, [int(pos[0]), int(pos[1])])
+
+    def _drop(self, node_id: str) -> None:
+        view = self.views.pop(node_id)
+        for link in [lk for lk in self.link_items if node_id in (lk.src, lk.dst)]:
+            dpg.delete_item(self.link_items.pop(link))
+        for attr in [*view.inputs.values(), *view.outputs.values()]:
+            self.ports.pop(attr, None)
+        dpg.delete_item(view.item)
+        if view.thumb_texture is not None:
+            dpg.delete_item(view.thumb_texture)
+
+    # --- view -> graph -------------------------------------------------------------------
+    def _on_link(self, sender: Any, app_data: tuple[int, int]) -> None:
+        a, b = (self.ports.get(dpg.get_alias_id(x) if isinstance(x, str) else x) for x in app_data)
+        if a is None or b is None:
+            return
+        if a[1] == "in":
+            a, b = b, a
+        self.editor.connect(a[0], a[2], b[0], b[2])
+
+    def _on_delink(self, sender: Any, link_item: int) -> None:
+        link = next((lk for lk, item in self.link_items.items() if item == link_item), None)
+        if link is not None:
+            self.editor.disconnect(link.dst, link.input)
+
+    def _on_param(self, sender: int, value: Any, user_data: tuple[str, Any]) -> None:
+        node_id, decl = user_data
+        try:
+            value = parse_widget_value(decl, value)
+        except ValueError as exc:
+            self.editor.report_error(f"node {node_id!r} param {decl.name!r}: {exc}")
+            self.views[node_id].shown.pop(decl.name, None)
+            self.sync()
+            return
+        # A slider drag sends many values: fold them into one undo step while the mouse is down.
+        key = (node_id, decl.name, self.editor.press_count)
+        merge = dpg.is_mouse_button_down(dpg.mvMouseButton_Left) and key == self._merge_key
+        self._merge_key = key
+        if not self.editor.set_param(node_id, merge=merge, **{decl.name: value}):
+            self.views[node_id].shown.pop(decl.name, None)  # show the graph's value again
+            self.sync()
+
+    def selected_nodes(self) -> list[str]:
+        items = set(dpg.get_selected_nodes(self.tag))
+        return [v.node_id for v in self.views.values() if v.item in items]
+
+    def selected_links(self) -> list[Link]:
+        items = set(dpg.get_selected_links(self.tag))
+        return [link for link, item in self.link_items.items() if item in items]
+
+    def poll_moves(self) -> None:
+        """Commits node drags to the graph when the left button is released (one undo step)."""
+        down = dpg.is_mouse_button_down(dpg.mvMouseButton_Left)
+        released, self._mouse_was_down = self._mouse_was_down and not down, down
+        if not released:
+            return
+        moved = {}
+        for node_id in self.selected_nodes():
+            view = self.views[node_id]
+            x, y = dpg.get_item_pos(view.item)
+            if abs(x - view.pos[0]) > 0.5 or abs(y - view.pos[1]) > 0.5:
+                moved[node_id] = (float(x), float(y))
+        if moved:
+            self.editor.move_nodes(moved)
+
+    def free_position(self) -> tuple[float, float]:
+        """Where a new node goes: under the mouse when it is over the canvas, else right of the rest."""
+        if dpg.is_item_hovered(self.tag):
+            mx, my = dpg.get_mouse_pos(local=False)
+            x0, y0 = dpg.get_item_rect_min(self.tag)
+            return (float(mx - x0), float(my - y0))
+        if not self.views:
+            return (20.0, 20.0)
+        return (max(v.pos[0] for v in self.views.values()) + 240.0, 20.0)
+
+    # --- run feedback --------------------------------------------------------------------
+    def set_thumbnail(self, node_id: str, image: Any) -> None:
+        view = self.views.get(node_id)
+        image = pixels.as_image(image)
+        if view is None or view.thumb_texture is None or image is None:
+            return
+        dpg.set_value(view.thumb_texture, pixels.rgba(pixels.resize(image, THUMB)))
+
+    def set_progress(self, node_id: str, fraction: float | None, text: str = "") -> None:
+        view = self.views.get(node_id)
+        if view is None:
+            return
+        if fraction is None:
+            dpg.configure_item(view.progress, show=False)
+        else:
+            dpg.configure_item(view.progress, show=True, overlay=text)
+            dpg.set_value(view.progress, max(0.0, min(1.0, fraction)))
+
+    def set_status(
+        self, node_id: str, text: str, color: tuple[int, int, int] = (150, 150, 150)
+    ) -> None:
+        view = self.views.get(node_id)
+        if view is not None:
+            dpg.configure_item(view.status, default_value=text, color=color)
+
+
+def summary(name: str, value: Any) -> str:
+    """One line for a param the canvas cannot edit in place (lists, dicts, tensors)."""
+    if isinstance(value, list):
+        unit = LIST_UNITS.get(name, "item")
+        hint = "  (edit in the image panel)" if name in LIST_UNITS else ""
+        return f"{name}: {len(value)} {unit}{'' if len(value) == 1 else 's'}{hint}"
+    if isinstance(value, dict):
+        return f"{name}: {len(value)} keys"
+    if value is None:
+        return f"{name}: none"
+    shape = getattr(value, "shape", None)
+    return f"{name}: tensor {list(shape)}" if shape is not None else f"{name}: {value!r}"
+
+
+def parse_widget_value(decl: Any, value: Any) -> Any:
+    """A widget's value as the param's type (combo strings back to choices, empty text = None)."""
+    if decl.choices is not None:
+        return next((c for c in decl.choices if str(c) == value), value)
+    if isinstance(value, str) and decl.type in (float, int):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return decl.type(float(text)) if decl.type is int else float(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a number; leave it empty for auto") from None
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # tensors compare element-wise
+        return a is b

@@ -1,0 +1,111 @@
+"""The drag loop: which rows move, progress callbacks, cancel, convergence, input validation."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from nodes.drag import DragConfig, drag
+
+HANDLE, TARGET = [(12.0, 16.0)], [(18.0, 16.0)]
+FAST = dict(lr=0.03, r1=2, r2=3)
+
+
+def test_only_the_first_layers_rows_change(tiny_generator):
+    ws0 = tiny_generator.random_ws(0)
+    result = drag(tiny_generator, ws0, HANDLE, [(30.0, 16.0)], config=DragConfig(steps=2, layers=3, **FAST))
+    assert result.steps == 2
+    torch.testing.assert_close(result.ws[:, 3:], ws0[:, 3:], rtol=0, atol=0)
+    assert not torch.equal(result.ws[:, :3], ws0[:, :3])
+
+
+def test_w_space_moves_one_w_shared_by_the_first_rows(tiny_generator):
+    ws0 = tiny_generator.random_ws(0)
+    result = drag(tiny_generator, ws0[:, 0], HANDLE, [(30.0, 16.0)], config=DragConfig(steps=2, layers=4, space="w", **FAST))
+    head = result.ws[0, :4]
+    assert torch.equal(head, head[:1].expand_as(head))
+    assert not torch.equal(head[0], ws0[0, 0])
+    torch.testing.assert_close(result.ws[:, 4:], ws0[:, 4:], rtol=0, atol=0)
+
+
+def test_handle_moves_toward_a_close_target(tiny_generator):
+    result = drag(tiny_generator, tiny_generator.random_ws(0), HANDLE, TARGET, config=DragConfig(steps=20, **FAST))
+    start = result.history[0].distances[0]
+    end = ((result.handles[0][0] - TARGET[0][0]) ** 2 + (result.handles[0][1] - TARGET[0][1]) ** 2) ** 0.5
+    assert end < start
+    assert result.converged and result.stopped == "converged"
+
+
+def test_on_step_is_called_every_step_and_renders_only_on_demand(tiny_generator):
+    full_syntheses = []
+    tiny_generator.synthesis.b32.torgb.register_forward_hook(lambda *args: full_syntheses.append(1))
+    states = []
+    drag(tiny_generator, tiny_generator.random_ws(0), HANDLE, [(30.0, 16.0)], config=DragConfig(steps=3, **FAST), on_step=states.append)
+    assert [state.step for state in states] == [0, 1, 2]
+    assert full_syntheses == []  # optimisation never synthesises the image
+    image = states[-1].render()
+    assert list(image.shape) == [1, 3, 32, 32] and len(full_syntheses) == 1
+    assert states[0].loss > 0 and len(states[0].distances) == 1
+
+
+def test_cancel_returns_the_last_completed_step_marked_cancelled(tiny_generator):
+    cancel = threading.Event()
+    states = []
+
+    def on_step(state):
+        states.append(state)
+        if state.step == 1:
+            cancel.set()
+
+    result = drag(tiny_generator, tiny_generator.random_ws(0), HANDLE, [(30.0, 16.0)], config=DragConfig(steps=10, **FAST), on_step=on_step, cancel=cancel)
+    assert result.cancelled and not result.converged and result.stopped == "cancelled"
+    assert result.steps == 2 and len(result.history) == 2
+    torch.testing.assert_close(result.ws, states[-1].ws, rtol=0, atol=0)
+    assert list(result.image().shape) == [1, 3, 32, 32]
+
+
+def test_handles_already_at_their_targets_converge_without_a_step(tiny_generator):
+    ws0 = tiny_generator.random_ws(0)
+    result = drag(tiny_generator, ws0, HANDLE, [(13.0, 16.0)], config=DragConfig(steps=5))
+    assert result.converged and result.steps == 0
+    torch.testing.assert_close(result.ws, ws0, rtol=0, atol=0)
+
+
+def test_small_models_get_radii_of_at_least_one_and_two_pixels_and_the_last_block():
+    cfg = DragConfig().resolve(img_resolution=32, num_blocks=4, num_ws=8)
+    assert (cfg.r1, cfg.r2, cfg.stop_px, cfg.feature_block) == (1.0, 2, 2.0, 3)
+    official = DragConfig().resolve(img_resolution=512, num_blocks=8, num_ws=16)
+    assert (official.r1, official.r2, official.stop_px, official.feature_block) == (3.0, 12, 2.0, 5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(handles=[(1.0, 1.0), (2.0, 2.0)]), "same length"),
+        (dict(handles=[(40.0, 1.0)]), "outside the 32x32 image"),
+        (dict(targets=[(-1.0, 1.0)]), "outside the 32x32 image"),
+        (dict(handles=[(float("nan"), 1.0)]), "NaN or infinite"),
+        (dict(handles=[]), "non-empty"),
+        (dict(mask=torch.ones(16, 16)), "mask must have shape \\[32, 32\\]"),
+        (dict(mask=torch.full((32, 32), 2.0)), "in \\[0, 1\\]"),
+        (dict(ws=torch.zeros(1, 3, 16)), "ws must have shape"),
+        (dict(ws=torch.full((1, 16), float("inf"))), "ws contains NaN"),
+        (dict(config=DragConfig(layers=99)), "layers=99 exceeds"),
+    ],
+)
+def test_bad_input_gets_a_clear_value_error(tiny_generator, kwargs, message):
+    args = dict(ws=tiny_generator.random_ws(0), handles=HANDLE, targets=TARGET, mask=None, config=DragConfig(steps=1))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        drag(tiny_generator, **args)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("tracking", "magic"), ("tracking_norm", "l3"), ("space", "z"), ("lr", 0.0), ("steps", -1), ("r1", float("nan")), ("noise_mode", "loud")],
+)
+def test_bad_config_gets_a_value_error_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=f"DragConfig.{field}"):
+        DragConfig(**{field: value})
