@@ -248,9 +248,13 @@ class _Run:
             node_id, dict(state.params), self.device, self.cancel, self.emit,
             self.project_dir, self.output_dir, self.project_json, record,
         )  # fmt: skip
-        node = state.cls()
-        node.ctx = ctx
-        self.contexts[node_id], self.nodes[node_id] = ctx, node
+        self.contexts[node_id] = ctx
+        try:
+            node = self.nodes[node_id] = state.cls()
+            node.ctx = ctx
+        except Exception as exc:
+            self.fail(node_id, exc)
+            return None
         parts = {
             "type": state.cls.type_name,
             "version": str(state.cls.version),
@@ -319,7 +323,7 @@ def _check_outputs(cls: type, outputs: Any) -> None:
     declared = {o.name for o in cls.outputs}
     missing, unknown = declared - outputs.keys(), outputs.keys() - declared
     if missing or unknown:
-        raise KeyError(
+        raise ValueError(
             f"compute returned outputs {sorted(outputs)}; declared outputs are {sorted(declared)}"
         )
 

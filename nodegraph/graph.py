@@ -262,6 +262,8 @@ class Graph:
     def set(self, node: str, merge: bool = False, **params: Any) -> None:
         """Sets params, validated; one undo step (`merge=True` folds repeated sets of the same
         params of the same node into one step, as a slider drag wants)."""
+        if not params:
+            return
         with self._lock:
             node = self._require(node)
             current = self._dag.nodes[node]["params"]

@@ -56,6 +56,21 @@ def atomic_write(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Makes the rename itself durable (best effort; not every platform can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -118,7 +133,7 @@ def save(graph: Graph, path: str | Path) -> None:
         atomic_write(path, text.encode())
         if blob is None:
             sidecar.unlink(missing_ok=True)
-    except (OSError, TypeError, ValueError) as exc:
+    except Exception as exc:
         raise ProjectError(f"could not save: {type(exc).__name__}: {exc}", str(path)) from exc
     graph.path = str(path)
     graph.mark_clean()

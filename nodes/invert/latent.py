@@ -49,15 +49,11 @@ def learning_rate(step: int, steps: int, lr: float, rampup: float = 0.05, rampdo
 class LatentVariable:
     """The optimised tensor u and the W+ code it stands for: ws = w_mean + w_std * u."""
 
-    def __init__(self, G: Generator, space: str, start: torch.Tensor | None = None):
+    def __init__(self, G: Generator, space: str):
         self.num_ws = G.num_ws
         self.w_mean, self.w_std = mean_w(G)
         rows = 1 if space == "w" else G.num_ws
-        if start is None:
-            u = torch.zeros(1, rows, G.w_dim, device=G.device)
-        else:  # continue from a given W+ code (its first row for 'w')
-            u = (start[:, :rows].float() - self.w_mean[:, None]) / self.w_std
-        self.u = u.clone().requires_grad_(True)
+        self.u = torch.zeros(1, rows, G.w_dim, device=G.device, requires_grad=True)
 
     def ws(self) -> torch.Tensor:
         return (self.w_mean[:, None] + self.w_std * self.u).expand(-1, self.num_ws, -1)
@@ -96,7 +92,7 @@ def project_latent(
         last_finite = ws.detach()
         (latent.u.grad,) = torch.autograd.grad(loss, [latent.u])
         optimizer.step()
-        record = InversionStep("latent", step, float(loss), psnr(image, target))
+        record = InversionStep("latent", step, float(loss.detach()), psnr(image, target))
         history.append(record)
         if on_step is not None:
             state_ws = latent.ws().detach()

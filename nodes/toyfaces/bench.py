@@ -106,7 +106,10 @@ def summarise(outcomes: list[PairOutcome]) -> dict:
     rows = {}
     for setting in dict.fromkeys(o.setting for o in outcomes):
         group = [o for o in outcomes if o.setting == setting]
-        mean = lambda key: sum(getattr(o, key) for o in group) / len(group)  # noqa: E731
+
+        def mean(key: str, group: list[PairOutcome] = group) -> float:
+            return sum(float(getattr(o, key)) for o in group) / len(group)
+
         before, after = mean("distance_before"), mean("distance_after")
         rows[setting] = {
             "pairs": len(group),
