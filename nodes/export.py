@@ -15,8 +15,6 @@ from nodegraph.node import Input, Node, Output, Param
 
 from .types import IMAGE, LATENT, image_to_uint8
 
-PROJECT_KEY = "nodegraph.project"  # PNG text chunk: the whole project JSON
-NODE_KEY = "nodegraph.node"  # PNG text chunk: the node id that produced the image
 MARKER = "written by nodegraph"
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
@@ -44,8 +42,7 @@ class ExportNode(Node):
         written = []
         if image is not None:
             fmt = image_format(path, params["format"])
-            project = json.dumps(ctx.project_json(), sort_keys=True)
-            write_image(path, image, fmt, params["quality"], params["overwrite"], project, ctx.node_id)
+            write_image(path, image, fmt, params["quality"], params["overwrite"], ctx.project_json(), ctx.node_id)
             written.append(path)
         if latent is not None:
             latent_path = path if path.suffix == ".safetensors" else path.with_suffix(".latent.safetensors")
@@ -67,19 +64,18 @@ def image_format(path: Path, fmt: str) -> str:
         raise ValueError(f"cannot tell the image format of {path}: use a .png, .jpg or .webp suffix, or set `format`") from None
 
 
-def write_image(path: Path, image, fmt: str, quality: int, overwrite: bool, project_json: str | None, source: str | None) -> None:
-    from PIL import Image, PngImagePlugin
+def write_image(path: Path, image, fmt: str, quality: int, overwrite: bool, project: dict | None, node_id: str | None) -> None:
+    """PNG: the project JSON and the exporting node's id in text chunks (nodegraph.project)."""
+    from PIL import Image
+
+    from nodegraph.project import project_pnginfo
 
     _check_overwrite(path, overwrite)
     pil = Image.fromarray(image_to_uint8(image))
     kwargs: dict = {}
     if fmt == "PNG":
-        info = PngImagePlugin.PngInfo()
+        info = project_pnginfo(project or {}, node_id)
         info.add_text("Software", MARKER)
-        if project_json:
-            info.add_itxt(PROJECT_KEY, project_json, zip=True)
-        if source:
-            info.add_text(NODE_KEY, source)
         kwargs["pnginfo"] = info
     elif fmt == "JPEG":
         kwargs.update(quality=quality, comment=MARKER.encode())

@@ -112,9 +112,6 @@ class Canvas:
         )
         view = NodeView(node_id, cls.type_name, item, pos=pos)
         self.views[node_id] = view
-        if cls.doc:
-            with dpg.tooltip(item):
-                dpg.add_text(f"{cls.type_name}: {cls.doc}", wrap=360)
         for decl in cls.inputs:
             label = decl.name + ("" if not decl.optional else " (optional)")
             view.inputs[decl.name] = self._pin(
@@ -142,7 +139,11 @@ class Canvas:
                 )
                 dpg.add_image(view.thumb_texture, width=THUMB, height=THUMB)
             view.progress = dpg.add_progress_bar(width=WIDGET_WIDTH + 60, show=False)
-            view.status = dpg.add_text("", color=(150, 150, 150))
+            with dpg.group(horizontal=True):
+                about = dpg.add_text("(?)", color=(120, 140, 190))
+                with dpg.tooltip(about):
+                    dpg.add_text(f"{cls.type_name} ({cls.category}): {cls.doc}", wrap=360)
+                view.status = dpg.add_text("", color=(150, 150, 150))
 
     def _pin(
         self,

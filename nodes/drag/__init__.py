@@ -6,4 +6,12 @@ Usable without the graph: `result = drag(G, ws, handles, targets, mask, DragConf
 from .config import TRACKING_MODES, DragConfig, ResolvedConfig
 from .loop import DragResult, DragState, HistoryEntry, drag
 
-__all__ = ["TRACKING_MODES", "DragConfig", "DragResult", "DragState", "HistoryEntry", "ResolvedConfig", "drag"]
+__all__ = [
+    "TRACKING_MODES",
+    "DragConfig",
+    "DragResult",
+    "DragState",
+    "HistoryEntry",
+    "ResolvedConfig",
+    "drag",
+]

@@ -19,14 +19,25 @@ from .motion import unit_directions
 class OfficialFormulation:
     """Per step: G.synthesis (image included), F.interpolate of F to h x w, then everything there."""
 
-    def __init__(self, G: Generator, ws0: torch.Tensor, handles: torch.Tensor, keep: torch.Tensor | None, cfg: ResolvedConfig):
+    def __init__(
+        self,
+        G: Generator,
+        ws0: torch.Tensor,
+        handles: torch.Tensor,
+        keep: torch.Tensor | None,
+        cfg: ResolvedConfig,
+    ):
         if cfg.tracking != "nn":
-            raise ValueError(f"the official formulation tracks with 'nn' only, got tracking={cfg.tracking!r}")
+            raise ValueError(
+                f"the official formulation tracks with 'nn' only, got tracking={cfg.tracking!r}"
+            )
         self.G, self.cfg, self.keep = G, cfg, keep
         size = cfg.image_size
         with torch.no_grad():
             self.feat0 = self.features(ws0)
-        self.reference = [self.feat0[0, :, int(round(y)), int(round(x))] for x, y in handles.tolist()]
+        self.reference = [
+            self.feat0[0, :, int(round(y)), int(round(x))] for x, y in handles.tolist()
+        ]
         pixels = torch.arange(size, dtype=torch.float32, device=G.device)
         self.grid_y, self.grid_x = torch.meshgrid(pixels, pixels, indexing="ij")
 
@@ -40,14 +51,25 @@ class OfficialFormulation:
         found = []
         with torch.no_grad():
             for (x, y), reference in zip(handles.round().int().tolist(), self.reference):
-                top, bottom, left, right = max(y - r, 0), min(y + r + 1, size), max(x - r, 0), min(x + r + 1, size)
+                top, bottom, left, right = (
+                    max(y - r, 0),
+                    min(y + r + 1, size),
+                    max(x - r, 0),
+                    min(x + r + 1, size),
+                )
                 window = feat[0, :, top:bottom, left:right] - reference.reshape(-1, 1, 1)
-                distance = window.norm(dim=0) if self.cfg.tracking_norm == "l2" else window.abs().sum(dim=0)
+                distance = (
+                    window.norm(dim=0)
+                    if self.cfg.tracking_norm == "l2"
+                    else window.abs().sum(dim=0)
+                )
                 index = int(distance.flatten().argmin())
                 found.append([left + index % (right - left), top + index // (right - left)])
         return torch.tensor(found, dtype=torch.float32, device=handles.device)
 
-    def loss(self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def loss(
+        self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
         cfg, size = self.cfg, self.cfg.image_size
         directions, distances = unit_directions(handles, targets)
         loss = feat.sum() * 0

@@ -21,15 +21,33 @@ import torch
 
 # Random-weight generators: the official 512 px config (SPEC §3), the 256 px one, and a tiny one for tests.
 CONFIGS = {
-    "512": dict(img_resolution=512, channel_base=32768, channel_max=512, mapping_layers=8, z_dim=512, w_dim=512),
-    "256": dict(img_resolution=256, channel_base=16384, channel_max=512, mapping_layers=8, z_dim=512, w_dim=512),
-    "tiny": dict(img_resolution=32, channel_base=1024, channel_max=32, mapping_layers=2, z_dim=32, w_dim=32),
+    "512": dict(
+        img_resolution=512,
+        channel_base=32768,
+        channel_max=512,
+        mapping_layers=8,
+        z_dim=512,
+        w_dim=512,
+    ),
+    "256": dict(
+        img_resolution=256,
+        channel_base=16384,
+        channel_max=512,
+        mapping_layers=8,
+        z_dim=512,
+        w_dim=512,
+    ),
+    "tiny": dict(
+        img_resolution=32, channel_base=1024, channel_max=32, mapping_layers=2, z_dim=32, w_dim=32
+    ),
 }
 VARIANTS = ("engine", "reference")
 LOSS_TOLERANCE = 1e-3  # relative; the two formulations compute the same loss (float rounding only)
 
 
-def scenario(size: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]], torch.Tensor]:
+def scenario(
+    size: int,
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]], torch.Tensor]:
     """Two handles dragged about a tenth of the image, and a mask freeing the central half."""
     handles = [(round(0.40 * size), round(0.45 * size)), (round(0.62 * size), round(0.55 * size))]
     targets = [(round(0.50 * size), round(0.40 * size)), (round(0.70 * size), round(0.62 * size))]
@@ -62,7 +80,17 @@ def run_variant(config_name: str, variant: str, steps: int, device: str, seed: i
             torch.cuda.synchronize()
         stamps.append(time.perf_counter())
 
-    result = run_drag(G, ws, handles, targets, mask.to(device), DragConfig(steps=steps), on_step, None, formulation)
+    result = run_drag(
+        G,
+        ws,
+        handles,
+        targets,
+        mask.to(device),
+        DragConfig(steps=steps),
+        on_step,
+        None,
+        formulation,
+    )
     intervals = [b - a for a, b in zip(stamps, stamps[1:])]
     return {
         "config": config_name,
@@ -88,12 +116,25 @@ def _memory_peak(device: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
 
 
-def _run_child(config_name: str, variant: str, steps: int, device: str, threads: int | None) -> dict:
-    command = [sys.executable, "-m", "nodes.drag.bench", "--child", config_name, variant, str(steps), device]
+def _run_child(
+    config_name: str, variant: str, steps: int, device: str, threads: int | None
+) -> dict:
+    command = [
+        sys.executable,
+        "-m",
+        "nodes.drag.bench",
+        "--child",
+        config_name,
+        variant,
+        str(steps),
+        device,
+    ]
     if threads:
         command.append(str(threads))
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    )
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"bench child {config_name}/{variant} failed:\n{done.stderr[-2000:]}")
@@ -102,7 +143,9 @@ def _run_child(config_name: str, variant: str, steps: int, device: str, threads:
 
 def compare(engine: dict, reference: dict) -> dict:
     """Ratios engine / reference, and the largest relative difference of their per-step losses."""
-    loss_diff = max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(engine["losses"], reference["losses"]))
+    loss_diff = max(
+        abs(a - b) / max(abs(b), 1e-12) for a, b in zip(engine["losses"], reference["losses"])
+    )
     engine_loop = engine["peak_bytes"] - engine["base_bytes"]
     reference_loop = reference["peak_bytes"] - reference["base_bytes"]
     return {
@@ -116,12 +159,23 @@ def compare(engine: dict, reference: dict) -> dict:
 
 def run_bench(argv: list[str]) -> int:
     """Entry point of `nodegraph bench drag [--json] [--steps N] [--configs 512,256] [--device D]`."""
-    parser = argparse.ArgumentParser(prog="nodegraph bench drag", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="nodegraph bench drag", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
-    parser.add_argument("--steps", type=int, default=None, help="drag steps per variant (default 3 on CPU, 20 on CUDA)")
-    parser.add_argument("--configs", default="512,256", help=f"comma-separated, of {', '.join(CONFIGS)}")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="drag steps per variant (default 3 on CPU, 20 on CUDA)",
+    )
+    parser.add_argument(
+        "--configs", default="512,256", help=f"comma-separated, of {', '.join(CONFIGS)}"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads per variant (default: torch's)")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads per variant (default: torch's)"
+    )
     args = parser.parse_args(argv)
     configs = [name.strip() for name in args.configs.split(",") if name.strip()]
     unknown = [name for name in configs if name not in CONFIGS]
@@ -132,7 +186,10 @@ def run_bench(argv: list[str]) -> int:
         parser.error("--steps must be >= 2 (the first step is a warm-up and is not timed)")
     report = {"device": args.device, "steps": steps, "configs": {}}
     for name in configs:
-        runs = {variant: _run_child(name, variant, steps, args.device, args.threads) for variant in VARIANTS}
+        runs = {
+            variant: _run_child(name, variant, steps, args.device, args.threads)
+            for variant in VARIANTS
+        }
         report["configs"][name] = {**runs, **compare(runs["engine"], runs["reference"])}
     if args.json:
         print(json.dumps(report))
@@ -143,7 +200,9 @@ def run_bench(argv: list[str]) -> int:
 
 def _table(report: dict) -> str:
     first = next(iter(report["configs"].values()))
-    memory = "torch.cuda.max_memory_allocated" if report["device"].startswith("cuda") else "peak RSS"
+    memory = (
+        "torch.cuda.max_memory_allocated" if report["device"].startswith("cuda") else "peak RSS"
+    )
     lines = [
         f"drag step, engine vs official formulation; device {report['device']}, "
         f"{first['engine']['threads']} thread(s), {report['steps']} steps (median after the first); memory: {memory}",
@@ -157,7 +216,9 @@ def _table(report: dict) -> str:
             f"{engine['peak_bytes'] / 2**20:10.1f} {reference['peak_bytes'] / 2**20:10.1f} "
             f"{entry['peak_memory_ratio']:10.3f} {entry['loop_memory_ratio']:10.3f} {entry['loss_max_rel_diff']:10.2e}"
         )
-    lines.append("loop ratio: (peak - memory before the loop) engine / reference; loss diff: max relative, per step")
+    lines.append(
+        "loop ratio: (peak - memory before the loop) engine / reference; loss diff: max relative, per step"
+    )
     return "\n".join(lines)
 
 

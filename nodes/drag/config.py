@@ -56,30 +56,75 @@ class DragConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the field and the fix for any setting out of range."""
-        _check(isinstance(self.steps, int) and self.steps >= 0, "steps", self.steps, "an integer >= 0")
+        _check(
+            isinstance(self.steps, int) and self.steps >= 0, "steps", self.steps, "an integer >= 0"
+        )
         _check(_positive(self.lr), "lr", self.lr, "a finite number > 0")
         _check(self.r1 is None or _positive(self.r1), "r1", self.r1, "None or a number > 0")
-        _check(self.r2 is None or (_finite(self.r2) and self.r2 >= 1), "r2", self.r2, "None or a number >= 1")
-        _check(_finite(self.lambda_mask) and self.lambda_mask >= 0, "lambda_mask", self.lambda_mask, "a finite number >= 0")
-        _check(isinstance(self.layers, int) and self.layers >= 1, "layers", self.layers, "an integer >= 1")
+        _check(
+            self.r2 is None or (_finite(self.r2) and self.r2 >= 1),
+            "r2",
+            self.r2,
+            "None or a number >= 1",
+        )
+        _check(
+            _finite(self.lambda_mask) and self.lambda_mask >= 0,
+            "lambda_mask",
+            self.lambda_mask,
+            "a finite number >= 0",
+        )
+        _check(
+            isinstance(self.layers, int) and self.layers >= 1,
+            "layers",
+            self.layers,
+            "an integer >= 1",
+        )
         _check(self.space in SPACES, "space", self.space, f"one of {SPACES}")
-        _check(isinstance(self.feature_block, int) and self.feature_block >= 0, "feature_block", self.feature_block, "an integer >= 0")
-        _check(self.stop_px is None or (_finite(self.stop_px) and self.stop_px >= 0), "stop_px", self.stop_px, "None or a number >= 0")
-        _check(self.noise_mode in NOISE_MODES, "noise_mode", self.noise_mode, f"one of {NOISE_MODES}")
-        _check(self.tracking in TRACKING_MODES, "tracking", self.tracking, f"one of {TRACKING_MODES}")
-        _check(self.tracking_norm in TRACKING_NORMS, "tracking_norm", self.tracking_norm, f"one of {TRACKING_NORMS}")
-        _check(self.max_jump_px is None or _positive(self.max_jump_px), "max_jump_px", self.max_jump_px, "None or a number > 0")
+        _check(
+            isinstance(self.feature_block, int) and self.feature_block >= 0,
+            "feature_block",
+            self.feature_block,
+            "an integer >= 0",
+        )
+        _check(
+            self.stop_px is None or (_finite(self.stop_px) and self.stop_px >= 0),
+            "stop_px",
+            self.stop_px,
+            "None or a number >= 0",
+        )
+        _check(
+            self.noise_mode in NOISE_MODES, "noise_mode", self.noise_mode, f"one of {NOISE_MODES}"
+        )
+        _check(
+            self.tracking in TRACKING_MODES, "tracking", self.tracking, f"one of {TRACKING_MODES}"
+        )
+        _check(
+            self.tracking_norm in TRACKING_NORMS,
+            "tracking_norm",
+            self.tracking_norm,
+            f"one of {TRACKING_NORMS}",
+        )
+        _check(
+            self.max_jump_px is None or _positive(self.max_jump_px),
+            "max_jump_px",
+            self.max_jump_px,
+            "None or a number > 0",
+        )
 
     def resolve(self, img_resolution: int, num_blocks: int, num_ws: int) -> ResolvedConfig:
         """The concrete values for a generator of this size (SPEC §2: radii scale with h / 512)."""
         self.validate()
         h = img_resolution
         if self.layers > num_ws:
-            raise ValueError(f"DragConfig.layers={self.layers} exceeds the generator's num_ws={num_ws}; use 1..{num_ws}")
+            raise ValueError(
+                f"DragConfig.layers={self.layers} exceeds the generator's num_ws={num_ws}; use 1..{num_ws}"
+            )
         r1 = float(self.r1) if self.r1 is not None else float(max(1, round(3 * h / 512)))
         r2 = int(round(self.r2)) if self.r2 is not None else max(2, round(12 * h / 512))
         stop_px = float(self.stop_px) if self.stop_px is not None else max(2.0, 2 * h / 512)
-        max_jump = float(self.max_jump_px) if self.max_jump_px is not None else max(2.0, 4 * h / 512)
+        max_jump = (
+            float(self.max_jump_px) if self.max_jump_px is not None else max(2.0, 4 * h / 512)
+        )
         return ResolvedConfig(
             image_size=h,
             feature_block=min(self.feature_block, num_blocks - 1),
@@ -87,7 +132,11 @@ class DragConfig:
             r2=r2,
             stop_px=stop_px,
             max_jump_px=max_jump,
-            **{k: v for k, v in asdict(self).items() if k not in ("r1", "r2", "stop_px", "max_jump_px", "feature_block")},
+            **{
+                k: v
+                for k, v in asdict(self).items()
+                if k not in ("r1", "r2", "stop_px", "max_jump_px", "feature_block")
+            },
         )
 
 

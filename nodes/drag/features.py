@@ -21,7 +21,11 @@ def feature_block_index(G: Generator, feature_block: int) -> int:
 
 
 def synthesize_features(
-    G: Generator, ws: torch.Tensor, block: int, noise_mode: str = "const", trainable_rows: int | None = None
+    G: Generator,
+    ws: torch.Tensor,
+    block: int,
+    noise_mode: str = "const",
+    trainable_rows: int | None = None,
 ) -> torch.Tensor:
     """F = output of synthesis block `block` ([1, C, S, S]), computing nothing above it.
 
@@ -41,7 +45,9 @@ def synthesize_features(
     return x
 
 
-def resize_source_coordinate(pixel: torch.Tensor, image_size: int, feature_size: int) -> torch.Tensor:
+def resize_source_coordinate(
+    pixel: torch.Tensor, image_size: int, feature_size: int
+) -> torch.Tensor:
     """Where image pixel `pixel` of the resized map reads the block's map: F.interpolate's
     align_corners=False rule, src = (dst + 0.5) * S / H - 0.5, clamped to [0, S - 1]."""
     scale = feature_size / image_size

@@ -85,14 +85,23 @@ class Formulation(Protocol):
 
     def features(self, ws: torch.Tensor) -> torch.Tensor: ...
     def track(self, feat: torch.Tensor, handles: torch.Tensor) -> torch.Tensor: ...
-    def loss(self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
+    def loss(
+        self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor: ...
 
 
 class SampledFormulation:
     """The engine: F from the feature block only (nothing above it is synthesised), sampled at
     the patch, shifted-patch and window points; f_i = F0(p_i) sampled once."""
 
-    def __init__(self, G: Generator, ws0: torch.Tensor, handles: torch.Tensor, keep: torch.Tensor | None, cfg: ResolvedConfig):
+    def __init__(
+        self,
+        G: Generator,
+        ws0: torch.Tensor,
+        handles: torch.Tensor,
+        keep: torch.Tensor | None,
+        cfg: ResolvedConfig,
+    ):
         self.G, self.cfg, self.keep = G, cfg, keep
         with torch.no_grad():
             feat0 = self.features(ws0)
@@ -101,13 +110,26 @@ class SampledFormulation:
 
     def features(self, ws: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
-        return synthesize_features(self.G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers)
+        return synthesize_features(
+            self.G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers
+        )
 
     def track(self, feat: torch.Tensor, handles: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
-        return track_points(feat, handles, self.reference, cfg.image_size, cfg.r2, cfg.tracking, cfg.tracking_norm, cfg.max_jump_px)
+        return track_points(
+            feat,
+            handles,
+            self.reference,
+            cfg.image_size,
+            cfg.r2,
+            cfg.tracking,
+            cfg.tracking_norm,
+            cfg.max_jump_px,
+        )
 
-    def loss(self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    def loss(
+        self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor
+    ) -> torch.Tensor:
         cfg = self.cfg
         loss = motion_loss(feat, handles, targets, cfg.r1, cfg.stop_px, cfg.image_size)
         if self.keep is not None:
@@ -148,7 +170,9 @@ def drag(
     return run_drag(G, ws, handles, targets, mask, config, on_step, cancel, SampledFormulation)
 
 
-def run_drag(G, ws, handles, targets, mask, config, on_step, cancel, formulation: type) -> DragResult:
+def run_drag(
+    G, ws, handles, targets, mask, config, on_step, cancel, formulation: type
+) -> DragResult:
     """drag() with the step formulation as a parameter (the benchmark runs the official one)."""
     cfg = (config or DragConfig()).resolve(G.img_resolution, len(G.block_resolutions), G.num_ws)
     ws0 = prepare_ws(G, ws)
@@ -200,7 +224,9 @@ def run_drag(G, ws, handles, targets, mask, config, on_step, cancel, formulation
     )
 
 
-def _state(G: Generator, cfg: ResolvedConfig, entry: HistoryEntry, targets: torch.Tensor, ws: torch.Tensor) -> DragState:
+def _state(
+    G: Generator, cfg: ResolvedConfig, entry: HistoryEntry, targets: torch.Tensor, ws: torch.Tensor
+) -> DragState:
     return DragState(
         step=entry.step,
         handles=entry.handles,

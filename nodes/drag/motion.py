@@ -16,7 +16,9 @@ from .features import disk_offsets, sample_as_resized
 _MASK_CHUNK_ELEMENTS = 8 * 2**20
 
 
-def unit_directions(handles: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def unit_directions(
+    handles: torch.Tensor, targets: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """d_i = (t_i - p_i) / ||t_i - p_i|| ([N, 2]) and the distances ||t_i - p_i|| ([N])."""
     delta = targets - handles
     distance = delta.norm(dim=-1)
@@ -24,7 +26,12 @@ def unit_directions(handles: torch.Tensor, targets: torch.Tensor) -> tuple[torch
 
 
 def motion_loss(
-    feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor, r1: float, stop_px: float, image_size: int
+    feat: torch.Tensor,
+    handles: torch.Tensor,
+    targets: torch.Tensor,
+    r1: float,
+    stop_px: float,
+    image_size: int,
 ) -> torch.Tensor:
     """sum_i mean_{q in Omega1(p_i, r1)} | sg(F(q)) - F(q + d_i) | over handles farther than stop_px.
 
@@ -44,7 +51,9 @@ def motion_loss(
     return per_handle.sum()
 
 
-def mask_loss(feat: torch.Tensor, feat0: torch.Tensor, keep: torch.Tensor, lambda_mask: float) -> torch.Tensor:
+def mask_loss(
+    feat: torch.Tensor, feat0: torch.Tensor, keep: torch.Tensor, lambda_mask: float
+) -> torch.Tensor:
     """lambda * mean over C x H x W of |(F - F0) * keep| on the image-size map (keep = 1 - M).
 
     Computed exactly at image resolution, as the official code does: |.| does not commute with
@@ -71,7 +80,9 @@ class MaskedResizedL1(torch.autograd.Function):
         total = diff.new_zeros(())
         signs = []
         for start in range(0, diff.shape[1], chunk):
-            resized = F.interpolate(diff[:, start : start + chunk], size=size, mode="bilinear", align_corners=False)
+            resized = F.interpolate(
+                diff[:, start : start + chunk], size=size, mode="bilinear", align_corners=False
+            )
             signs.append(resized.sign().to(torch.int8))
             total += resized.abs_().mul_(keep).sum()
         ctx.save_for_backward(keep, *signs)
@@ -85,5 +96,9 @@ class MaskedResizedL1(torch.autograd.Function):
         for sign in signs:
             grad_resized = sign.to(keep.dtype).mul_(keep).mul_(grad)
             in_shape = [*ctx.input_shape[:1], sign.shape[1], *ctx.input_shape[2:]]
-            grads.append(torch.ops.aten.upsample_bilinear2d_backward(grad_resized, list(keep.shape), in_shape, False, None, None))
+            grads.append(
+                torch.ops.aten.upsample_bilinear2d_backward(
+                    grad_resized, list(keep.shape), in_shape, False, None, None
+                )
+            )
         return torch.cat(grads, dim=1), None

@@ -18,7 +18,9 @@ import torch
 from .features import sample_as_resized, window_offsets
 
 
-def feature_distance(features: torch.Tensor, reference: torch.Tensor, norm: str = "l2") -> torch.Tensor:
+def feature_distance(
+    features: torch.Tensor, reference: torch.Tensor, norm: str = "l2"
+) -> torch.Tensor:
     """||features - reference|| over the last (channel) dimension: 'l2' (official) or 'l1' (paper)."""
     diff = features - reference
     return diff.norm(dim=-1) if norm == "l2" else diff.abs().sum(dim=-1)

@@ -20,20 +20,26 @@ def prepare_ws(G: Generator, ws: torch.Tensor) -> torch.Tensor:
     if list(ws.shape) == w_shape:
         ws = ws.unsqueeze(1).repeat(1, G.num_ws, 1)
     elif list(ws.shape) != wplus_shape:
-        raise ValueError(f"ws must have shape {wplus_shape} (W+) or {w_shape} (w), got {list(ws.shape)}")
+        raise ValueError(
+            f"ws must have shape {wplus_shape} (W+) or {w_shape} (w), got {list(ws.shape)}"
+        )
     if not bool(torch.isfinite(ws).all()):
         raise ValueError("ws contains NaN or infinite values")
     return ws.detach().to(device=G.device, dtype=torch.float32).clone()
 
 
-def prepare_points(name: str, points: Sequence | torch.Tensor, image_size: int, device: torch.device) -> torch.Tensor:
+def prepare_points(
+    name: str, points: Sequence | torch.Tensor, image_size: int, device: torch.device
+) -> torch.Tensor:
     """(x, y) image-pixel points as a float tensor [N, 2], each inside [0, image_size - 1]."""
     try:
         tensor = torch.as_tensor(points, dtype=torch.float32)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name} must be a sequence of (x, y) pairs: {error}") from None
     if tensor.ndim != 2 or tensor.shape[1] != 2 or tensor.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty sequence of (x, y) pairs, got shape {list(tensor.shape)}")
+        raise ValueError(
+            f"{name} must be a non-empty sequence of (x, y) pairs, got shape {list(tensor.shape)}"
+        )
     if not bool(torch.isfinite(tensor).all()):
         raise ValueError(f"{name} contains NaN or infinite coordinates")
     outside = ((tensor < 0) | (tensor > image_size - 1)).any(dim=1)
@@ -47,23 +53,33 @@ def prepare_points(name: str, points: Sequence | torch.Tensor, image_size: int, 
     return tensor.to(device)
 
 
-def prepare_pairs(handles, targets, image_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def prepare_pairs(
+    handles, targets, image_size: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Handles and targets as [N, 2] tensors of the same length."""
     handle_points = prepare_points("handles", handles, image_size, device)
     target_points = prepare_points("targets", targets, image_size, device)
     if len(handle_points) != len(target_points):
-        raise ValueError(f"handles and targets must have the same length, got {len(handle_points)} and {len(target_points)}")
+        raise ValueError(
+            f"handles and targets must have the same length, got {len(handle_points)} and {len(target_points)}"
+        )
     return handle_points, target_points
 
 
-def prepare_keep(mask: torch.Tensor | None, image_size: int, device: torch.device) -> torch.Tensor | None:
+def prepare_keep(
+    mask: torch.Tensor | None, image_size: int, device: torch.device
+) -> torch.Tensor | None:
     """keep = 1 - M ([H, W]) from the mask M (1 = may change, 0 = keep), or None without a mask."""
     if mask is None:
         return None
     if not isinstance(mask, torch.Tensor):
-        raise ValueError(f"mask must be a torch.Tensor of shape [{image_size}, {image_size}] or None, got {type(mask).__name__}")
+        raise ValueError(
+            f"mask must be a torch.Tensor of shape [{image_size}, {image_size}] or None, got {type(mask).__name__}"
+        )
     if list(mask.shape) != [image_size, image_size]:
-        raise ValueError(f"mask must have shape [{image_size}, {image_size}] (the image size), got {list(mask.shape)}")
+        raise ValueError(
+            f"mask must have shape [{image_size}, {image_size}] (the image size), got {list(mask.shape)}"
+        )
     mask = mask.detach().to(device=device, dtype=torch.float32)
     if not bool(torch.isfinite(mask).all()) or bool((mask < 0).any()) or bool((mask > 1).any()):
         raise ValueError("mask values must be finite and in [0, 1] (1 = may change, 0 = keep)")

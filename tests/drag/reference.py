@@ -22,11 +22,15 @@ def resized_features(G, ws: torch.Tensor, block: int, noise_mode: str = "const")
 def sample(feature_map: torch.Tensor, x: float, y: float) -> torch.Tensor:
     """Bilinear sample of an image-size map at (x, y): [C]."""
     size = feature_map.shape[-1]
-    grid = torch.tensor([[[[x / (size - 1) * 2 - 1, y / (size - 1) * 2 - 1]]]], dtype=feature_map.dtype)
+    grid = torch.tensor(
+        [[[[x / (size - 1) * 2 - 1, y / (size - 1) * 2 - 1]]]], dtype=feature_map.dtype
+    )
     return F.grid_sample(feature_map, grid, mode="bilinear", align_corners=True)[0, :, 0, 0]
 
 
-def motion_supervision_loss(feature_map, handles, targets, r1: float, stop_px: float) -> torch.Tensor:
+def motion_supervision_loss(
+    feature_map, handles, targets, r1: float, stop_px: float
+) -> torch.Tensor:
     """sum_i mean_{q in Omega1(p_i, r1)} mean_c |sg(F(q)) - F(q + d_i)|, handles beyond stop_px."""
     total = feature_map.sum() * 0
     reach = math.ceil(r1)

@@ -15,7 +15,9 @@ FAST = dict(lr=0.03, r1=2, r2=3)
 
 def test_only_the_first_layers_rows_change(tiny_generator):
     ws0 = tiny_generator.random_ws(0)
-    result = drag(tiny_generator, ws0, HANDLE, [(30.0, 16.0)], config=DragConfig(steps=2, layers=3, **FAST))
+    result = drag(
+        tiny_generator, ws0, HANDLE, [(30.0, 16.0)], config=DragConfig(steps=2, layers=3, **FAST)
+    )
     assert result.steps == 2
     torch.testing.assert_close(result.ws[:, 3:], ws0[:, 3:], rtol=0, atol=0)
     assert not torch.equal(result.ws[:, :3], ws0[:, :3])
@@ -23,7 +25,13 @@ def test_only_the_first_layers_rows_change(tiny_generator):
 
 def test_w_space_moves_one_w_shared_by_the_first_rows(tiny_generator):
     ws0 = tiny_generator.random_ws(0)
-    result = drag(tiny_generator, ws0[:, 0], HANDLE, [(30.0, 16.0)], config=DragConfig(steps=2, layers=4, space="w", **FAST))
+    result = drag(
+        tiny_generator,
+        ws0[:, 0],
+        HANDLE,
+        [(30.0, 16.0)],
+        config=DragConfig(steps=2, layers=4, space="w", **FAST),
+    )
     head = result.ws[0, :4]
     assert torch.equal(head, head[:1].expand_as(head))
     assert not torch.equal(head[0], ws0[0, 0])
@@ -33,7 +41,13 @@ def test_w_space_moves_one_w_shared_by_the_first_rows(tiny_generator):
 def test_handle_moves_toward_a_close_target(tiny_generator):
     # A random 32 px generator is a poor model to drag: this handle is one where it works.
     handle, target = (20.0, 12.0), (26.0, 12.0)
-    result = drag(tiny_generator, tiny_generator.random_ws(0), [handle], [target], config=DragConfig(steps=20, **FAST))
+    result = drag(
+        tiny_generator,
+        tiny_generator.random_ws(0),
+        [handle],
+        [target],
+        config=DragConfig(steps=20, **FAST),
+    )
     start = result.history[0].distances[0]
     end = ((result.handles[0][0] - target[0]) ** 2 + (result.handles[0][1] - target[1]) ** 2) ** 0.5
     assert end < start
@@ -44,7 +58,14 @@ def test_on_step_is_called_every_step_and_renders_only_on_demand(tiny_generator)
     full_syntheses = []
     tiny_generator.synthesis.b32.torgb.register_forward_hook(lambda *args: full_syntheses.append(1))
     states = []
-    drag(tiny_generator, tiny_generator.random_ws(0), HANDLE, [(30.0, 16.0)], config=DragConfig(steps=3, **FAST), on_step=states.append)
+    drag(
+        tiny_generator,
+        tiny_generator.random_ws(0),
+        HANDLE,
+        [(30.0, 16.0)],
+        config=DragConfig(steps=3, **FAST),
+        on_step=states.append,
+    )
     assert [state.step for state in states] == [0, 1, 2]
     assert full_syntheses == []  # optimisation never synthesises the image
     image = states[-1].render()
@@ -61,7 +82,15 @@ def test_cancel_returns_the_last_completed_step_marked_cancelled(tiny_generator)
         if state.step == 1:
             cancel.set()
 
-    result = drag(tiny_generator, tiny_generator.random_ws(0), HANDLE, [(30.0, 16.0)], config=DragConfig(steps=10, **FAST), on_step=on_step, cancel=cancel)
+    result = drag(
+        tiny_generator,
+        tiny_generator.random_ws(0),
+        HANDLE,
+        [(30.0, 16.0)],
+        config=DragConfig(steps=10, **FAST),
+        on_step=on_step,
+        cancel=cancel,
+    )
     assert result.cancelled and not result.converged and result.stopped == "cancelled"
     assert result.steps == 2 and len(result.history) == 2
     torch.testing.assert_close(result.ws, states[-1].ws, rtol=0, atol=0)
@@ -98,7 +127,13 @@ def test_small_models_get_radii_of_at_least_one_and_two_pixels_and_the_last_bloc
     ],
 )
 def test_bad_input_gets_a_clear_value_error(tiny_generator, kwargs, message):
-    args = dict(ws=tiny_generator.random_ws(0), handles=HANDLE, targets=TARGET, mask=None, config=DragConfig(steps=1))
+    args = dict(
+        ws=tiny_generator.random_ws(0),
+        handles=HANDLE,
+        targets=TARGET,
+        mask=None,
+        config=DragConfig(steps=1),
+    )
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         drag(tiny_generator, **args)
@@ -106,7 +141,15 @@ def test_bad_input_gets_a_clear_value_error(tiny_generator, kwargs, message):
 
 @pytest.mark.parametrize(
     "field, value",
-    [("tracking", "magic"), ("tracking_norm", "l3"), ("space", "z"), ("lr", 0.0), ("steps", -1), ("r1", float("nan")), ("noise_mode", "loud")],
+    [
+        ("tracking", "magic"),
+        ("tracking_norm", "l3"),
+        ("space", "z"),
+        ("lr", 0.0),
+        ("steps", -1),
+        ("r1", float("nan")),
+        ("noise_mode", "loud"),
+    ],
 )
 def test_bad_config_gets_a_value_error_naming_the_field(field, value):
     with pytest.raises(ValueError, match=f"DragConfig.{field}"):

@@ -48,12 +48,25 @@ def _engine_and_reference(G, handles, mask, config, at_start: bool):
 
     engine = SampledFormulation(G, ws0, points, keep, cfg)
     head = ws[:, : cfg.layers].clone().requires_grad_(True)
-    engine_loss = engine.loss(engine.features(torch.cat([head, ws[:, cfg.layers :]], 1)), points, goal)
+    engine_loss = engine.loss(
+        engine.features(torch.cat([head, ws[:, cfg.layers :]], 1)), points, goal
+    )
     engine_loss.backward()
 
     head_ref = ws[:, : cfg.layers].clone().requires_grad_(True)
     ref_ws = torch.cat([head_ref, ws[:, cfg.layers :]], 1)
-    ref_loss = reference.drag_loss(G, ref_ws, ws0, handles, targets, keep, cfg.r1, cfg.stop_px, cfg.lambda_mask, cfg.feature_block)
+    ref_loss = reference.drag_loss(
+        G,
+        ref_ws,
+        ws0,
+        handles,
+        targets,
+        keep,
+        cfg.r1,
+        cfg.stop_px,
+        cfg.lambda_mask,
+        cfg.feature_block,
+    )
     ref_loss.backward()
     return engine_loss, head.grad, ref_loss, head_ref.grad
 
@@ -61,9 +74,13 @@ def _engine_and_reference(G, handles, mask, config, at_start: bool):
 @pytest.mark.parametrize("handles", [ONE, SEVERAL], ids=["1-point", "3-points"])
 @pytest.mark.parametrize("with_mask", [False, True], ids=["no-mask", "mask"])
 @pytest.mark.parametrize("at_start", [True, False], ids=["first-step", "later-code"])
-def test_loss_and_gradient_match_reference_when_feature_map_is_image_size(tiny_generator, handles, with_mask, at_start):
+def test_loss_and_gradient_match_reference_when_feature_map_is_image_size(
+    tiny_generator, handles, with_mask, at_start
+):
     mask = _mask(32) if with_mask else None
-    loss, grad, ref_loss, ref_grad = _engine_and_reference(tiny_generator, handles, mask, DragConfig(r1=2.5), at_start)
+    loss, grad, ref_loss, ref_grad = _engine_and_reference(
+        tiny_generator, handles, mask, DragConfig(r1=2.5), at_start
+    )
     torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(grad, ref_grad, rtol=1e-4, atol=1e-7)
 
@@ -87,22 +104,35 @@ def test_fractional_handles_match_reference():
     cfg = config.resolve(32, len(G.block_resolutions), G.num_ws)
     ws = G.random_ws(5).requires_grad_(True)
     feat = SampledFormulation(G, ws.detach(), torch.tensor(handles), None, cfg).features(ws)
-    loss = motion_loss(feat, torch.tensor(handles), torch.tensor(TARGETS[3][:2]), cfg.r1, cfg.stop_px, 32)
-    ref = reference.motion_supervision_loss(reference.resized_features(G, ws, 2), handles, TARGETS[3][:2], cfg.r1, cfg.stop_px)
+    loss = motion_loss(
+        feat, torch.tensor(handles), torch.tensor(TARGETS[3][:2]), cfg.r1, cfg.stop_px, 32
+    )
+    ref = reference.motion_supervision_loss(
+        reference.resized_features(G, ws, 2), handles, TARGETS[3][:2], cfg.r1, cfg.stop_px
+    )
     torch.testing.assert_close(loss, ref, rtol=1e-5, atol=1e-7)
 
 
 def test_stop_gradient_on_anchor_so_only_the_shifted_sample_gets_gradient():
     # Feature map at image size, target straight to the right: d = (1, 0), r1 = 1 -> patch {p}.
     feat = torch.randn(1, 4, 16, 16, requires_grad=True)
-    motion_loss(feat, torch.tensor([[5.0, 7.0]]), torch.tensor([[12.0, 7.0]]), r1=1, stop_px=2, image_size=16).backward()
+    motion_loss(
+        feat,
+        torch.tensor([[5.0, 7.0]]),
+        torch.tensor([[12.0, 7.0]]),
+        r1=1,
+        stop_px=2,
+        image_size=16,
+    ).backward()
     touched = feat.grad.abs().sum(dim=1)[0].nonzero().tolist()
     assert touched == [[7, 6]]  # (row y=7, column x=6) = p + d; nothing flows into F(p)
 
 
 def test_handles_within_stop_px_are_not_pulled():
     feat = torch.randn(1, 4, 16, 16, requires_grad=True)
-    loss = motion_loss(feat, torch.tensor([[5.0, 7.0]]), torch.tensor([[6.0, 7.0]]), r1=2, stop_px=2, image_size=16)
+    loss = motion_loss(
+        feat, torch.tensor([[5.0, 7.0]]), torch.tensor([[6.0, 7.0]]), r1=2, stop_px=2, image_size=16
+    )
     assert float(loss) == 0.0
 
 
@@ -114,5 +144,7 @@ def test_official_formulation_matches_reference(tiny_generator):
     keep = 1 - _mask(32)
     official = OfficialFormulation(G, ws0, torch.tensor(SEVERAL), keep, cfg)
     loss = official.loss(official.features(ws), torch.tensor(SEVERAL), torch.tensor(TARGETS[3]))
-    ref = reference.drag_loss(G, ws, ws0, SEVERAL, TARGETS[3], keep, cfg.r1, cfg.stop_px, cfg.lambda_mask, 2)
+    ref = reference.drag_loss(
+        G, ws, ws0, SEVERAL, TARGETS[3], keep, cfg.r1, cfg.stop_px, cfg.lambda_mask, 2
+    )
     torch.testing.assert_close(loss, ref, rtol=1e-5, atol=1e-7)

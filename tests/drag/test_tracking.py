@@ -60,7 +60,9 @@ def test_subpixel_mode_recovers_a_fractional_displacement_better_than_nn():
     refs = sample_as_resized(feat0, HANDLES, SIZE)
     truth = HANDLES + torch.tensor([1.4, -0.7])
     nn_error = (track_points(moved, HANDLES, refs, SIZE, r2=6, mode="nn") - truth).norm(dim=1)
-    sub_error = (track_points(moved, HANDLES, refs, SIZE, r2=6, mode="subpixel") - truth).norm(dim=1)
+    sub_error = (track_points(moved, HANDLES, refs, SIZE, r2=6, mode="subpixel") - truth).norm(
+        dim=1
+    )
     assert float(sub_error.mean()) < float(nn_error.mean())
     assert float(sub_error.max()) < 0.5
 
@@ -77,7 +79,9 @@ def test_consistent_mode_tracks_at_least_as_well_as_nn_on_a_textureless_region_w
     for mode in ("nn", "consistent"):
         handles = handles0.clone()
         for step in range(1, 6):
-            moved = translate(feat0, step, 0) + 0.01 * torch.randn(1, 8, 64, 64, generator=generator)
+            moved = translate(feat0, step, 0) + 0.01 * torch.randn(
+                1, 8, 64, 64, generator=generator
+            )
             handles = track_points(moved, handles, refs, 64, r2=8, mode=mode, max_jump_px=2)
         errors[mode] = float((handles - (handles0 + torch.tensor([5.0, 0.0]))).norm(dim=1).mean())
     # Measured: nn wanders 14.9 px on average, consistent 5.4 px (it cannot see a flat region move).

@@ -10,7 +10,7 @@ from PIL import Image
 
 from nodegraph import Graph
 from nodegraph.errors import GraphError, NodeError
-from nodes.export import PROJECT_KEY
+from nodegraph.project import PNG_KEY
 from nodes.types import LatentCode, PointPairs
 
 
@@ -106,8 +106,10 @@ def test_export_png_embeds_the_project_and_writes_the_latent(tiny_checkpoint, tm
     g.evaluate()
     with Image.open(tmp_path / "out.png") as img:
         assert img.size == (32, 32)
-        project = json.loads(img.info[PROJECT_KEY])
+        project = json.loads(img.info[PNG_KEY])
     assert {n["type"] for n in project["nodes"]} >= {"Generator", "Latent", "Render", "Export"}
+    reopened = Graph.load(tmp_path / "out.png")
+    assert sorted(reopened.links, key=str) == sorted(g.links, key=str)
     assert (tmp_path / "out.latent.safetensors").exists()
 
 

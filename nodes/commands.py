@@ -1,0 +1,70 @@
+"""The domain's CLI commands, handed to `nodegraph` through the entry-point group
+"nodegraph.commands": `commands()` -> {name: Command}. Targets are imported only when run.
+
+To add a command or a benchmark, add one line to COMMANDS or BENCHES ("module:function", where
+the function takes argv (list of str) and returns an exit code).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import NamedTuple
+
+# name -> (one-line help, "module:function")
+COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": (
+        "run a benchmark: nodegraph bench <name> [options] (drag, ...)",
+        "nodes.commands:bench",
+    ),
+}
+
+# `nodegraph bench <name>` -> (one-line help, "module:function")
+BENCHES: dict[str, tuple[str, str]] = {
+    "drag": (
+        "drag step time and peak memory, engine vs the official formulation",
+        "nodes.drag.bench:run_bench",
+    ),
+}
+
+
+class Command(NamedTuple):
+    """A CLI command: unpacks as (help, run) and is itself callable as run(argv) -> exit code."""
+
+    help: str
+    run: Callable[[list[str]], int]
+
+    def __call__(self, argv: list[str]) -> int:
+        return self.run(argv)
+
+
+def load(target: str) -> Callable[[list[str]], int]:
+    """The function named by "module:function", imported now."""
+    module_name, _, function_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def _lazy(target: str) -> Callable[[list[str]], int]:
+    def run(argv: list[str]) -> int:
+        return load(target)(argv)
+
+    return run
+
+
+def commands() -> dict[str, Command]:
+    """Every command of this package, for the `nodegraph` CLI."""
+    return {
+        name: Command(help_text, _lazy(target)) for name, (help_text, target) in COMMANDS.items()
+    }
+
+
+def bench(argv: list[str]) -> int:
+    """`nodegraph bench <name> [options]`: dispatch to the benchmark registered under name."""
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in BENCHES:
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"unknown benchmark {argv[0]!r}")
+        print("usage: nodegraph bench <name> [options]\nbenchmarks:")
+        for name, (help_text, _target) in sorted(BENCHES.items()):
+            print(f"  {name:12} {help_text}")
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+    return load(BENCHES[argv[0]][1])(argv[1:])
