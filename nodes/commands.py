@@ -25,6 +25,7 @@ BENCHES: dict[str, tuple[str, str]] = {
         "drag step time and peak memory, engine vs the official formulation",
         "nodes.drag.bench:run_bench",
     ),
+    "invert": ("PSNR and seconds of W, W+ and W+ with PTI inversion of held-out toyfaces", "nodes.invert.bench:run_bench"),
 }
 
 

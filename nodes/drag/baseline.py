@@ -3,6 +3,9 @@ the image, the whole feature map resized to image size, tracking and loss on tha
 
 Same loss and tracking as the engine (SPEC §2); only the way of computing them differs. Handles
 are assumed at integer pixels, as the official GUI makes them (the patch is the pixel grid).
+Where the official renderer itself differs from SPEC §2 we follow the spec, at the same cost: it
+detaches F(q - d) and moves F(q) (we detach F(q) and move F(q + d), paper eq. 1), and it pulls
+every handle farther than 1 px (we stop pulling within stop_px, as the issue asks).
 """
 
 from __future__ import annotations
