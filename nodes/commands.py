@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run a benchmark: nodegraph bench <name> [options] (drag, ...)",
         "nodes.commands:bench",
     ),
+    "info": ("print a checkpoint's config, resolution, num_ws and parameter count", "nodes.gan.cli:info_command"),
+    "convert": ("convert an NVIDIA .pkl (or rosinality .pt) to our .safetensors, running nothing from it", "nodes.gan.cli:convert_command"),
 }
 
 # `nodegraph bench <name>` -> (one-line help, "module:function")
@@ -25,6 +27,8 @@ BENCHES: dict[str, tuple[str, str]] = {
         "drag step time and peak memory, engine vs the official formulation",
         "nodes.drag.bench:run_bench",
     ),
+    "toyfaces": ("PSNR and landmark error of the bundled generator against its renderer", "nodes.toyfaces.bench:bench_toyfaces"),
+    "landmarks": ("DragGAN's Table 1 protocol on toyfaces: 1, 5 and all landmarks", "nodes.toyfaces.bench:bench_landmarks"),
     "invert": ("PSNR and seconds of W, W+ and W+ with PTI inversion of held-out toyfaces", "nodes.invert.bench:run_bench"),
 }
 
