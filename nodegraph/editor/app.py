@@ -17,7 +17,7 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from nodegraph import Graph, GraphError, events
-from nodegraph.editor.canvas import Canvas
+from nodegraph.editor.canvas import TOOLTIPS, Canvas, tip
 from nodegraph.editor.files import Files
 from nodegraph.editor.image_panel import ImagePanel
 from nodegraph.editor.runner import EngineEvent, Job, JobDone, JobStarted, Runner
@@ -33,7 +33,9 @@ ERROR, OK, DIM, RUNNING = (255, 110, 100), (140, 220, 140), (150, 150, 160), (24
 class Editor:
     """The Dear PyGui editor over one Graph at a time (New/Open replace it)."""
 
-    def __init__(self, graph: Graph | None = None, size: tuple[int, int] = SIZE, device: str = "auto") -> None:
+    def __init__(
+        self, graph: Graph | None = None, size: tuple[int, int] = SIZE, device: str = "auto"
+    ) -> None:
         self.graph = graph if graph is not None else Graph()
         self.size = size
         self.selected: str | None = None
@@ -56,7 +58,9 @@ class Editor:
         self.files = Files(self)
         self.files.fill_recent_menu()
         self._handlers()
-        dpg.create_viewport(title="nodegraph", width=size[0], height=size[1], x_pos=0, y_pos=0, disable_close=True)
+        dpg.create_viewport(
+            title="nodegraph", width=size[0], height=size[1], x_pos=0, y_pos=0, disable_close=True
+        )
         dpg.set_exit_callback(lambda: self.request_quit())
         dpg.setup_dearpygui()
         dpg.show_viewport()
@@ -75,10 +79,18 @@ class Editor:
             dpg.add_theme_color(dpg.mvThemeCol_WindowBg, (30, 31, 36))
             dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (24, 25, 29))
             dpg.add_theme_color(dpg.mvThemeCol_MenuBarBg, (38, 40, 46))
-            dpg.add_theme_color(dpg.mvNodeCol_TitleBar, (58, 72, 110), category=dpg.mvThemeCat_Nodes)
-            dpg.add_theme_color(dpg.mvNodeCol_TitleBarHovered, (72, 90, 136), category=dpg.mvThemeCat_Nodes)
-            dpg.add_theme_color(dpg.mvNodeCol_TitleBarSelected, (92, 112, 170), category=dpg.mvThemeCat_Nodes)
-            dpg.add_theme_color(dpg.mvNodeCol_GridBackground, (26, 27, 31), category=dpg.mvThemeCat_Nodes)
+            dpg.add_theme_color(
+                dpg.mvNodeCol_TitleBar, (58, 72, 110), category=dpg.mvThemeCat_Nodes
+            )
+            dpg.add_theme_color(
+                dpg.mvNodeCol_TitleBarHovered, (72, 90, 136), category=dpg.mvThemeCat_Nodes
+            )
+            dpg.add_theme_color(
+                dpg.mvNodeCol_TitleBarSelected, (92, 112, 170), category=dpg.mvThemeCat_Nodes
+            )
+            dpg.add_theme_color(
+                dpg.mvNodeCol_GridBackground, (26, 27, 31), category=dpg.mvThemeCat_Nodes
+            )
             dpg.add_theme_color(dpg.mvNodeCol_GridLine, (40, 42, 48), category=dpg.mvThemeCat_Nodes)
         dpg.bind_theme(theme)
 
@@ -88,9 +100,13 @@ class Editor:
             with dpg.group(horizontal=True):
                 dpg.add_button(label="  Run  ", callback=lambda: self.run())
                 dpg.add_button(label="  Stop  ", callback=lambda: self.stop())
-                self.live_box = dpg.add_checkbox(label="live", callback=lambda s, v: self.set_live(v))
-                with dpg.tooltip(self.live_box):
-                    dpg.add_text("re-run automatically (debounced) when a param, point or link changes")
+                self.live_box = dpg.add_checkbox(
+                    label="live", callback=lambda s, v: self.set_live(v)
+                )
+                tip(
+                    self.live_box,
+                    "re-run automatically (debounced) when a param, point or link changes",
+                )
                 self.progress = dpg.add_progress_bar(width=320, overlay="idle")
                 self.device_text = dpg.add_text(f"device: {self.runner.device}", color=DIM)
             with dpg.group(horizontal=True):
@@ -107,21 +123,43 @@ class Editor:
         with dpg.menu_bar():
             with dpg.menu(label="File"):
                 dpg.add_menu_item(label="New", shortcut="Ctrl+N", callback=lambda: self.files.new())
-                dpg.add_menu_item(label="Open...", shortcut="Ctrl+O", callback=lambda: self.files.show_open_dialog())
+                dpg.add_menu_item(
+                    label="Open...",
+                    shortcut="Ctrl+O",
+                    callback=lambda: self.files.show_open_dialog(),
+                )
                 with dpg.menu(label="Open recent") as self.recent_menu:
                     pass
-                dpg.add_menu_item(label="Save", shortcut="Ctrl+S", callback=lambda: self.files.save())
-                dpg.add_menu_item(label="Save as...", shortcut="Ctrl+Shift+S", callback=lambda: self.files.show_save_dialog())
+                dpg.add_menu_item(
+                    label="Save", shortcut="Ctrl+S", callback=lambda: self.files.save()
+                )
+                dpg.add_menu_item(
+                    label="Save as...",
+                    shortcut="Ctrl+Shift+S",
+                    callback=lambda: self.files.show_save_dialog(),
+                )
                 dpg.add_separator()
-                dpg.add_menu_item(label="Quit", shortcut="Ctrl+Q", callback=lambda: self.request_quit())
+                dpg.add_menu_item(
+                    label="Quit", shortcut="Ctrl+Q", callback=lambda: self.request_quit()
+                )
             with dpg.menu(label="Edit"):
                 dpg.add_menu_item(label="Undo", shortcut="Ctrl+Z", callback=lambda: self.undo())
-                dpg.add_menu_item(label="Redo", shortcut="Ctrl+Shift+Z", callback=lambda: self.redo())
+                dpg.add_menu_item(
+                    label="Redo", shortcut="Ctrl+Shift+Z", callback=lambda: self.redo()
+                )
                 dpg.add_separator()
-                dpg.add_menu_item(label="Duplicate", shortcut="Ctrl+D", callback=lambda: self.duplicate_selected())
-                dpg.add_menu_item(label="Delete", shortcut="Del", callback=lambda: self.delete_selected())
+                dpg.add_menu_item(
+                    label="Duplicate", shortcut="Ctrl+D", callback=lambda: self.duplicate_selected()
+                )
+                dpg.add_menu_item(
+                    label="Delete", shortcut="Del", callback=lambda: self.delete_selected()
+                )
             with dpg.menu(label="Add"):
-                dpg.add_menu_item(label="Quick search...", shortcut="Tab", callback=lambda: self.open_quick_search())
+                dpg.add_menu_item(
+                    label="Quick search...",
+                    shortcut="Tab",
+                    callback=lambda: self.open_quick_search(),
+                )
                 dpg.add_separator()
                 by_category: dict[str, list[str]] = {}
                 for name, cls in self.graph.registry.types().items():
@@ -129,20 +167,28 @@ class Editor:
                 for category, names in by_category.items():
                     with dpg.menu(label=category):
                         for name in names:
-                            item = dpg.add_menu_item(label=name, callback=lambda s, a, u: self.add_node(u), user_data=name)
+                            item = dpg.add_menu_item(
+                                label=name,
+                                callback=lambda s, a, u: self.add_node(u),
+                                user_data=name,
+                            )
                             doc = self.graph.registry.get(name).doc
-                            if doc:
-                                with dpg.tooltip(item):
-                                    dpg.add_text(doc, wrap=320)
+                            tip(item, doc)
             with dpg.menu(label="Run"):
                 dpg.add_menu_item(label="Run", shortcut="Ctrl+Enter", callback=lambda: self.run())
                 dpg.add_menu_item(label="Stop", shortcut="Esc", callback=lambda: self.stop())
                 dpg.add_menu_item(label="Live", check=True, callback=lambda s, v: self.set_live(v))
 
     def _quick_search(self) -> None:
-        with dpg.window(label="Add node", show=False, width=300, height=260, no_collapse=True) as self.search_window:
-            self.search_input = dpg.add_input_text(hint="type to search, Enter adds", width=-1, callback=lambda s, v: self._filter(v))
-            self.search_list = dpg.add_listbox([], width=-1, num_items=9, callback=lambda s, v: self._search_pick(v))
+        with dpg.window(
+            label="Add node", show=False, width=300, height=260, no_collapse=True
+        ) as self.search_window:
+            self.search_input = dpg.add_input_text(
+                hint="type to search, Enter adds", width=-1, callback=lambda s, v: self._filter(v)
+            )
+            self.search_list = dpg.add_listbox(
+                [], width=-1, num_items=9, callback=lambda s, v: self._search_pick(v)
+            )
 
     def _handlers(self) -> None:
         with dpg.handler_registry():
@@ -156,7 +202,8 @@ class Editor:
         w = dpg.get_viewport_client_width() or self.size[0]
         h = dpg.get_viewport_client_height() or self.size[1]
         body_h = max(200, h - TOOLBAR_H - LOG_H - STATUS_H - 40)
-        canvas_w = int((w - 24) * 0.57)
+        panel_w = int(max(420, min(0.42 * w, 560)))
+        canvas_w = w - panel_w - 24
         dpg.configure_item(self.canvas_box, width=canvas_w, height=body_h)
         dpg.configure_item(self.panel_box, width=-1, height=body_h)
         self.panel.layout(-1, -1)
@@ -183,7 +230,11 @@ class Editor:
 
     def update_title(self) -> None:
         g = self.graph
-        name = Path(g.path).name if g.path else (f"{Path(g.base_dir).name}/ (from an image)" if g.base_dir else "untitled")
+        name = (
+            Path(g.path).name
+            if g.path
+            else (f"{Path(g.base_dir).name}/ (from an image)" if g.base_dir else "untitled")
+        )
         dpg.set_viewport_title(f"{name}{' *' if g.dirty else ''} - nodegraph")
 
     @property
@@ -206,23 +257,38 @@ class Editor:
         self.status(what)
         return result if result is not None else True
 
-    def add_node(self, type_name: str, pos: tuple[float, float] | None = None, **params: Any) -> str | None:
+    def add_node(
+        self, type_name: str, pos: tuple[float, float] | None = None, **params: Any
+    ) -> str | None:
         pos = pos if pos is not None else self.canvas.free_position()
-        node = self._edit(f"added {type_name}", lambda: self.graph.add(type_name, pos=pos, **params))
+        node = self._edit(
+            f"added {type_name}", lambda: self.graph.add(type_name, pos=pos, **params)
+        )
         if node:
             self.canvas.sync()
             self.select(str(node))
         return str(node) if node else None
 
     def connect(self, src: str, output: str, dst: str, input: str) -> bool:
-        return bool(self._edit(f"linked {src}.{output} -> {dst}.{input}", lambda: self.graph.connect(src, output, dst, input, replace=True)))
+        return bool(
+            self._edit(
+                f"linked {src}.{output} -> {dst}.{input}",
+                lambda: self.graph.connect(src, output, dst, input, replace=True),
+            )
+        )
 
     def disconnect(self, dst: str, input: str) -> bool:
-        return bool(self._edit(f"unlinked {dst}.{input}", lambda: self.graph.disconnect(dst, input)))
+        return bool(
+            self._edit(f"unlinked {dst}.{input}", lambda: self.graph.disconnect(dst, input))
+        )
 
     def set_param(self, node_id: str, merge: bool = False, **params: Any) -> bool:
         names = ", ".join(params)
-        return bool(self._edit(f"set {node_id}.{names}", lambda: self.graph.set(node_id, merge=merge, **params)))
+        return bool(
+            self._edit(
+                f"set {node_id}.{names}", lambda: self.graph.set(node_id, merge=merge, **params)
+            )
+        )
 
     def move_nodes(self, positions: dict[str, tuple[float, float]]) -> None:
         def move() -> None:
@@ -249,7 +315,11 @@ class Editor:
 
     def duplicate_selected(self, nodes: Sequence[str] | None = None) -> list[str]:
         """Copies nodes with their params and incoming links (links among copies follow the copies)."""
-        nodes = list(nodes) if nodes is not None else self.canvas.selected_nodes() or ([self.selected] if self.selected else [])
+        nodes = (
+            list(nodes)
+            if nodes is not None
+            else self.canvas.selected_nodes() or ([self.selected] if self.selected else [])
+        )
         copies: dict[str, str] = {}
 
         def duplicate() -> None:
@@ -257,10 +327,14 @@ class Editor:
             with g.transaction("duplicate"):
                 for node_id in nodes:
                     x, y = g.pos(node_id)
-                    copies[node_id] = str(g.add(g.type_of(node_id), pos=(x + 40, y + 40), **g.params(node_id)))
+                    copies[node_id] = str(
+                        g.add(g.type_of(node_id), pos=(x + 40, y + 40), **g.params(node_id))
+                    )
                 for node_id in nodes:
                     for link in g.links_into(node_id).values():
-                        g.connect(copies.get(link.src, link.src), link.output, copies[node_id], link.input)
+                        g.connect(
+                            copies.get(link.src, link.src), link.output, copies[node_id], link.input
+                        )
 
         self._edit(f"duplicated {', '.join(nodes)}", duplicate)
         return list(copies.values())
@@ -364,7 +438,11 @@ class Editor:
             self.log(f"{event.node_id}: {event.message}")
         elif isinstance(event, events.NodeFinished):
             self.canvas.set_progress(event.node_id, None)
-            self.canvas.set_status(event.node_id, "cached" if event.cached else f"done in {event.seconds:.2f} s", DIM if event.cached else OK)
+            self.canvas.set_status(
+                event.node_id,
+                "cached" if event.cached else f"done in {event.seconds:.2f} s",
+                DIM if event.cached else OK,
+            )
             self._thumbnail(event.node_id)
             for path in event.written:
                 self.log(f"{event.node_id}: wrote {path}", OK)
@@ -381,7 +459,11 @@ class Editor:
     def _on_job_done(self, done: JobDone) -> None:
         job = done.job
         if done.error is not None:
-            self.report_error(str(done.error) if isinstance(done.error, GraphError) else f"{type(done.error).__name__}: {done.error}")
+            self.report_error(
+                str(done.error)
+                if isinstance(done.error, GraphError)
+                else f"{type(done.error).__name__}: {done.error}"
+            )
         if job.kind == "render" and done.report is not None:
             key, render_id, port = job.tag
             image = done.report.outputs.get(render_id, {}).get(port)
@@ -396,7 +478,9 @@ class Editor:
             dpg.set_value(self.progress, 1.0 if report is not None and report.ok else 0.0)
             if report is not None:
                 summary = f"{len(report.computed)} computed, {len(report.cached)} cached, {len(report.failed)} failed"
-                summary += f" in {done.seconds:.1f} s" + (" (cancelled)" if report.cancelled else "")
+                summary += f" in {done.seconds:.1f} s" + (
+                    " (cancelled)" if report.cancelled else ""
+                )
                 dpg.configure_item(self.progress, overlay=summary)
                 if report.ok:
                     self.status(f"run finished: {summary}", OK)
@@ -409,7 +493,9 @@ class Editor:
     def _thumbnail(self, node_id: str) -> None:
         if node_id not in self.graph:
             return
-        port = next((o.name for o in self.graph.type_of(node_id).outputs if o.type == "IMAGE"), None)
+        port = next(
+            (o.name for o in self.graph.type_of(node_id).outputs if o.type == "IMAGE"), None
+        )
         image = self.value_of(node_id, port) if port else None
         if image is not None:
             self.canvas.set_thumbnail(node_id, image)
@@ -581,6 +667,12 @@ class Editor:
         Image.fromarray((rgba[..., :3].clip(0, 1) * 255).round().astype(np.uint8)).save(path)
         return path
 
+    def panel_image_rect(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """The image panel's drawn image in viewport pixels: ((x, y), (width, height))."""
+        x, y = dpg.get_item_rect_min(self.panel.drawlist)
+        w, h = dpg.get_item_rect_size(self.panel.drawlist)
+        return (int(x), int(y)), (int(w), int(h))
+
     def request_quit(self) -> None:
         self.files.guard(dpg.stop_dearpygui)
 
@@ -635,6 +727,7 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
     open, optionally run to completion, render N frames, save the screenshot and exit (1 when
     the project could not be opened or the run failed)."""
     ns = _parse(args)
+    TOOLTIPS["on"] = not ns.screenshot
     editor = Editor()
     code = 0
     try:

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from nodegraph.editor.app import Editor
 
 THUMB = 96
-WIDGET_WIDTH = 110
+WIDGET_WIDTH = 80
+NODE_WIDTH, CHAR_PX = 168, 8.6  # output labels are right-aligned to about this width
+SHOWN_PARAMS = 6  # params past this many go under a "more" header, to keep nodes short
 INT_LIMIT = 2**31 - 1  # Dear PyGui int widgets are 32-bit
 PIN_COLORS = {
     "IMAGE": (236, 160, 64),
@@ -58,7 +60,7 @@ class Canvas:
             callback=self._on_link,
             delink_callback=self._on_delink,
             minimap=True,
-            minimap_location=dpg.mvNodeMiniMap_Location_BottomRight,
+            minimap_location=dpg.mvNodeMiniMap_Location_BottomLeft,
             width=-1,
             height=-1,
         )
@@ -113,7 +115,7 @@ class Canvas:
         view = NodeView(node_id, cls.type_name, item, pos=pos)
         self.views[node_id] = view
         for decl in cls.inputs:
-            label = decl.name + ("" if not decl.optional else " (optional)")
+            label = decl.name + ("" if not decl.optional else " (opt.)")
             view.inputs[decl.name] = self._pin(
                 item, dpg.mvNode_Attr_Input, label, decl.type, decl.doc, node_id, "in", decl.name
             )
@@ -130,9 +132,16 @@ class Canvas:
             )
         params = g.params(node_id)
         with dpg.node_attribute(parent=item, attribute_type=dpg.mvNode_Attr_Static):
-            for decl in cls.params:
+            for i, decl in enumerate(cls.params):
+                if i == SHOWN_PARAMS and len(cls.params) > SHOWN_PARAMS + 1:
+                    more = dpg.add_tree_node(
+                        label=f"{len(cls.params) - i} more", default_open=False
+                    )
+                    dpg.push_container_stack(more)
                 view.widgets[decl.name] = self._param_widget(node_id, decl, params[decl.name])
                 view.shown[decl.name] = params[decl.name]
+            if len(cls.params) > SHOWN_PARAMS + 1:
+                dpg.pop_container_stack()
             if any(o.type == "IMAGE" for o in cls.outputs):
                 view.thumb_texture = dpg.add_dynamic_texture(
                     THUMB, THUMB, pixels.blank(THUMB), parent=self.textures
@@ -141,8 +150,7 @@ class Canvas:
             view.progress = dpg.add_progress_bar(width=WIDGET_WIDTH + 60, show=False)
             with dpg.group(horizontal=True):
                 about = dpg.add_text("(?)", color=(120, 140, 190))
-                with dpg.tooltip(about):
-                    dpg.add_text(f"{cls.type_name} ({cls.category}): {cls.doc}", wrap=360)
+                tip(about, f"{cls.type_name} ({cls.category}): {cls.doc}")
                 view.status = dpg.add_text("", color=(150, 150, 150))
 
     def _pin(
@@ -157,13 +165,11 @@ class Canvas:
         port: str,
     ) -> int:
         shape = dpg.mvNode_PinShape_CircleFilled if side == "out" else dpg.mvNode_PinShape_Circle
+        color = PIN_COLORS.get(type_name, (170, 170, 170))
         with dpg.node_attribute(parent=node, attribute_type=kind, shape=shape) as attr:
-            text = dpg.add_text(
-                f"{label}  [{type_name}]" if side == "in" else f"[{type_name}]  {label}"
-            )
-            if doc:
-                with dpg.tooltip(text):
-                    dpg.add_text(doc, wrap=300)
+            indent = max(0, NODE_WIDTH - int(CHAR_PX * len(label))) if side == "out" else -1
+            text = dpg.add_text(label, color=color, indent=indent)
+            tip(text, f"{label}: {type_name}" + (f". {doc}" if doc else ""))
         dpg.bind_item_theme(attr, self._pin_theme(type_name))
         self.ports[attr] = (node_id, side, port)
         return attr
@@ -227,10 +233,19 @@ class Canvas:
                 default_value="" if value is None else str(value), hint=hint, on_enter=True, **kw
             )
         else:
-            widget = dpg.add_text(summary(decl.name, value), color=(180, 180, 200))
-        tip = decl.doc + ("\n" if decl.doc else "") + f"{decl.name}: {decl.describe_allowed()}"
-        with dpg.tooltip(widget):
-            dpg.add_text(tip, wrap=320)
+            with dpg.group(horizontal=True):
+                widget = dpg.add_text(summary(decl.name, value), color=(200, 200, 220))
+                dpg.add_spacer(
+                    width=max(0, WIDGET_WIDTH - int(CHAR_PX * len(summary(decl.name, value))))
+                )
+                dpg.add_text(decl.name)
+        where = "\nedit it in the image panel" if decl.name in LIST_UNITS else ""
+        tip(
+            widget,
+            decl.doc
+            + ("\n" if decl.doc else "")
+            + f"{decl.name}: {decl.describe_allowed()}{where}",
+        )
         return widget
 
     def _update(self, node_id: str) -> None:
@@ -354,18 +369,27 @@ class Canvas:
             dpg.configure_item(view.status, default_value=text, color=color)
 
 
+TOOLTIPS = {"on": True}  # off for screenshots, where the pointer may rest on a widget
+
+
+def tip(item: int, text: str) -> None:
+    """A hover tooltip on `item`."""
+    if TOOLTIPS["on"] and text:
+        with dpg.tooltip(item, delay=0.3):
+            dpg.add_text(text, wrap=340)
+
+
 def summary(name: str, value: Any) -> str:
-    """One line for a param the canvas cannot edit in place (lists, dicts, tensors)."""
+    """A short text for a param the canvas cannot edit in place (lists, dicts, tensors)."""
     if isinstance(value, list):
         unit = LIST_UNITS.get(name, "item")
-        hint = "  (edit in the image panel)" if name in LIST_UNITS else ""
-        return f"{name}: {len(value)} {unit}{'' if len(value) == 1 else 's'}{hint}"
+        return f"{len(value)} {unit}{'' if len(value) == 1 else 's'}"
     if isinstance(value, dict):
-        return f"{name}: {len(value)} keys"
+        return f"{len(value)} keys"
     if value is None:
-        return f"{name}: none"
+        return "none"
     shape = getattr(value, "shape", None)
-    return f"{name}: tensor {list(shape)}" if shape is not None else f"{name}: {value!r}"
+    return f"tensor {list(shape)}" if shape is not None else repr(value)[:12]
 
 
 def parse_widget_value(decl: Any, value: Any) -> Any:

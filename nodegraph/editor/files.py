@@ -30,7 +30,6 @@ class Files:
 
     def __init__(self, editor: Editor) -> None:
         self.editor = editor
-        self.recent_path = config_dir() / "recent.json"
         self.recent: list[str] = self._read_recent()
         self._after_confirm: Callable[[], None] | None = None
         self._build_dialogs()
@@ -96,6 +95,10 @@ class Files:
         action()
 
     # --- recent files --------------------------------------------------------------------
+    @property
+    def recent_path(self) -> Path:
+        return config_dir() / "recent.json"
+
     def _read_recent(self) -> list[str]:
         try:
             data = json.loads(self.recent_path.read_text())
@@ -105,6 +108,7 @@ class Files:
 
     def add_recent(self, path: str | os.PathLike) -> None:
         path = str(Path(path).resolve())
+        self.recent = self._read_recent()
         self.recent = [path] + [p for p in self.recent if p != path][: RECENT_MAX - 1]
         try:
             self.recent_path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,12 +125,19 @@ class Files:
         if not self.recent:
             dpg.add_menu_item(label="(none)", enabled=False, parent=menu)
         for path in self.recent:
-            dpg.add_menu_item(label=path, parent=menu, callback=lambda s, a, u: self.open(u), user_data=path)
+            dpg.add_menu_item(
+                label=path, parent=menu, callback=lambda s, a, u: self.open(u), user_data=path
+            )
 
     # --- dialogs -------------------------------------------------------------------------
     def _build_dialogs(self) -> None:
         with dpg.file_dialog(
-            show=False, callback=self._opened, width=720, height=440, modal=True, label="Open project or PNG"
+            show=False,
+            callback=self._opened,
+            width=720,
+            height=440,
+            modal=True,
+            label="Open project or PNG",
         ) as self.open_dialog:
             dpg.add_file_extension("Projects and PNGs{.json,.png}")
             dpg.add_file_extension(".json")
@@ -137,7 +148,9 @@ class Files:
             default_filename="untitled.ngproj",
         ) as self.save_dialog:  # fmt: skip
             dpg.add_file_extension(".json")
-        with dpg.window(label="Unsaved changes", modal=True, show=False, no_resize=True, width=360) as self.confirm_window:
+        with dpg.window(
+            label="Unsaved changes", modal=True, show=False, no_resize=True, width=360
+        ) as self.confirm_window:
             dpg.add_text("The project has unsaved changes.")
             with dpg.group(horizontal=True):
                 dpg.add_button(label="Save", width=100, callback=lambda: self.confirm("save"))

@@ -125,7 +125,6 @@ class ImagePanel:
         self.node: str | None = None
         self.mode = "view"  # view | points | mask
         self.image: torch.Tensor | None = None
-        self.image_key: Any = None  # what the shown image is (source and fingerprint)
         self.preview_from: str | None = None  # the running node whose preview is shown
         self.tracked: list | None = None  # handles tracked during a drag, for drawing
         self.mask: torch.Tensor | None = None
@@ -136,7 +135,8 @@ class ImagePanel:
         self.stroke: list[list[float]] | None = None
         self.stroke_mode = "add"
         self.radius = 8.0
-        self._rendered: dict[tuple, torch.Tensor] = {}
+        self._rendered: dict[tuple, torch.Tensor | None] = {}
+        self._last_render: dict[tuple, torch.Tensor] = {}
         self._render_pending: tuple | None = None
         self._texture_size = 0
         self.fit_next = True
@@ -228,8 +228,8 @@ class ImagePanel:
             return None
         if source.render_with is None:
             return pixels.as_image(self.editor.value_of(source.node, source.port))
-        fp = g.last_fingerprints.get(source.node)
-        key = (source.node, source.port, fp.digest if fp else None, source.render_with)
+        # One render per graph revision; a failed one (None) is not retried until the graph changes.
+        key = (source.node, source.port, source.render_with, g.revision)
         if key in self._rendered:
             return self._rendered[key]
         if self._render_pending != key:
@@ -237,18 +237,16 @@ class ImagePanel:
             if built is not None:
                 self._render_pending = key
                 self.editor.request_render(built, key)
-        return self.image if self.image_key == key else None
+        return self._last_render.get((source.node, source.port))
 
     def rendered(self, key: tuple, image: Any) -> None:
-        """A render asked for by `_source_image` arrived (UI thread)."""
+        """A render asked for by `_source_image` arrived (UI thread); None when it failed."""
         if self._render_pending == key:
             self._render_pending = None
         image = pixels.as_image(image)
+        self._rendered = {key: image}
         if image is not None:
-            if key[2] is None:  # the latent had no fingerprint yet: key it by the one it has now
-                fp = self.editor.graph.last_fingerprints.get(key[0])
-                key = (key[0], key[1], fp.digest if fp else None, key[3])
-            self._rendered = {key: image}
+            self._last_render = {(key[0], key[1]): image}
         self.refresh()
 
     def show_preview(self, node_id: str, image: Any, tracked: list | None = None) -> None:
@@ -273,7 +271,6 @@ class ImagePanel:
 
     def _set_image(self, image: torch.Tensor | None) -> None:
         self.image = image
-        self.image_key = None
         if image is None:
             dpg.set_value(self.texture, pixels.blank(self._texture_size))
             return
@@ -295,7 +292,8 @@ class ImagePanel:
         w, h = dpg.get_item_rect_size(self.view) if dpg.does_item_exist(self.view) else (0, 0)
         size = self.image.shape[-1] if self.image is not None else 128
         avail = min(w, h) if min(w, h) > 64 else 512
-        self.set_zoom(max(0.25, min(8.0, (avail - 8) / size)))
+        zoom = (avail - 8) / size
+        self.set_zoom(max(0.25, min(8.0, math.floor(zoom) if zoom >= 1 else zoom)))  # whole pixels
 
     def set_zoom(self, zoom: float) -> None:
         self.zoom = float(max(0.25, min(8.0, zoom)))

@@ -1,0 +1,56 @@
+"""Graph building for the editor tests, through the editor's own actions."""
+
+from __future__ import annotations
+
+import time
+
+import dearpygui.dearpygui as dpg
+
+
+def pump(editor, frames: int = 3, seconds: float = 0.0) -> None:
+    """Renders frames (and keeps rendering for `seconds` when given)."""
+    end = time.monotonic() + seconds
+    for _ in range(frames):
+        editor.frame()
+    while time.monotonic() < end:
+        editor.frame()
+
+
+def link(editor, src: str, output: str, dst: str, input: str) -> None:
+    """Drags a link from src.output to dst.input: the node editor's link callback."""
+    canvas = editor.canvas
+    out_attr = canvas.views[src].outputs[output]
+    in_attr = canvas.views[dst].inputs[input]
+    dpg.get_item_callback(canvas.tag)(canvas.tag, (out_attr, in_attr))
+
+
+def set_widget(editor, node: str, param: str, value) -> None:
+    """Edits a param widget on the canvas as a user would: its callback with the new value."""
+    widget = editor.canvas.views[node].widgets[param]
+    dpg.get_item_callback(widget)(widget, value, dpg.get_item_user_data(widget))
+
+
+def drag_graph(editor, checkpoint, steps: int = 2, with_mask: bool = False) -> dict[str, str]:
+    """Generator -> Latent -> DragOptimizer(PointSet[, Mask]) built with editor actions."""
+    ids = {
+        "gen": editor.add_node("Generator", pos=(10, 10)),
+        "latent": editor.add_node("Latent", pos=(220, 10)),
+        "points": editor.add_node("PointSet", pos=(220, 260)),
+        "drag": editor.add_node("DragOptimizer", pos=(430, 10)),
+    }
+    editor.frame()
+    set_widget(editor, ids["gen"], "checkpoint", str(checkpoint))
+    set_widget(editor, ids["gen"], "device", "cpu")
+    set_widget(editor, ids["drag"], "steps", steps)
+    set_widget(editor, ids["drag"], "preview_every", 1)
+    link(editor, ids["gen"], "generator", ids["latent"], "generator")
+    link(editor, ids["gen"], "generator", ids["drag"], "generator")
+    link(editor, ids["latent"], "latent", ids["drag"], "latent")
+    link(editor, ids["points"], "points", ids["drag"], "points")
+    if with_mask:
+        ids["mask"] = editor.add_node("Mask", pos=(220, 420))
+        editor.frame()
+        link(editor, ids["latent"], "latent", ids["mask"], "latent")
+        link(editor, ids["mask"], "mask", ids["drag"], "mask")
+    editor.frame()
+    return ids

@@ -1,0 +1,119 @@
+"""The node canvas drives the engine's Graph: add, link, refuse, unlink, params, undo."""
+
+from __future__ import annotations
+
+import dearpygui.dearpygui as dpg
+import pytest
+
+from tests.editor.helpers import link, set_widget
+
+pytestmark = pytest.mark.editor
+
+
+def test_adding_and_linking_nodes_edits_the_graph(editor):
+    gen = editor.add_node("Generator")
+    latent = editor.quick_add("laten")
+    editor.frame()
+    link(editor, gen, "generator", latent, "generator")
+    editor.frame()
+    g = editor.graph
+    assert [g.type_of(n).type_name for n in g.nodes] == ["Generator", "Latent"]
+    assert [str(lk) for lk in g.links] == ["generator.generator -> latent.generator"]
+    assert len(editor.canvas.link_items) == 1
+
+
+def test_an_invalid_link_is_refused_with_the_engines_message(editor):
+    points = editor.add_node("PointSet")
+    drag = editor.add_node("DragOptimizer")
+    editor.frame()
+    link(editor, points, "points", drag, "latent")
+    editor.frame()
+    assert editor.graph.links == []
+    assert "gives POINTS but dragoptimizer.latent takes LATENT" in editor.status_message
+    assert editor.canvas.link_items == {}
+
+
+def test_ctrl_click_on_a_link_unlinks_and_undo_relinks(editor):
+    gen, latent = editor.add_node("Generator"), editor.add_node("Latent")
+    editor.frame()
+    link(editor, gen, "generator", latent, "generator")
+    editor.frame()
+    (item,) = editor.canvas.link_items.values()
+    dpg.get_item_configuration(editor.canvas.tag)["delink_callback"](editor.canvas.tag, item)
+    editor.frame()
+    assert editor.graph.links == [] and editor.canvas.link_items == {}
+    editor.undo()
+    editor.frame()
+    assert len(editor.graph.links) == 1 and len(editor.canvas.link_items) == 1
+
+
+def test_param_widgets_set_params_with_one_undo_step_each(editor):
+    latent = editor.add_node("Latent")
+    editor.frame()
+    set_widget(editor, latent, "seed", 7)
+    set_widget(editor, latent, "space", "w")
+    assert editor.graph.params(latent)["seed"] == 7 and editor.graph.params(latent)["space"] == "w"
+    editor.undo()
+    editor.frame()
+    assert editor.graph.params(latent)["space"] == "w+"
+    assert dpg.get_value(editor.canvas.views[latent].widgets["space"]) == "w+"
+
+
+def test_a_bad_param_value_shows_the_error_and_keeps_the_graph(editor):
+    drag = editor.add_node("DragOptimizer")
+    editor.frame()
+    set_widget(editor, drag, "r1", "wide")
+    assert editor.graph.params(drag)["r1"] is None
+    assert "not a number" in editor.status_message
+    set_widget(editor, drag, "r1", "500")
+    assert editor.graph.params(drag)["r1"] is None
+    assert "out of range" in editor.status_message
+
+
+def test_params_show_ranges_choices_and_tooltips(editor):
+    latent = editor.add_node("Latent")
+    editor.frame()
+    widgets = editor.canvas.views[latent].widgets
+    psi = dpg.get_item_configuration(widgets["truncation_psi"])
+    assert (psi["min_value"], psi["max_value"]) == (0.0, 2.0)
+    assert dpg.get_item_configuration(widgets["space"])["items"] == ["w+", "w"]
+    tooltip_texts = [
+        dpg.get_value(c) for t in dpg.get_item_children(widgets["seed"], 1) or [] for c in [t]
+    ]
+    assert tooltip_texts or dpg.get_item_info(
+        widgets["seed"]
+    )  # the tooltip is a sibling in Dear PyGui
+
+
+def test_duplicate_copies_params_and_incoming_links_and_delete_removes(editor):
+    gen, latent = editor.add_node("Generator"), editor.add_node("Latent", seed=3)
+    editor.frame()
+    link(editor, gen, "generator", latent, "generator")
+    (copy,) = editor.duplicate_selected([latent])
+    editor.frame()
+    g = editor.graph
+    assert g.params(copy)["seed"] == 3
+    assert g.links_into(copy)["generator"].src == gen
+    editor.undo()
+    editor.frame()
+    assert copy not in g and copy not in editor.canvas.views
+
+
+def test_moving_a_node_and_undo(editor):
+    gen = editor.add_node("Generator", pos=(10, 10))
+    editor.frame()
+    editor.move_nodes({gen: (300, 120)})
+    editor.frame()
+    assert editor.graph.pos(gen) == (300.0, 120.0)
+    assert dpg.get_item_pos(editor.canvas.views[gen].item) == [300, 120]
+    editor.undo()
+    editor.frame()
+    assert dpg.get_item_pos(editor.canvas.views[gen].item) == [10, 10]
+
+
+def test_an_error_inside_a_callback_is_shown_not_raised(editor):
+    def broken():
+        raise RuntimeError("boom")
+
+    editor._guarded(broken)
+    assert "boom" in editor.status_message

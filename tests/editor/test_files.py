@@ -1,0 +1,61 @@
+"""Files: save and reopen, recent files, the unsaved marker and prompt, PNGs that carry a project."""
+
+from __future__ import annotations
+
+import json
+
+import dearpygui.dearpygui as dpg
+import pytest
+
+from nodegraph import Graph
+from tests.editor.helpers import drag_graph
+
+pytestmark = pytest.mark.editor
+
+
+def test_save_clears_the_unsaved_marker_and_records_a_recent_file(editor, tmp_path, config_dir):
+    editor.add_node("Latent", seed=5)
+    editor.frame()
+    assert editor.title.startswith("untitled *")
+    path = tmp_path / "a.ngproj.json"
+    assert editor.files.save_as(path)
+    editor.frame()
+    assert editor.title.startswith("a.ngproj.json -")
+    assert json.loads((config_dir / "recent.json").read_text()) == [str(path.resolve())]
+    assert Graph.load(path).params("latent")["seed"] == 5
+
+
+def test_new_asks_before_losing_changes(editor):
+    editor.add_node("Latent")
+    editor.files.new()
+    assert len(editor.graph) == 1 and dpg.is_item_shown(editor.files.confirm_window)
+    editor.files.confirm("cancel")
+    assert len(editor.graph) == 1
+    editor.files.new()
+    editor.files.confirm("discard")
+    assert len(editor.graph) == 0 and not dpg.is_item_shown(editor.files.confirm_window)
+
+
+def test_opening_a_bad_file_shows_the_error(editor, tmp_path):
+    bad = tmp_path / "bad.ngproj.json"
+    bad.write_text("{not json")
+    assert not editor.files.open(bad)
+    assert "bad.ngproj.json" in editor.status_message
+
+
+def test_a_png_written_by_export_reopens_as_its_project(editor, tiny_checkpoint, tmp_path):
+    ids = drag_graph(editor, tiny_checkpoint)
+    editor.graph.remove(ids["drag"])
+    render = editor.add_node("Render")
+    export = editor.add_node("Export", path=str(tmp_path / "out.png"))
+    editor.connect(ids["gen"], "generator", render, "generator")
+    editor.connect(ids["latent"], "latent", render, "latent")
+    editor.connect(render, "image", export, "image")
+    editor.run()
+    assert editor.wait_idle(60) and editor.last_report.ok, editor.status_message
+    editor.graph.mark_clean()
+    assert editor.files.open(tmp_path / "out.png")
+    assert sorted(editor.graph.type_of(n).type_name for n in editor.graph.nodes) == [
+        "Export", "Generator", "Latent", "PointSet", "Render",
+    ]  # fmt: skip
+    assert "(from an image)" in editor.title
