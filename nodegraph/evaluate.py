@@ -117,10 +117,16 @@ class Context:
         self._record = record
 
     def progress(
-        self, step: int, total: int, preview: Any = None, message: str | None = None
+        self,
+        step: int,
+        total: int,
+        preview: Any = None,
+        message: str | None = None,
+        points: list | None = None,
     ) -> None:
-        """Reports progress (and an optional preview image); raises Cancelled if cancel was requested."""
-        self._emit(ev.NodeProgress(self.node_id, step, total, preview, message))
+        """Reports progress (an optional preview image and points to draw over it); raises
+        Cancelled if cancel was requested."""
+        self._emit(ev.NodeProgress(self.node_id, step, total, preview, message, points))
         self.check_cancel()
 
     def cancelled(self) -> bool:

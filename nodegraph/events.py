@@ -37,6 +37,7 @@ class NodeProgress:
     total: int
     preview: Any = None  # an optional image (tensor or ndarray) to show while the node works
     message: str | None = None
+    points: list | None = None  # optional (x, y) positions to draw over the preview (e.g. tracked handles)
 
 
 @dataclass

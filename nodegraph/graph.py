@@ -353,6 +353,13 @@ class Graph:
             )
         return self.evaluate([node], **kwargs).outputs[node][port]
 
+    def cached_value(self, node: str, port: str) -> Any:
+        """A node's output from its last evaluation if the cache still holds it, else None;
+        never computes (the editor shows what is there without starting a run)."""
+        fp = self.last_fingerprints.get(self._require(node))
+        outputs = self.cache.get(fp.digest) if fp is not None else None
+        return outputs.get(port) if outputs else None
+
     def save(self, path: str | Path) -> None:
         from nodegraph.project import save
 

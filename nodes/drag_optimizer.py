@@ -79,7 +79,13 @@ class DragOptimizerNode(Node):
             preview = None
             if preview_every and (state.step % preview_every == 0):
                 preview = state.render()
-            ctx.progress(state.step + 1, config.steps, preview=preview, message=f"distance {max(state.distances):.1f}px")
+            ctx.progress(
+                state.step + 1,
+                config.steps,
+                preview=preview,
+                message=f"distance {state.max_distance:.1f}px",
+                points=[tuple(h) for h in state.handles],
+            )
 
         result = drag(
             G,

@@ -7,9 +7,11 @@ def node_types() -> list[type]:
     from .drag_optimizer import DragOptimizerNode
     from .export import ExportNode
     from .generator import GeneratorNode
+    from .image_load import ImageLoadNode
+    from .invert_image import InvertNode
     from .latent import LatentNode
     from .mask import MaskNode
     from .pointset import PointSetNode
     from .render import RenderNode
 
-    return [GeneratorNode, LatentNode, RenderNode, MaskNode, PointSetNode, DragOptimizerNode, ExportNode]
+    return [GeneratorNode, LatentNode, RenderNode, MaskNode, PointSetNode, DragOptimizerNode, ExportNode, ImageLoadNode, InvertNode]

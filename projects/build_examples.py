@@ -1,6 +1,6 @@
 """Builds the example projects in this folder with the Python API (the README tutorial, runnable).
 
-`python projects/build_examples.py` rewrites single_drag, two_stage and export_both
+`python projects/build_examples.py` rewrites single_drag, two_stage, export_both and real_image
 .ngproj.json. Points are toyfaces landmarks of seed 4 in the bundled model's 128 px image.
 """
 
@@ -70,7 +70,27 @@ def export_both() -> Graph:
     return g
 
 
-EXAMPLES = {"single_drag": single_drag, "two_stage": two_stage, "export_both": export_both}
+def real_image() -> Graph:
+    """Edit a picture the generator never made (assets/real_face.png, from make_real_image.py):
+    invert it (W+, then Pivotal Tuning keeps its details), then pull its lower lip down."""
+    g = Graph()
+    gen = g.add("Generator", id="generator", pos=(0, 0))
+    load = g.add("ImageLoad", id="photo", pos=(220, 220), path="assets/real_face.png")
+    g.connect(gen, "generator", load, "generator")
+    inv = g.add("Invert", id="invert", pos=(440, 0), steps=150, pti_steps=60)
+    g.connect(gen, "generator", inv, "generator")
+    g.connect(load, "image", inv, "image")
+    pts = g.add("PointSet", id="drag_points", pos=(660, 220), points=[{"handle": [66, 86], "target": [66, 94]}])
+    opt = g.add("DragOptimizer", id="drag", pos=(880, 0), steps=80)
+    g.connect(inv, "generator", opt, "generator")
+    g.connect(inv, "latent", opt, "latent")
+    g.connect(pts, "points", opt, "points")
+    export = g.add("Export", id="export", pos=(1100, 0), path="real_image.png")
+    g.connect(opt, "image", export, "image")
+    return g
+
+
+EXAMPLES = {"single_drag": single_drag, "two_stage": two_stage, "export_both": export_both, "real_image": real_image}
 
 if __name__ == "__main__":
     for name, build in EXAMPLES.items():

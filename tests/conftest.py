@@ -8,7 +8,9 @@ import torch
 from nodes.gan import Generator
 from tests.tiny import make_tiny_generator
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# One torch thread per test process: the suite runs as 2 pytest-xdist workers on 2 cores, and
+# oversubscribed torch threads slow it down many times over.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -243,9 +243,7 @@ class Editor:
 
     def value_of(self, node_id: str, port: str | None) -> Any:
         """The node's output from its last evaluation, if the cache still holds it."""
-        fp = self.graph.last_fingerprints.get(node_id)
-        outputs = self.graph.cache.get(fp.digest) if fp is not None and port else None
-        return outputs.get(port) if outputs else None
+        return self.graph.cached_value(node_id, port) if port else None
 
     # --- edits (each one Graph call) -----------------------------------------------------
     def _edit(self, what: str, fn: Any) -> Any:
@@ -431,7 +429,7 @@ class Editor:
             dpg.configure_item(self.progress, overlay=f"{event.node_id}: {text}")
             if event.preview is not None:
                 self.canvas.set_thumbnail(event.node_id, event.preview)
-            tracked = getattr(event, "handles", None)  # forward-compatible: see the editor's notes
+            tracked = event.points  # e.g. a drag's tracked handles
             if event.preview is not None or tracked is not None:
                 self.panel.show_preview(event.node_id, event.preview, tracked)
         elif isinstance(event, events.NodeLog):

@@ -58,7 +58,7 @@ def invert(
     lr: float = 0.1,
     loss: str = "l2+edges",
     pti_steps: int = 0,
-    pti_lr: float = 3e-4,
+    pti_lr: float = 1e-3,
     noise_mode: str = "const",
     on_step: Callable[[InversionState], None] | None = None,
     cancel=None,

@@ -39,8 +39,9 @@ def mean_w(G: Generator, samples: int = START_SAMPLES, seed: int = 0) -> tuple[t
 
 
 def learning_rate(step: int, steps: int, lr: float, rampup: float = 0.05, rampdown: float = 0.25) -> float:
-    """The projector's schedule: linear warm-up, then cosine decay over the last `rampdown`."""
-    t = step / max(steps, 1)
+    """The projector's schedule: linear warm-up, then cosine decay over the last `rampdown`
+    (t runs over (0, 1) exclusive, so neither the first nor the last step has rate 0)."""
+    t = (step + 1) / (steps + 1)
     ramp = min(1.0, (1.0 - t) / rampdown)
     ramp = 0.5 - 0.5 * math.cos(ramp * math.pi)
     return lr * ramp * min(1.0, t / rampup) if rampup > 0 else lr * ramp
