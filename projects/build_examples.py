@@ -11,6 +11,7 @@ from pathlib import Path
 from nodegraph import Graph
 
 HERE = Path(__file__).parent
+COLUMN, ROW = 230, 165  # editor layout: node columns left to right, a second row below
 SEED = 4
 LIP_LOWER, NOSE_TIP, MOUTH_LEFT = (60, 83), (57, 70), (49, 83)
 
@@ -18,15 +19,17 @@ LIP_LOWER, NOSE_TIP, MOUTH_LEFT = (60, 83), (57, 70), (49, 83)
 def start(g: Graph):
     """Generator (bundled model) -> Latent (seed 4, psi 0.7, as DragGAN)."""
     gen = g.add("Generator", id="generator", pos=(0, 0))
-    latent = g.add("Latent", id="latent", pos=(220, 0), seed=SEED, truncation_psi=0.7)
+    latent = g.add("Latent", id="latent", pos=(0, ROW), seed=SEED, truncation_psi=0.7)
     g.connect(gen, "generator", latent, "generator")
     return gen, latent
 
 
-def drag_stage(g: Graph, gen, latent, name: str, points: list, x: float, steps: int = 80, mask=None):
-    """A PointSet and a DragOptimizer fed by `latent` (a Latent node or a previous stage)."""
-    pts = g.add("PointSet", id=f"{name}_points", pos=(x, 220), points=points)
-    opt = g.add("DragOptimizer", id=name, pos=(x + 220, 0), steps=steps)
+def drag_stage(g: Graph, gen, latent, name: str, points: list, column: int, steps: int = 80, mask=None):
+    """A PointSet and a DragOptimizer fed by `latent` (a Latent node or a previous stage); with
+    a mask, the points and mask share a column and the drag takes the next one."""
+    pts = g.add("PointSet", id=f"{name}_points", pos=(column * COLUMN, 0), points=points)
+    opt_pos = ((column + 1) * COLUMN, 0) if mask is not None else (column * COLUMN, ROW)
+    opt = g.add("DragOptimizer", id=name, pos=opt_pos, steps=steps)
     g.connect(gen, "generator", opt, "generator")
     g.connect(latent, "latent", opt, "latent")
     g.connect(pts, "points", opt, "points")
@@ -39,8 +42,8 @@ def single_drag() -> Graph:
     """Pull the lower lip down: the mouth opens and shows teeth that were not in the image."""
     g = Graph()
     gen, latent = start(g)
-    opt = drag_stage(g, gen, latent, "drag", [{"handle": list(LIP_LOWER), "target": [60, 91]}], x=440)
-    export = g.add("Export", id="export", pos=(880, 0), path="single_drag.png")
+    opt = drag_stage(g, gen, latent, "drag", [{"handle": list(LIP_LOWER), "target": [60, 91]}], column=1)
+    export = g.add("Export", id="export", pos=(2 * COLUMN, 0), path="single_drag.png")
     g.connect(opt, "image", export, "image")
     return g
 
@@ -50,11 +53,11 @@ def two_stage() -> Graph:
     left mouth corner with a mask that keeps everything but the mouth."""
     g = Graph()
     gen, latent = start(g)
-    stage1 = drag_stage(g, gen, latent, "stage1", [{"handle": list(NOSE_TIP), "target": [66, 70]}], x=440)
-    mask = g.add("Mask", id="mouth_mask", pos=(880, 440), size=128,
+    stage1 = drag_stage(g, gen, latent, "stage1", [{"handle": list(NOSE_TIP), "target": [66, 70]}], column=1)
+    mask = g.add("Mask", id="mouth_mask", pos=(2 * COLUMN, ROW), size=128,
                  strokes=[{"points": [[58, 84], [72, 84]], "radius": 10, "mode": "add"}])
-    stage2 = drag_stage(g, gen, stage1, "stage2", [{"handle": [58, 84], "target": [58, 79]}], x=880, mask=mask)
-    export = g.add("Export", id="export", pos=(1320, 0), path="two_stage.png")
+    stage2 = drag_stage(g, gen, stage1, "stage2", [{"handle": [58, 84], "target": [58, 79]}], column=2, mask=mask)
+    export = g.add("Export", id="export", pos=(3 * COLUMN, 460), path="two_stage.png")
     g.connect(stage2, "image", export, "image")
     return g
 
@@ -63,8 +66,8 @@ def export_both() -> Graph:
     """A drag whose image (PNG, project embedded) and latent (safetensors) are both exported."""
     g = Graph()
     gen, latent = start(g)
-    opt = drag_stage(g, gen, latent, "drag", [{"handle": list(MOUTH_LEFT), "target": [45, 78]}], x=440)
-    export = g.add("Export", id="export", pos=(880, 0), path="export_both.png")
+    opt = drag_stage(g, gen, latent, "drag", [{"handle": list(MOUTH_LEFT), "target": [45, 78]}], column=1)
+    export = g.add("Export", id="export", pos=(2 * COLUMN, 0), path="export_both.png")
     g.connect(opt, "image", export, "image")
     g.connect(opt, "latent", export, "latent")
     return g
@@ -75,17 +78,17 @@ def real_image() -> Graph:
     invert it (W+, then Pivotal Tuning keeps its details), then pull its lower lip down."""
     g = Graph()
     gen = g.add("Generator", id="generator", pos=(0, 0))
-    load = g.add("ImageLoad", id="photo", pos=(220, 220), path="assets/real_face.png")
+    load = g.add("ImageLoad", id="photo", pos=(0, ROW), path="assets/real_face.png")
     g.connect(gen, "generator", load, "generator")
-    inv = g.add("Invert", id="invert", pos=(440, 0), steps=150, pti_steps=60)
+    inv = g.add("Invert", id="invert", pos=(COLUMN, 0), steps=150, pti_steps=60)
     g.connect(gen, "generator", inv, "generator")
     g.connect(load, "image", inv, "image")
-    pts = g.add("PointSet", id="drag_points", pos=(660, 220), points=[{"handle": [66, 86], "target": [66, 94]}])
-    opt = g.add("DragOptimizer", id="drag", pos=(880, 0), steps=80)
+    pts = g.add("PointSet", id="drag_points", pos=(2 * COLUMN, 0), points=[{"handle": [66, 86], "target": [66, 94]}])
+    opt = g.add("DragOptimizer", id="drag", pos=(3 * COLUMN, 0), steps=80)
     g.connect(inv, "generator", opt, "generator")
     g.connect(inv, "latent", opt, "latent")
     g.connect(pts, "points", opt, "points")
-    export = g.add("Export", id="export", pos=(1100, 0), path="real_image.png")
+    export = g.add("Export", id="export", pos=(4 * COLUMN, 0), path="real_image.png")
     g.connect(opt, "image", export, "image")
     return g
 

@@ -33,7 +33,7 @@ class TrainConfig:
     channel_max: int = 96
     mapping_layers: int = 4
     batch: int = 16
-    lr: float = 2e-3
+    lr: float = 5e-3
     steps: int = 20000
     eval_every: int = 250
     checkpoint_every: int = 100
@@ -102,6 +102,8 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
         state = torch.load(state_path, weights_only=True)
         G.load_state_dict(state["G"])
         opt.load_state_dict(state["opt"])
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr  # the command line wins over the saved schedule
         step, log = state["step"], json.loads(state["log"])
         print(f"resumed from {state_path} at step {step}")
     rng_seed = cfg.seed * 7919
