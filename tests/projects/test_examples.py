@@ -61,4 +61,5 @@ def test_example_drags_bring_handles_close_to_targets(name, tmp_path):
         if node.type != "DragOptimizer":
             continue
         before, after = handle_distances(graph, node.id)
-        assert after < 0.5 * before, f"{node.id}: {before:.1f}px -> {after:.1f}px"
+        # Most of the way, or within a pixel of the stop radius (2 px at 128 px).
+        assert after < 0.5 * before or after <= 3.0, f"{node.id}: {before:.1f}px -> {after:.1f}px"
