@@ -6,12 +6,12 @@ Writes atomically, and refuses to overwrite a file that nodegraph did not write 
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from nodegraph.node import Input, Node, Output, Param
+from nodegraph.project import atomic_write
 
 from .types import IMAGE, LATENT, image_to_uint8
 
@@ -120,15 +120,9 @@ def _check_overwrite(path: Path, overwrite: bool) -> None:
 
 
 def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, fsync, then rename over the target."""
+    """Render into memory, then the engine's atomic write (temp file, fsync, rename): a failed
+    export leaves the old file intact."""
+    buffer = io.BytesIO()
+    write(buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, buffer.getvalue())

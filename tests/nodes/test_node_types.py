@@ -142,3 +142,20 @@ def test_export_overwrites_its_own_file_and_a_foreign_one_when_asked(tiny_checkp
     g.evaluate()
     with Image.open(target) as img:
         assert img.size == (32, 32)
+
+
+def test_a_failed_export_leaves_the_previous_file_intact(tiny_checkpoint, tmp_path, monkeypatch):
+    target = tmp_path / "out.png"
+    g, export = export_graph(tiny_checkpoint, str(target))
+    g.evaluate()
+    before = target.read_bytes()
+
+    def broken_save(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    g.set("latent", seed=7)
+    with pytest.raises(NodeError, match="disk full"):
+        g.evaluate()
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
