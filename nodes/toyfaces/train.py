@@ -144,7 +144,6 @@ def export(G: Generator, cfg: TrainConfig, step: int, log: list, path: Path) -> 
         "train_settings": asdict(cfg),
         "train_steps": step,
         "held_out_psnr": log[-1]["held_out_psnr"] if log else math.nan,
-        "recommended_feature_block": 4,
     }
     return save_generator(G, path, dtype=torch.float16)
 
