@@ -159,3 +159,21 @@ def test_a_failed_export_leaves_the_previous_file_intact(tiny_checkpoint, tmp_pa
         g.evaluate()
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_mask_from_image_starts_from_its_bright_pixels_then_applies_strokes(tmp_path):
+    picture = Image.new("L", (16, 16), 0)
+    picture.paste(255, (0, 0, 8, 16))  # left half bright = may change
+    picture.save(tmp_path / "mask.png")
+    g = Graph()
+    node = g.add("Mask", size=16, from_image=str(tmp_path / "mask.png"),
+                 strokes=[{"points": [[12, 12]], "radius": 1, "mode": "add"}])
+    mask = g.value(node, "mask")
+    assert mask[:, :8].min() == 1 and mask[0, 8:].max() == 0 and mask[12, 12] == 1
+
+
+def test_mask_from_an_unreadable_image_fails_naming_the_file(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    g = Graph()
+    with pytest.raises(NodeError, match="broken.png"):
+        g.value(g.add("Mask", size=8, from_image=str(tmp_path / "broken.png")), "mask")
