@@ -22,7 +22,7 @@ from .train import HELD_OUT_SEEDS, psnr
 
 # Handle subsets of the landmark benchmark (the paper moves 1, 5 and all 68 face landmarks).
 ONE = ("nose_tip",)
-FIVE = ("eye_left", "eye_right", "nose_tip", "mouth_left", "mouth_right")
+FIVE = ("eye_left_centre", "eye_right_centre", "nose_tip", "mouth_left", "mouth_right")
 
 
 def _load(checkpoint: str | None, detector: str | None, device: str):
