@@ -63,6 +63,8 @@ class PairOutcome:
     psnr_vs_generator: float
     steps: int
     seconds: float
+    pictures: tuple | None = None  # (before, after, target) images [1, 3, H, W], for --save-pictures
+    points: tuple | None = None  # (handles, targets) in pixels
 
 
 def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, config) -> PairOutcome:
@@ -77,7 +79,8 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
     with torch.no_grad():
         ws1 = G.mapping(z1.to(G.device))
         ws2 = G.mapping(z2.to(G.device))
-        before = detector(G.synthesis(ws1).clamp(-1, 1)).cpu()[0, index]
+        start_image = G.synthesis(ws1).clamp(-1, 1)
+        before = detector(start_image).cpu()[0, index]
         fake2 = G.synthesis(ws2).clamp(-1, 1).cpu()
     size = G.img_resolution
     handles = handles.clamp(0, size - 1)
@@ -99,7 +102,30 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
         psnr_vs_generator=float(psnr(image, fake2)),
         steps=int(result.steps),
         seconds=seconds,
+        pictures=(start_image.cpu(), image, real2),
+        points=(handles.tolist(), targets.tolist()),
     )
+
+
+def save_pictures(outcome: PairOutcome, handles, targets, path: Path) -> None:
+    """before | after | target render, with handles (red) and targets (blue) drawn, 3x size."""
+    from PIL import Image, ImageDraw
+
+    from nodes.types import image_to_uint8
+
+    tiles = [Image.fromarray(image_to_uint8(img)) for img in outcome.pictures]
+    size = tiles[0].width * 3
+    sheet = Image.new("RGB", (size * 3, size))
+    for i, tile in enumerate(tiles):
+        sheet.paste(tile.resize((size, size), Image.NEAREST), (i * size, 0))
+    pen = ImageDraw.Draw(sheet)
+    for x0 in (0, size):
+        for (hx, hy), (tx, ty) in zip(handles, targets):
+            pen.line([(x0 + hx * 3, hy * 3), (x0 + tx * 3, ty * 3)], fill="white")
+            pen.ellipse([x0 + hx * 3 - 3, hy * 3 - 3, x0 + hx * 3 + 3, hy * 3 + 3], fill="red")
+            pen.ellipse([x0 + tx * 3 - 3, ty * 3 - 3, x0 + tx * 3 + 3, ty * 3 + 3], fill="blue")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
 
 
 def summarise(outcomes: list[PairOutcome]) -> dict:
@@ -167,7 +193,11 @@ def bench_landmarks(argv: list[str]) -> int:
     outcomes = []
     for names in (ONE, FIVE, None):
         for i in range(args.pairs):
-            outcomes.append(drag_pair(G, detector, 10_000 + args.seed * 1000 + i, names, config))
+            outcome = drag_pair(G, detector, 10_000 + args.seed * 1000 + i, names, config)
+            if args.save_pictures is not None:
+                handles, targets = outcome.points
+                save_pictures(outcome, handles, targets, args.save_pictures / f"pair{i}_{outcome.setting}.png")
+            outcomes.append(outcome)
     rows = summarise(outcomes)
     report = {"config": asdict(config), "resolution": G.img_resolution, "settings": rows,
               "targets": {"1": "<= 2 px", "5": "<= 2 px", "all": "<= 3 px", "reduction": ">= 75%"}}

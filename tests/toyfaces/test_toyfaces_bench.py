@@ -36,6 +36,9 @@ def test_drag_pair_measures_before_and_after_with_the_detector():
 def test_bench_landmarks_prints_json_for_one_five_and_all(tmp_path, capsys):
     path = tmp_path / "g.safetensors"
     save_generator(small_toyfaces_generator(), path)
-    assert bench_landmarks(["--pairs", "1", "--steps", "1", "--checkpoint", str(path), "--json"]) == 0
+    pictures = tmp_path / "pictures"
+    argv = ["--pairs", "1", "--steps", "1", "--checkpoint", str(path), "--json", "--save-pictures", str(pictures)]
+    assert bench_landmarks(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["settings"]) == {"1", "5", "all"}
+    assert sorted(p.name for p in pictures.iterdir()) == ["pair0_1.png", "pair0_5.png", "pair0_all.png"]
