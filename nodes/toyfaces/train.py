@@ -127,7 +127,7 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
             print(f"step {step} loss {loss.item():.4f} {(time.time() - start) / 60:.1f} min", flush=True)
         if step % cfg.eval_every == 0:
             score, raw = held_out_psnr(G_ema), held_out_psnr(G)
-            log.append({"step": step, "loss": float(loss), "held_out_psnr": score, "held_out_psnr_raw": raw})
+            log.append({"step": step, "loss": loss.item(), "held_out_psnr": score, "held_out_psnr_raw": raw})
             print(f"step {step} held-out PSNR {score:.2f} dB (G_ema; raw G {raw:.2f} dB)", flush=True)
             export(G_ema, cfg, step, log, out / "toyfaces128.safetensors")
         done = max_minutes is not None and (time.time() - start) / 60 > max_minutes
