@@ -126,12 +126,18 @@ def held_out_error(detector: LandmarkDetector, n: int = 256, batch: int = 64) ->
 
 
 def train(
-    out: Path, minutes: float = 25.0, batch: int = 32, lr: float = 2e-3, seed: int = 0
+    out: Path,
+    minutes: float = 25.0,
+    batch: int = 32,
+    lr: float = 2e-3,
+    seed: int = 0,
+    init: Path | None = None,
 ) -> float:
-    """Train for a wall-clock budget on one thread (cosine lr over the budget); save; return error."""
+    """Train for a wall-clock budget on one thread (cosine lr over the budget); save; return error.
+    `init` continues from saved weights (a later session refining the shipped detector)."""
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    detector = LandmarkDetector()
+    detector = load_detector(init).train() if init is not None else LandmarkDetector()
     opt = torch.optim.AdamW(detector.parameters(), lr=lr, weight_decay=1e-4)
     rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     start, step, budget = time.time(), 0, minutes * 60
@@ -195,12 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", action="store_true", help="train a detector on fresh renders")
     parser.add_argument("--out", type=Path, default=DETECTOR_FILE)
     parser.add_argument("--minutes", type=float, default=25.0, help="wall-clock training budget")
+    parser.add_argument("--init", type=Path, default=None, help="continue from these weights")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (cosine decay)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the training renders")
     parser.add_argument(
         "--eval", type=Path, default=None, help="print the held-out error of weights"
     )
     args = parser.parse_args(argv)
     if args.train:
-        train(args.out, args.minutes)
+        train(args.out, args.minutes, lr=args.lr, seed=args.seed, init=args.init)
     if args.eval is not None:
         torch.set_num_threads(1)
         print(f"held-out mean error {held_out_error(load_detector(args.eval)):.3f} px")
