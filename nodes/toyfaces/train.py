@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from nodes.gan import Generator, GeneratorConfig, save_generator
 
+from .bundled import GENERATOR_FILE
 from .latent_space import Z_DIM, face_params, z_for_seeds
 from .render import render_batch
 
@@ -168,12 +169,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nodes.toyfaces.train", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("runs/toyfaces"))
     parser.add_argument("--max-minutes", type=float, default=None, help="stop (and checkpoint) after this long")
+    parser.add_argument("--install", action="store_true", help="copy the result into the package (the bundled weights)")
     for name, value in asdict(TrainConfig()).items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     args = parser.parse_args(argv)
     cfg = TrainConfig(**{k: getattr(args, k) for k in asdict(TrainConfig())})
     path = train(cfg, args.out, args.max_minutes)
     print(f"wrote {path}")
+    if args.install:
+        GENERATOR_FILE.write_bytes(path.read_bytes())
+        print(f"installed as the bundled model: {GENERATOR_FILE}")
     return 0
 
 
