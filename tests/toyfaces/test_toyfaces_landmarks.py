@@ -53,8 +53,8 @@ def test_saved_detector_loads_with_the_same_outputs(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not DETECTOR_FILE.is_file(), reason="bundled detector weights not trained")
-def test_bundled_detector_reads_held_out_renders_to_about_a_pixel():
-    # A regression guard for the shipped weights (measured 1.13 px on 256 renders); issue 7's
-    # bar of 0.75 px is reported by `nodegraph bench toyfaces`, not asserted here.
+def test_bundled_detector_meets_the_issue_bar_on_held_out_renders():
+    # Issue 7 asks <= 0.75 px on held-out renders (the shipped weights measured 0.52 px on 256);
+    # 64 of them here to keep the suite fast.
     torch.set_num_threads(1)
-    assert held_out_error(load_detector(), n=64) <= 1.5
+    assert held_out_error(load_detector(), n=64) <= 0.75
