@@ -57,7 +57,7 @@ def two_stage() -> Graph:
     mask = g.add("Mask", id="mouth_mask", pos=(2 * COLUMN, ROW), size=128,
                  strokes=[{"points": [[58, 84], [72, 84]], "radius": 10, "mode": "add"}])
     stage2 = drag_stage(g, gen, stage1, "stage2", [{"handle": [58, 84], "target": [58, 79]}], column=2, mask=mask)
-    export = g.add("Export", id="export", pos=(3 * COLUMN, 460), path="two_stage.png")
+    export = g.add("Export", id="export", pos=(3 * COLUMN, 540), path="two_stage.png")
     g.connect(stage2, "image", export, "image")
     return g
 
