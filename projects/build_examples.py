@@ -29,7 +29,8 @@ def drag_stage(g: Graph, gen, latent, name: str, points: list, column: int, step
     a mask, the points and mask share a column and the drag takes the next one."""
     pts = g.add("PointSet", id=f"{name}_points", pos=(column * COLUMN, 0), points=points)
     opt_pos = ((column + 1) * COLUMN, 0) if mask is not None else (column * COLUMN, ROW)
-    opt = g.add("DragOptimizer", id=name, pos=opt_pos, steps=steps)
+    # lr 2e-3 as the paper reports (the official GUI's 1e-3 is slow on the small bundled model).
+    opt = g.add("DragOptimizer", id=name, pos=opt_pos, steps=steps, lr=0.002)
     g.connect(gen, "generator", opt, "generator")
     g.connect(latent, "latent", opt, "latent")
     g.connect(pts, "points", opt, "points")
