@@ -6,7 +6,6 @@ Its params are DragConfig's fields, so the node and `nodes.drag.drag()` never di
 from __future__ import annotations
 
 import dataclasses
-import threading
 
 import torch
 
@@ -95,7 +94,7 @@ class DragOptimizerNode(Node):
             mask=None if mask is None else mask.to(G.device),
             config=config,
             on_step=on_step,
-            cancel=ctx.cancel if ctx.cancel is not None else threading.Event(),
+            cancel=ctx.cancel,
         )
         ctx.check_cancel()
         with torch.no_grad():
