@@ -1,7 +1,11 @@
 """Train the bundled toyfaces generator: our StyleGAN2 regressed onto the procedural renderer.
 
 G(z) ~ render(params(z)), supervised (no discriminator): L1 + multi-scale L1 + edge L1, Adam,
-mapping lr multiplier 0.01 (built into its layers), noise held at zero. Resumable:
+noise held at zero. The checkpoint keeps StyleGAN's mapping lr multiplier 0.01 (its weights are
+stored scaled by 1/0.01), but the optimiser gives the mapping a larger lr to make up for it
+(`mapping_lr_scale`): with the multiplier's own 100x slower mapping the generator learned
+colours and almost no geometry in 7,500 steps; 32 px runs of 5 minutes reached 16.6 dB with
+it and 20.1 dB with the mapping at full lr. Resumable:
 `python -m nodes.toyfaces.train --out runs/toyfaces` picks up its last checkpoint.
 """
 
@@ -36,6 +40,7 @@ class TrainConfig:
     mapping_layers: int = 4
     batch: int = 16
     lr: float = 5e-3
+    mapping_lr_scale: float = 1.0  # the mapping's effective lr over `lr` (StyleGAN's own: 0.01)
     ema: float = 0.998  # G_ema = ema * G_ema + (1 - ema) * G after each step; G_ema is shipped
     steps: int = 20000
     eval_every: int = 250
@@ -99,14 +104,17 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
     G = Generator(model_config(cfg))
     for name, p in G.named_parameters():
         p.requires_grad_(not name.endswith("noise_strength"))  # noise held at zero
-    opt = torch.optim.Adam([p for p in G.parameters() if p.requires_grad], lr=cfg.lr, betas=(0.9, 0.99), eps=1e-8)
+    opt = make_optimizer(G, cfg)
     step, log = 0, []
     if state_path.exists():
         state = torch.load(state_path, weights_only=True)
         G.load_state_dict(state["G"])
-        opt.load_state_dict(state["opt"])
-        for group in opt.param_groups:
-            group["lr"] = cfg.lr  # the command line wins over the saved schedule
+        if len(state["opt"]["param_groups"]) == len(opt.param_groups):
+            opt.load_state_dict(state["opt"])
+        else:
+            print("optimizer layout changed since the checkpoint: Adam starts afresh")
+        for group, lr in zip(opt.param_groups, group_lrs(G, cfg)):
+            group["lr"] = lr  # the command line wins over the saved schedule
         step, log = state["step"], json.loads(state["log"])
         print(f"resumed from {state_path} at step {step}")
     G_ema = copy.deepcopy(G).requires_grad_(False)
@@ -137,6 +145,24 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
         if done:
             break
     return export(G_ema, cfg, step, log, out / "toyfaces128.safetensors")
+
+
+def group_lrs(G: Generator, cfg: TrainConfig) -> tuple[float, float]:
+    """Adam lr of the mapping's stored weights and of everything else."""
+    return cfg.lr * cfg.mapping_lr_scale / G.config.mapping_lr_multiplier, cfg.lr
+
+
+def make_optimizer(G: Generator, cfg: TrainConfig) -> torch.optim.Adam:
+    """Adam with two groups: the mapping network, and the synthesis (noise strengths frozen).
+
+    Adam's step does not depend on the gradient's scale, so a weight stored as w / m (the
+    equalised-lr multiplier m) moves m times slower than the same lr moves w; the mapping
+    group's lr undoes that by `mapping_lr_scale / m`."""
+    mapping = [p for name, p in G.named_parameters() if name.startswith("mapping.") and p.requires_grad]
+    synthesis = [p for name, p in G.named_parameters() if not name.startswith("mapping.") and p.requires_grad]
+    mapping_lr, synthesis_lr = group_lrs(G, cfg)
+    groups = [{"params": mapping, "lr": mapping_lr}, {"params": synthesis, "lr": synthesis_lr}]
+    return torch.optim.Adam(groups, betas=(0.9, 0.99), eps=1e-8)
 
 
 @torch.no_grad()

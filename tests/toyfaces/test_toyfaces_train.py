@@ -18,3 +18,23 @@ def test_training_resumes_from_its_checkpoint_and_records_settings(tmp_path):
     assert extra["train_settings"]["batch"] == 2
     G = load_generator(second)
     assert G.z_dim == Z_DIM and G.img_resolution == 32
+
+
+def test_the_mapping_learns_at_mapping_lr_scale_times_the_synthesis_rate():
+    """Its weights are stored as w / 0.01, so its Adam lr must be 100x larger to move w as fast."""
+    import torch
+
+    from nodes.gan import Generator
+    from nodes.toyfaces.train import make_optimizer, model_config
+
+    for scale in (1.0, 0.01):
+        cfg = TrainConfig(mapping_lr_scale=scale, lr=1e-3, **TINY)
+        G = Generator(model_config(cfg))
+        before = {name: p.detach().clone() for name, p in G.named_parameters()}
+        opt = make_optimizer(G, cfg)
+        G(torch.randn(2, Z_DIM)).square().mean().backward()
+        opt.step()  # Adam's first step moves every weight with a gradient by lr (in stored units)
+        moved = {name: (p.detach() - before[name]).abs().max().item() for name, p in G.named_parameters()}
+        multiplier = G.config.mapping_lr_multiplier
+        assert abs(moved["mapping.fc0.weight"] * multiplier - scale * 1e-3) < 1e-6
+        assert abs(max(v for k, v in moved.items() if not k.startswith("mapping.")) - 1e-3) < 1e-6
