@@ -38,3 +38,16 @@ def test_the_mapping_learns_at_mapping_lr_scale_times_the_synthesis_rate():
         multiplier = G.config.mapping_lr_multiplier
         assert abs(moved["mapping.fc0.weight"] * multiplier - scale * 1e-3) < 1e-6
         assert abs(max(v for k, v in moved.items() if not k.startswith("mapping.")) - 1e-3) < 1e-6
+
+
+def test_feature_weights_peak_on_the_landmarks_and_are_one_far_from_them():
+    import torch
+
+    from nodes.toyfaces.train import feature_weights
+
+    landmarks = torch.tensor([[[10.5, 20.5], [40.5, 40.5]]])  # pixel centres: x, y
+    w = feature_weights(landmarks, size=64, gain=5.0, sigma=2.0)
+    assert w.shape == (1, 1, 64, 64)
+    assert abs(w[0, 0, 20, 10].item() - 6.0) < 1e-5 and abs(w[0, 0, 40, 40].item() - 6.0) < 1e-5
+    assert abs(w[0, 0, 0, 63].item() - 1.0) < 1e-6
+    assert w[0, 0, 20, 12].item() < w[0, 0, 20, 11].item() < w[0, 0, 20, 10].item()
