@@ -51,3 +51,18 @@ def test_feature_weights_peak_on_the_landmarks_and_are_one_far_from_them():
     assert abs(w[0, 0, 20, 10].item() - 6.0) < 1e-5 and abs(w[0, 0, 40, 40].item() - 6.0) < 1e-5
     assert abs(w[0, 0, 0, 63].item() - 1.0) < 1e-6
     assert w[0, 0, 20, 12].item() < w[0, 0, 20, 11].item() < w[0, 0, 20, 10].item()
+
+
+def test_reconstruction_loss_is_zero_on_the_target_and_scales_as_its_pixel_norm():
+    import torch
+
+    from nodes.toyfaces.train import reconstruction_loss
+
+    real = torch.rand(2, 3, 16, 16) * 2 - 1
+    assert reconstruction_loss(real, real, pixel="l2").item() == 0.0
+    shifted = real + 0.1  # a uniform offset: no edge error, the same error at all three scales
+    assert abs(reconstruction_loss(shifted, real, pixel="l1").item() - 3 * 0.1) < 1e-5
+    assert abs(reconstruction_loss(shifted, real, pixel="l2").item() - 3 * 5 * 0.01) < 1e-5
+    edge = real.clone()
+    edge[..., 8:] += 0.5  # a step: the edge terms see it
+    assert reconstruction_loss(edge, real, pixel="l2").item() > 3 * 5 * 0.25 / 2 * 0.99
