@@ -44,7 +44,7 @@ class TrainConfig:
     pixel_loss: str = "l2"  # or "l1" (see reconstruction_loss)
     feature_gain: float = 5.0  # extra loss weight on the facial features (see feature_weights)
     ema: float = 0.998  # G_ema = ema * G_ema + (1 - ema) * G after each step; G_ema is shipped
-    steps: int = 20000
+    steps: int = 40000
     eval_every: int = 250
     checkpoint_every: int = 100
     threads: int = 1
