@@ -88,3 +88,14 @@ def test_missing_tensor_is_named(tmp_path, tiny_generator):
     )
     with pytest.raises(CheckpointError, match="mapping.w_avg"):
         load_generator(path)
+
+
+def test_saved_checkpoint_gets_the_users_usual_mode_not_mkstemps_0600(tmp_path, tiny_generator):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = save_generator(tiny_generator, tmp_path / "g.safetensors")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
