@@ -107,7 +107,7 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
     )
 
 
-def save_pictures(outcome: PairOutcome, handles, targets, path: Path) -> None:
+def save_pictures(outcome: PairOutcome, path: Path) -> None:
     """before | after | target render, with handles (red) and targets (blue) drawn, 3x size."""
     from PIL import Image, ImageDraw
 
@@ -119,6 +119,7 @@ def save_pictures(outcome: PairOutcome, handles, targets, path: Path) -> None:
     for i, tile in enumerate(tiles):
         sheet.paste(tile.resize((size, size), Image.NEAREST), (i * size, 0))
     pen = ImageDraw.Draw(sheet)
+    handles, targets = outcome.points
     for x0 in (0, size):
         for (hx, hy), (tx, ty) in zip(handles, targets):
             pen.line([(x0 + hx * 3, hy * 3), (x0 + tx * 3, ty * 3)], fill="white")
@@ -195,8 +196,7 @@ def bench_landmarks(argv: list[str]) -> int:
         for i in range(args.pairs):
             outcome = drag_pair(G, detector, 10_000 + args.seed * 1000 + i, names, config)
             if args.save_pictures is not None:
-                handles, targets = outcome.points
-                save_pictures(outcome, handles, targets, args.save_pictures / f"pair{i}_{outcome.setting}.png")
+                save_pictures(outcome, args.save_pictures / f"pair{i}_{outcome.setting}.png")
             outcomes.append(outcome)
     rows = summarise(outcomes)
     report = {"config": asdict(config), "resolution": G.img_resolution, "settings": rows,

@@ -1,8 +1,9 @@
 """Train the bundled toyfaces generator: our StyleGAN2 regressed onto the procedural renderer.
 
-G(z) ~ render(params(z)), supervised (no discriminator): L1 + multi-scale L1 + edge L1, Adam,
-noise held at zero. The checkpoint keeps StyleGAN's mapping lr multiplier 0.01 (its weights are
-stored scaled by 1/0.01), but the optimiser gives the mapping a larger lr to make up for it
+G(z) ~ render(params(z)), supervised (no discriminator): L2 at three scales + edge L1, weighted
+up around the landmarks (see reconstruction_loss, feature_weights), Adam, noise held at zero.
+The checkpoint keeps StyleGAN's mapping lr multiplier 0.01 (its weights are stored scaled by
+1/0.01), but the optimiser gives the mapping a larger lr to make up for it
 (`mapping_lr_scale`): with the multiplier's own 100x slower mapping the generator learned
 colours and almost no geometry in 7,500 steps; 32 px runs of 5 minutes reached 16.6 dB with
 it and 20.1 dB with the mapping at full lr. Resumable:
@@ -28,6 +29,7 @@ from .bundled import GENERATOR_FILE
 from .latent_space import Z_DIM, face_params, z_for_seeds
 from .render import render_batch
 
+PIXEL_LOSSES = ("l1", "l2")
 HELD_OUT_SEEDS = range(1_000_000, 1_000_256)  # never used in training (training draws seeds < 10**6)
 
 
@@ -72,8 +74,9 @@ def target_images(z: torch.Tensor, size: int = 128) -> torch.Tensor:
 
 def feature_weights(landmarks: torch.Tensor, size: int, gain: float, sigma: float = 4.0) -> torch.Tensor:
     """Per-pixel loss weights [N, 1, size, size]: 1 everywhere plus `gain` times a Gaussian bump
-    (sigma in 128-px pixels) on every landmark ([N, K, 2], pixels of the `size` image). Eyes, brows, nose and mouth are a few per cent
-    of the pixels; unweighted, the generator got the colours right long before it drew any."""
+    (sigma in 128-px pixels) on every landmark ([N, K, 2], pixels of the `size` image). Eyes,
+    brows, nose and mouth are a few per cent of the pixels; unweighted, the generator got the
+    colours right long before it drew any."""
     sigma = sigma * size / 128
     grid = torch.arange(size, dtype=torch.float32) + 0.5
     dx = grid.view(1, 1, 1, size) - landmarks[..., 0, None, None]  # [N, K, 1, size]
@@ -92,6 +95,9 @@ def reconstruction_loss(
     where the generator is unsure is the median, and a feature present in under half of the
     faces a blurry code could be is absent from it: with L1 a 9,000-step model drew no eyes or
     mouth at all. L2's is the mean, a faint feature that sharpens as the code does."""
+
+    if pixel not in PIXEL_LOSSES:
+        raise ValueError(f"pixel loss must be one of {PIXEL_LOSSES}, got {pixel!r}")
 
     def error(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         return (f - r).abs() if pixel == "l1" else 5 * (f - r).square()
@@ -132,10 +138,12 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
     for name, p in G.named_parameters():
         p.requires_grad_(not name.endswith("noise_strength"))  # noise held at zero
     opt = make_optimizer(G, cfg)
+    G_ema = copy.deepcopy(G).requires_grad_(False)
     step, log = 0, []
     if state_path.exists():
         state = torch.load(state_path, weights_only=True)
         G.load_state_dict(state["G"])
+        G_ema.load_state_dict(state.get("G_ema", state["G"]))
         if len(state["opt"]["param_groups"]) == len(opt.param_groups):
             opt.load_state_dict(state["opt"])
         else:
@@ -144,9 +152,6 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
             group["lr"] = lr  # the command line wins over the saved schedule
         step, log = state["step"], json.loads(state["log"])
         print(f"resumed from {state_path} at step {step}")
-    G_ema = copy.deepcopy(G).requires_grad_(False)
-    if state_path.exists() and "G_ema" in state:
-        G_ema.load_state_dict(state["G_ema"])
     rng_seed = cfg.seed * 7919
     start = time.time()
     while step < cfg.steps:

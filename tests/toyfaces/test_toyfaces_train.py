@@ -66,3 +66,14 @@ def test_reconstruction_loss_is_zero_on_the_target_and_scales_as_its_pixel_norm(
     edge = real.clone()
     edge[..., 8:] += 0.5  # a step: the edge terms see it
     assert reconstruction_loss(edge, real, pixel="l2").item() > 3 * 5 * 0.25 / 2 * 0.99
+
+
+def test_an_unknown_pixel_loss_is_refused_by_name():
+    import pytest
+    import torch
+
+    from nodes.toyfaces.train import reconstruction_loss
+
+    image = torch.zeros(1, 3, 8, 8)
+    with pytest.raises(ValueError, match="pixel loss must be one of .*'huber'"):
+        reconstruction_loss(image, image, pixel="huber")
