@@ -18,7 +18,7 @@ from nodes.gan import Generator, load_generator
 from .bundled import DETECTOR_FILE, default_generator_path
 from .latent_space import face_params, geometry_pair, z_for_seeds
 from .render import LANDMARK_INDEX, NUM_LANDMARKS, render_batch
-from .train import HELD_OUT_SEEDS, psnr
+from .scores import HELD_OUT_SEEDS, psnr
 
 # Handle subsets of the landmark benchmark (the paper moves 1, 5 and all 68 face landmarks).
 ONE = ("nose_tip",)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .params import GEOMETRY_INDICES, NUM_PARAMS, params_from_z, z_for_params
+from .params import FINE_INDICES, GEOMETRY_INDICES, NUM_PARAMS, params_from_z, z_for_params
 
 Z_DIM = NUM_PARAMS + 1
 
@@ -25,6 +25,21 @@ def normalize_z(z: torch.Tensor) -> torch.Tensor:
 def face_params(z) -> torch.Tensor:
     """Renderer parameters [N, NUM_PARAMS] that the generator's z [N, Z_DIM] stands for."""
     return params_from_z(normalize_z(z)[..., :NUM_PARAMS])
+
+
+def mixed_face_params(z_coarse, z_fine) -> torch.Tensor:
+    """What a style-mixed code stands for: W+ rows below the crossover from z_coarse, the rest
+    from z_fine (see `mix_ws`) draw z_coarse's geometry and hair shape (params.COARSE_INDICES)
+    with z_fine's colours (params.FINE_INDICES). [N, NUM_PARAMS]."""
+    params = face_params(z_coarse).clone()
+    fine = face_params(z_fine)
+    params[..., list(FINE_INDICES)] = fine[..., list(FINE_INDICES)]
+    return params
+
+
+def mix_ws(ws_coarse: torch.Tensor, ws_fine: torch.Tensor, crossover: int) -> torch.Tensor:
+    """Style mixing: rows [0, crossover) of ws_coarse, rows [crossover, num_ws) of ws_fine."""
+    return torch.cat([ws_coarse[:, :crossover], ws_fine[:, crossover:]], dim=1)
 
 
 def z_for_face_params(params) -> torch.Tensor | None:

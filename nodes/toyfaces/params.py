@@ -86,6 +86,15 @@ GEOMETRY_MASK = np.array([p.kind == "geometry" for p in PARAMS])
 GEOMETRY_INDICES: tuple[int, ...] = tuple(np.flatnonzero(GEOMETRY_MASK).tolist())
 APPEARANCE_INDICES: tuple[int, ...] = tuple(np.flatnonzero(~GEOMETRY_MASK).tolist())
 
+# The hair's shape (not its colour) is listed with the geometry in the style-mixing split:
+# StyleGAN's coarse styles carry "pose, general hair style, face shape" (Karras et al. 2019,
+# section 3.1), and a silhouette is what the first W+ rows draw, not the colour rows.
+HAIR_SHAPE: tuple[str, ...] = ("hair_volume", "hair_fringe", "hair_sides", "hair_wave", "hair_length")
+COARSE_INDICES: tuple[int, ...] = tuple(
+    i for i, p in enumerate(PARAMS) if p.kind == "geometry" or p.name in HAIR_SHAPE
+)
+FINE_INDICES: tuple[int, ...] = tuple(i for i in range(len(PARAMS)) if i not in COARSE_INDICES)
+
 # Keep u away from 0 and 1 so that the inverse map stays finite.
 _U_EPS = 1e-6
 

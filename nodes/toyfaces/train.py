@@ -2,6 +2,10 @@
 
 G(z) ~ render(params(z)), supervised (no discriminator): L2 at three scales + edge L1, weighted
 up around the landmarks (see reconstruction_loss, feature_weights), Adam, noise held at zero.
+Style mixing (`mixing_prob`): a share of each batch takes W+ rows [0, 6) from one z and the rest
+from another, against the render of the first face's geometry with the second's colours, so the
+rows DragGAN optimises carry geometry only and a W+ drag stays on the learned manifold.
+`mapping.w_avg` tracks the mean w (StyleGAN's w_avg_beta 0.995), so truncation pulls towards it.
 The checkpoint keeps StyleGAN's mapping lr multiplier 0.01 (its weights are stored scaled by
 1/0.01), but the optimiser gives the mapping a larger lr to make up for it
 (`mapping_lr_scale`): with the multiplier's own 100x slower mapping the generator learned
@@ -26,11 +30,11 @@ import torch.nn.functional as F
 from nodes.gan import Generator, GeneratorConfig, save_generator
 
 from .bundled import GENERATOR_FILE
-from .latent_space import Z_DIM, face_params, z_for_seeds
+from .latent_space import Z_DIM, face_params, mix_ws, mixed_face_params, z_for_seeds
 from .render import render_batch
+from .scores import MIX_CROSSOVER, held_out_fidelity, mean_w, mixing_fidelity
 
 PIXEL_LOSSES = ("l1", "l2")
-HELD_OUT_SEEDS = range(1_000_000, 1_000_256)  # never used in training (training draws seeds < 10**6)
 
 
 @dataclass
@@ -46,6 +50,10 @@ class TrainConfig:
     pixel_loss: str = "l2"  # or "l1" (see reconstruction_loss)
     feature_gain: float = 5.0  # extra loss weight on the facial features (see feature_weights)
     ema: float = 0.998  # G_ema = ema * G_ema + (1 - ema) * G after each step; G_ema is shipped
+    mixing_prob: float = 0.5  # share of each batch trained on style-mixed codes (see train_step)
+    crossover: int = MIX_CROSSOVER  # first W+ row of the second code in a mixed sample
+    w_avg_beta: float = 0.995  # w_avg = lerp(mean w of the batch, w_avg, beta), as StyleGAN
+    drag_lr: float = 5e-3  # recommended Adam lr for drags on this model (checkpoint metadata)
     steps: int = 40000
     eval_every: int = 250
     checkpoint_every: int = 100
@@ -65,11 +73,6 @@ def model_config(cfg: TrainConfig) -> GeneratorConfig:
         num_fp16_res=0,
         source="nodegraph toyfaces: StyleGAN2 regressed onto nodes.toyfaces.render",
     )
-
-
-def target_images(z: torch.Tensor, size: int = 128) -> torch.Tensor:
-    """What G(z) should be: the renderer's face for the parameters z stands for."""
-    return render_batch(params=face_params(z), size=size)[0]
 
 
 def feature_weights(landmarks: torch.Tensor, size: int, gain: float, sigma: float = 4.0) -> torch.Tensor:
@@ -113,21 +116,41 @@ def reconstruction_loss(
     return loss
 
 
-def psnr(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """Per-image PSNR in dB for images in [-1, 1]."""
-    mse = ((fake.clamp(-1, 1) - real) / 2).square().flatten(1).mean(1)
-    return 10 * torch.log10(1 / mse.clamp_min(1e-10))
+def train_step(G: Generator, cfg: TrainConfig, step: int) -> torch.Tensor:
+    """The loss of one batch: seeds drawn from the step number (resumable), a `mixing_prob`
+    share of the samples style-mixed with a second batch of z, w_avg updated from the batch."""
+    seeds = [(cfg.seed * 7919 + step * cfg.batch + i) % 1_000_000 for i in range(cfg.batch)]
+    z = z_for_seeds(seeds)
+    ws = G.mapping(z)
+    track_w_avg(G, ws[:, 0], cfg.w_avg_beta)
+    params = face_params(z)
+    mixed = torch.rand(cfg.batch, generator=torch.Generator().manual_seed(cfg.seed + step)) < cfg.mixing_prob
+    if bool(mixed.any()):
+        z_fine = z_for_seeds([(s + 500_000) % 1_000_000 for s in seeds])
+        ws = torch.where(mixed[:, None, None], mix_ws(ws, G.mapping(z_fine), cfg.crossover), ws)
+        params = torch.where(mixed[:, None], mixed_face_params(z, z_fine), params)
+    real, landmarks = render_batch(params=params, size=cfg.resolution)
+    weight = feature_weights(landmarks, cfg.resolution, cfg.feature_gain)
+    return reconstruction_loss(G.synthesis(ws, noise_mode="none"), real, weight, cfg.pixel_loss)
 
 
 @torch.no_grad()
-def held_out_psnr(G: Generator, n: int = 64) -> float:
-    seeds = list(HELD_OUT_SEEDS)[:n]
-    scores = []
-    for i in range(0, n, 16):
-        z = z_for_seeds(seeds[i : i + 16])
-        real = target_images(z, G.img_resolution)
-        scores.append(psnr(G(z, noise_mode="none"), real))
-    return float(torch.cat(scores).mean())
+def track_w_avg(G: Generator, w: torch.Tensor, beta: float) -> None:
+    """StyleGAN's running mean of w: truncation (psi < 1) pulls codes towards it."""
+    G.mapping.w_avg.copy_(w.detach().mean(0).lerp(G.mapping.w_avg, beta))
+
+
+def evaluate(G_ema: Generator, G: Generator, step: int, loss: float) -> dict:
+    """One log entry: held-out PSNR and sharpness of G_ema (and raw G's PSNR), mixing PSNR."""
+    fidelity = held_out_fidelity(G_ema)
+    return {
+        "step": step,
+        "loss": loss,
+        "held_out_psnr": fidelity["psnr_db"],
+        "held_out_psnr_raw": held_out_fidelity(G)["psnr_db"],
+        "high_frequency_ratio": fidelity["high_frequency_ratio"],
+        "mixing_psnr": mixing_fidelity(G_ema)["psnr_db"],
+    }
 
 
 def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path:
@@ -152,14 +175,13 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
             group["lr"] = lr  # the command line wins over the saved schedule
         step, log = state["step"], json.loads(state["log"])
         print(f"resumed from {state_path} at step {step}")
-    rng_seed = cfg.seed * 7919
+    if not bool(G.mapping.w_avg.any()):
+        # Weights trained before w_avg was tracked: start it at the true mean, not at zero.
+        G.mapping.w_avg.copy_(mean_w(G))
+        G_ema.mapping.w_avg.copy_(G.mapping.w_avg)
     start = time.time()
     while step < cfg.steps:
-        seeds = [(rng_seed + step * cfg.batch + i) % 1_000_000 for i in range(cfg.batch)]
-        z = z_for_seeds(seeds)
-        real, landmarks = render_batch(params=face_params(z), size=cfg.resolution)
-        weight = feature_weights(landmarks, cfg.resolution, cfg.feature_gain)
-        loss = reconstruction_loss(G(z, noise_mode="none"), real, weight, cfg.pixel_loss)
+        loss = train_step(G, cfg, step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -168,9 +190,14 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
         if step % 10 == 0:
             print(f"step {step} loss {loss.item():.4f} {(time.time() - start) / 60:.1f} min", flush=True)
         if step % cfg.eval_every == 0:
-            score, raw = held_out_psnr(G_ema), held_out_psnr(G)
-            log.append({"step": step, "loss": loss.item(), "held_out_psnr": score, "held_out_psnr_raw": raw})
-            print(f"step {step} held-out PSNR {score:.2f} dB (G_ema; raw G {raw:.2f} dB)", flush=True)
+            entry = evaluate(G_ema, G, step, loss.item())
+            log.append(entry)
+            print(
+                f"step {step} held-out PSNR {entry['held_out_psnr']:.2f} dB (G_ema; raw G "
+                f"{entry['held_out_psnr_raw']:.2f} dB), high-frequency ratio "
+                f"{entry['high_frequency_ratio']:.3f}, mixing PSNR {entry['mixing_psnr']:.2f} dB",
+                flush=True,
+            )
             export(G_ema, cfg, step, log, out / "toyfaces128.safetensors")
         done = max_minutes is not None and (time.time() - start) / 60 > max_minutes
         if step % cfg.checkpoint_every == 0 or step == cfg.steps or done:
@@ -216,10 +243,14 @@ def _checkpoint(G, G_ema, opt, step, log, cfg, state_path: Path) -> None:
 
 def export(G: Generator, cfg: TrainConfig, step: int, log: list, path: Path) -> Path:
     """Save in our checkpoint format (float16 storage) with the settings and scores recorded."""
+    last = log[-1] if log else {}
     G.config.extra = {
         "train_settings": asdict(cfg),
         "train_steps": step,
-        "held_out_psnr": log[-1]["held_out_psnr"] if log else math.nan,
+        "held_out_psnr": last.get("held_out_psnr", math.nan),
+        "high_frequency_ratio": last.get("high_frequency_ratio", math.nan),
+        "mixing_psnr": last.get("mixing_psnr", math.nan),
+        "drag_defaults": {"lr": cfg.drag_lr},
     }
     return save_generator(G, path, dtype=torch.float16)
 
