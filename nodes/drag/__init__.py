@@ -3,7 +3,7 @@
 Usable without the graph: `result = drag(G, ws, handles, targets, mask, DragConfig(steps=100))`.
 """
 
-from .config import TRACKING_MODES, DragConfig, ResolvedConfig
+from .config import TRACKING_MODES, DragConfig, ResolvedConfig, recommended_settings
 from .loop import DragResult, DragState, HistoryEntry, drag
 
 __all__ = [
@@ -14,4 +14,5 @@ __all__ = [
     "HistoryEntry",
     "ResolvedConfig",
     "drag",
+    "recommended_settings",
 ]

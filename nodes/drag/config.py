@@ -1,25 +1,31 @@
 """DragGAN's knobs with the official defaults (SPEC §2), and their values resolved for one generator.
 
 `DragConfig` is what a user sets; `ResolvedConfig` holds the pixel radii, thresholds and feature
-block that follow from it for a given image size.
+block that follow from it for a given image size, and from the settings a checkpoint recommends
+(SPEC §5: a field left empty takes the checkpoint's recommendation, else the official default).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 SPACES = ("w+", "w")
 TRACKING_MODES = ("nn", "subpixel", "consistent")
 TRACKING_NORMS = ("l2", "l1")
 NOISE_MODES = ("const", "random", "none")
+OFFICIAL_LR = 0.001  # the official GUI's Adam lr (the paper reports 2e-3 for FFHQ)
+RECOMMENDATIONS_KEY = "drag_defaults"  # GeneratorConfig.extra key: {field: value} a model suggests
+RECOMMENDABLE = ("lr", "r1", "r2", "stop_px", "max_jump_px")  # the fields whose None means "default"
 
 
 @dataclass
 class DragConfig:
     """Settings of one drag. Radii, thresholds and jumps are in image pixels; None = official default.
 
-    - `steps`: step budget. `lr`: Adam learning rate (official GUI 0.001; the paper reports 2e-3).
+    - `steps`: step budget. `lr`: Adam learning rate; default the checkpoint's recommendation,
+      else the official GUI's 0.001 (the paper reports 2e-3).
     - `r1`: motion-supervision patch radius (pixels q with ||q - p|| < r1); default 3 * h / 512
       rounded as the official code does, never below 1.
     - `r2`: half-size of the square tracking window; default 12 * h / 512 rounded, never below 2.
@@ -38,7 +44,7 @@ class DragConfig:
     """
 
     steps: int = 300
-    lr: float = 0.001
+    lr: float | None = None
     r1: float | None = None
     r2: float | None = None
     lambda_mask: float = 10.0
@@ -59,7 +65,7 @@ class DragConfig:
         _check(
             isinstance(self.steps, int) and self.steps >= 0, "steps", self.steps, "an integer >= 0"
         )
-        _check(_positive(self.lr), "lr", self.lr, "a finite number > 0")
+        _check(self.lr is None or _positive(self.lr), "lr", self.lr, "None or a finite number > 0")
         _check(self.r1 is None or _positive(self.r1), "r1", self.r1, "None or a number > 0")
         _check(
             self.r2 is None or (_finite(self.r2) and self.r2 >= 1),
@@ -111,19 +117,27 @@ class DragConfig:
             "None or a number > 0",
         )
 
-    def resolve(self, img_resolution: int, num_blocks: int, num_ws: int) -> ResolvedConfig:
-        """The concrete values for a generator of this size (SPEC §2: radii scale with h / 512)."""
+    def resolve(
+        self,
+        img_resolution: int,
+        num_blocks: int,
+        num_ws: int,
+        recommended: Mapping[str, float] | None = None,
+    ) -> ResolvedConfig:
+        """The concrete values for a generator of this size (SPEC §2: radii scale with h / 512).
+        An empty field takes `recommended` (the checkpoint's, see `recommended_settings`) first."""
         self.validate()
         h = img_resolution
         if self.layers > num_ws:
             raise ValueError(
                 f"DragConfig.layers={self.layers} exceeds the generator's num_ws={num_ws}; use 1..{num_ws}"
             )
-        r1 = float(self.r1) if self.r1 is not None else float(max(1, round(3 * h / 512)))
-        r2 = int(round(self.r2)) if self.r2 is not None else max(2, round(12 * h / 512))
-        stop_px = float(self.stop_px) if self.stop_px is not None else max(2.0, 2 * h / 512)
+        filled = DragConfig(**{**asdict(self), **_recommendations_for(self, recommended)})
+        r1 = float(filled.r1) if filled.r1 is not None else float(max(1, round(3 * h / 512)))
+        r2 = int(round(filled.r2)) if filled.r2 is not None else max(2, round(12 * h / 512))
+        stop_px = float(filled.stop_px) if filled.stop_px is not None else max(2.0, 2 * h / 512)
         max_jump = (
-            float(self.max_jump_px) if self.max_jump_px is not None else max(2.0, 4 * h / 512)
+            float(filled.max_jump_px) if filled.max_jump_px is not None else max(2.0, 4 * h / 512)
         )
         return ResolvedConfig(
             image_size=h,
@@ -132,12 +146,41 @@ class DragConfig:
             r2=r2,
             stop_px=stop_px,
             max_jump_px=max_jump,
+            lr=float(filled.lr) if filled.lr is not None else OFFICIAL_LR,
             **{
                 k: v
                 for k, v in asdict(self).items()
-                if k not in ("r1", "r2", "stop_px", "max_jump_px", "feature_block")
+                if k not in ("r1", "r2", "stop_px", "max_jump_px", "feature_block", "lr")
             },
         )
+
+
+def recommended_settings(G) -> dict:
+    """The drag settings a generator's checkpoint recommends (`RECOMMENDATIONS_KEY` in its
+    config's `extra`), {} for none. Official models carry none and keep the official defaults."""
+    extra = getattr(getattr(G, "config", None), "extra", None) or {}
+    recommended = extra.get(RECOMMENDATIONS_KEY) or {}
+    if not isinstance(recommended, Mapping):
+        raise ValueError(
+            f"the checkpoint's {RECOMMENDATIONS_KEY!r} must be a JSON object of drag settings, "
+            f"got {type(recommended).__name__}; re-save the checkpoint without it"
+        )
+    return dict(recommended)
+
+
+def _recommendations_for(config: DragConfig, recommended: Mapping | None) -> dict:
+    """The recommended values of the fields `config` leaves empty, each checked by DragConfig's
+    own validation (a checkpoint is someone else's data)."""
+    chosen = {
+        name: value
+        for name, value in (recommended or {}).items()
+        if name in RECOMMENDABLE and getattr(config, name) is None
+    }
+    try:
+        DragConfig(**chosen)
+    except ValueError as e:
+        raise ValueError(f"the checkpoint's recommended drag setting is invalid: {e}") from e
+    return chosen
 
 
 @dataclass(frozen=True)

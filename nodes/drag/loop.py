@@ -15,7 +15,7 @@ import torch
 
 from nodes.gan import Generator
 
-from .config import DragConfig, ResolvedConfig
+from .config import DragConfig, ResolvedConfig, recommended_settings
 from .features import sample_as_resized, synthesize_features
 from .motion import mask_loss, motion_loss
 from .tracking import track_points
@@ -174,7 +174,9 @@ def run_drag(
     G, ws, handles, targets, mask, config, on_step, cancel, formulation: type
 ) -> DragResult:
     """drag() with the step formulation as a parameter (the benchmark runs the official one)."""
-    cfg = (config or DragConfig()).resolve(G.img_resolution, len(G.block_resolutions), G.num_ws)
+    cfg = (config or DragConfig()).resolve(
+        G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G)
+    )
     ws0 = prepare_ws(G, ws)
     handles_now, target_points = prepare_pairs(handles, targets, cfg.image_size, G.device)
     keep = prepare_keep(mask, cfg.image_size, G.device)
