@@ -12,18 +12,20 @@ from pathlib import Path
 
 import torch
 
-from .model import Generator, GeneratorConfig
+from .families import AnyConfig, AnyGenerator, build_generator, config_from_dict
+from .stylegan3 import StyleGAN3Config
 
 CONFIG_KEY = "nodegraph.generator_config"
 FORMAT_KEY = "format"
 FORMAT_NAME = "nodegraph.stylegan2"
+FORMAT_NAME_STYLEGAN3 = "nodegraph.stylegan3"
 
 
 class CheckpointError(Exception):
     """A generator checkpoint is missing, unreadable or does not fit its config."""
 
 
-def save_generator(G: Generator, path: str | os.PathLike, dtype: torch.dtype | None = None) -> Path:
+def save_generator(G: AnyGenerator, path: str | os.PathLike, dtype: torch.dtype | None = None) -> Path:
     """Write G's state dict and config atomically; dtype=torch.float16 halves the file."""
     from safetensors.torch import save_file
 
@@ -34,7 +36,8 @@ def save_generator(G: Generator, path: str | os.PathLike, dtype: torch.dtype | N
         if dtype is not None and t.is_floating_point():
             t = t.to(dtype)
         tensors[name] = t.contiguous()
-    metadata = {FORMAT_KEY: FORMAT_NAME, CONFIG_KEY: json.dumps(G.config.to_dict())}
+    fmt = FORMAT_NAME_STYLEGAN3 if isinstance(G.config, StyleGAN3Config) else FORMAT_NAME
+    metadata = {FORMAT_KEY: fmt, CONFIG_KEY: json.dumps(G.config.to_dict())}
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
     os.close(fd)
     try:
@@ -51,16 +54,16 @@ def save_generator(G: Generator, path: str | os.PathLike, dtype: torch.dtype | N
     return path
 
 
-def read_config(path: str | os.PathLike) -> GeneratorConfig:
+def read_config(path: str | os.PathLike) -> AnyConfig:
     """The config stored in a checkpoint, without loading its weights."""
     return _open(Path(path))[1]
 
 
-def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> Generator:
-    """Rebuild the generator of a checkpoint, in float32, in eval mode, on `device`."""
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> AnyGenerator:
+    """Rebuild the generator of a checkpoint (StyleGAN2 or StyleGAN3), in float32, in eval mode, on `device`."""
     path = Path(path)
     handle, cfg = _open(path)
-    G = Generator(cfg)
+    G = build_generator(cfg)
     expected = G.state_dict()
     state = {}
     for name in handle.keys():
@@ -96,7 +99,7 @@ def _open(path: Path):
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("config is not a JSON object")
-        cfg = GeneratorConfig.from_dict(data)
+        cfg = config_from_dict(data)
     except (ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: malformed generator config in metadata key {CONFIG_KEY!r}: {e}") from e
     return handle, cfg

@@ -1,7 +1,9 @@
-"""Low-level StyleGAN2 operations in plain PyTorch: FIR resampling, bias + activation, modulated conv.
+"""Low-level StyleGAN operations in plain PyTorch: FIR resampling, bias + activation, StyleGAN2's
+modulated conv, StyleGAN3's filtered leaky ReLU.
 
-Numerics follow the reference (pure-PyTorch) paths of NVIDIA's upfirdn2d, bias_act and
-conv2d_resample (SPEC §3), so official weights give the same pixels without custom CUDA.
+Numerics follow the reference (pure-PyTorch) paths of NVIDIA's upfirdn2d, bias_act,
+conv2d_resample and filtered_lrelu (SPEC §3, §3b), so official weights give the same pixels
+without custom CUDA.
 """
 
 from __future__ import annotations
@@ -42,9 +44,16 @@ def bias_act(
 
 
 def upfirdn2d(
-    x: torch.Tensor, f: torch.Tensor, up: int = 1, pad: tuple[int, int, int, int] = (0, 0, 0, 0), gain: float = 1.0
+    x: torch.Tensor,
+    f: torch.Tensor | None,
+    up: int = 1,
+    pad: tuple[int, int, int, int] = (0, 0, 0, 0),
+    gain: float = 1.0,
+    down: int = 1,
 ) -> torch.Tensor:
-    """Upsample by zero insertion, pad (x0, x1, y0, y1), convolve with the FIR filter f * gain."""
+    """Upsample by zero insertion, pad (x0, x1, y0, y1), convolve with the FIR filter f, keep
+    every `down`-th sample. f is 2-D, or 1-D and applied along x then y (StyleGAN3's separable
+    filters), scaled so the whole filter has gain `gain`; None is the identity filter."""
     n, c, h, w = x.shape
     if up > 1:
         # [N, C, H, 1, W, 1] -> zeros after each sample -> [N, C, H*up, W*up]
@@ -54,10 +63,18 @@ def upfirdn2d(
     px0, px1, py0, py1 = pad
     x = F.pad(x, [max(px0, 0), max(px1, 0), max(py0, 0), max(py1, 0)])
     x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
-    # conv2d correlates; the reference convolves, hence the flip.
-    weight = (f * gain).to(x.dtype).flip([0, 1])
-    weight = weight[None, None].repeat(c, 1, 1, 1)
-    return F.conv2d(x, weight, groups=c)
+    if f is None:
+        x = x * gain if gain != 1 else x
+    else:
+        # conv2d correlates; the reference convolves, hence the flip.
+        weight = (f * gain ** (f.ndim / 2)).to(x.dtype).flip(list(range(f.ndim)))
+        if f.ndim == 2:
+            x = F.conv2d(x, weight[None, None].repeat(c, 1, 1, 1), groups=c)
+        else:
+            weight = weight[None, None].repeat(c, 1, 1)  # [C, 1, taps]
+            x = F.conv2d(x, weight.unsqueeze(2), groups=c)  # along x
+            x = F.conv2d(x, weight.unsqueeze(3), groups=c)  # along y
+    return x[:, :, ::down, ::down] if down > 1 else x
 
 
 def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2) -> torch.Tensor:
@@ -65,6 +82,27 @@ def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2) -> torch.Tensor:
     fw = f.shape[-1]
     p0, p1 = (fw + up - 1) // 2, (fw - up) // 2
     return upfirdn2d(x, f, up=up, pad=(p0, p1, p0, p1), gain=up * up)
+
+
+def filtered_lrelu(
+    x: torch.Tensor,
+    up_filter: torch.Tensor | None,
+    down_filter: torch.Tensor | None,
+    bias: torch.Tensor,
+    up: int,
+    down: int,
+    padding: tuple[int, int, int, int],
+    lrelu: bool = True,
+    gain: float = LRELU_GAIN,
+    clamp: float | None = None,
+) -> torch.Tensor:
+    """StyleGAN3's alias-free activation, in the order of NVIDIA's reference filtered_lrelu: add
+    the bias, upsample by `up` with up_filter and the layer's padding, leaky ReLU (or linear)
+    times gain, clamp, downsample by `down` with down_filter (SPEC §3b)."""
+    x = bias_act(x, bias, lrelu=False)
+    x = upfirdn2d(x, up_filter, up=up, pad=padding, gain=up * up)
+    x = bias_act(x, None, lrelu=lrelu, gain=gain, clamp=clamp)
+    return upfirdn2d(x, down_filter, down=down)
 
 
 def modulated_conv2d(
