@@ -1,4 +1,4 @@
-"""Convert foreign StyleGAN2 checkpoints to our safetensors format (SPEC §3).
+"""Convert foreign StyleGAN2 and StyleGAN3 checkpoints to our safetensors format (SPEC §3, §3b).
 
 NVIDIA network pickles are read by a restricted unpickler that imports and runs nothing from
 the file; rosinality `.pt` files are read with `torch.load(weights_only=True)`.
@@ -20,11 +20,12 @@ import numpy as np
 import torch
 
 from .checkpoint import CheckpointError, save_generator
+from .families import AnyConfig, AnyGenerator, build_generator, family_name
 from .model import Generator, GeneratorConfig
 
 
 class ConversionError(CheckpointError):
-    """A foreign checkpoint cannot be converted: unsafe, unreadable or not a StyleGAN2 generator."""
+    """A foreign checkpoint cannot be converted: unsafe, unreadable or not a StyleGAN2/3 generator."""
 
 
 # --- Restricted unpickling of NVIDIA network pickles -------------------------------------------
@@ -290,25 +291,19 @@ def _config_from_generator(
 
 
 def generator_from_state(
-    cfg: GeneratorConfig, tensors: dict[str, torch.Tensor], source: str
-) -> Generator:
-    """Our Generator for cfg with the given NVIDIA-named tensors, every name and shape checked."""
-    G = Generator(cfg)
+    cfg: AnyConfig, tensors: dict[str, torch.Tensor], source: str
+) -> AnyGenerator:
+    """Our generator for cfg with the given NVIDIA-named tensors, every name and shape checked."""
+    G = build_generator(cfg)
     expected = G.state_dict()
+    family = family_name(cfg)
     unexpected = sorted(set(tensors) - set(expected))
     if unexpected:
-        hint = (
-            " (a StyleGAN3 alias-free generator? only StyleGAN2 converts)"
-            if any(".L0_" in k or "synthesis.input" in k for k in unexpected)
-            else ""
-        )
-        raise ConversionError(
-            f"{source}: tensors our StyleGAN2 does not have: {unexpected[:5]}{hint}"
-        )
+        raise ConversionError(f"{source}: tensors our {family} does not have: {unexpected[:5]}")
     missing = sorted(set(expected) - set(tensors))
     if missing:
         raise ConversionError(
-            f"{source}: missing tensors {missing[:5]} for a {cfg.img_resolution}px StyleGAN2"
+            f"{source}: missing tensors {missing[:5]} for a {cfg.img_resolution}px {family}"
         )
     for name, tensor in tensors.items():
         if tuple(tensor.shape) != tuple(expected[name].shape):
@@ -319,8 +314,11 @@ def generator_from_state(
     return G.eval().requires_grad_(False)
 
 
-def generator_from_network_pickle(path: str | os.PathLike) -> Generator:
-    """G_ema of an NVIDIA network pickle (stylegan2-ada-pytorch or stylegan3 repo, StyleGAN2 nets)."""
+def generator_from_network_pickle(path: str | os.PathLike) -> AnyGenerator:
+    """G_ema of an NVIDIA network pickle (stylegan2-ada-pytorch or stylegan3 repo; StyleGAN2,
+    StyleGAN3-T or StyleGAN3-R networks)."""
+    from .convert_stylegan3 import is_stylegan3, stylegan3_config  # it imports this module
+
     data = load_network_pickle(path)
     G_ema = data.get("G_ema")
     if not isinstance(G_ema, PersistentModule):
@@ -328,9 +326,11 @@ def generator_from_network_pickle(path: str | os.PathLike) -> Generator:
             f"{path}: no G_ema network in the pickle (keys: {sorted(map(str, data))})"
         )
     tensors = G_ema.named_tensors()
-    return generator_from_state(
-        _config_from_generator(G_ema, tensors, str(path)), tensors, str(path)
-    )
+    if is_stylegan3(tensors):
+        cfg = stylegan3_config(G_ema, tensors, str(path))
+    else:
+        cfg = _config_from_generator(G_ema, tensors, str(path))
+    return generator_from_state(cfg, tensors, str(path))
 
 
 # --- rosinality/stylegan2-pytorch ----------------------------------------------------------------
@@ -418,7 +418,7 @@ def generator_from_rosinality(path: str | os.PathLike, w_avg_samples: int = 10_0
 # --- Entry points -----------------------------------------------------------------------------
 
 
-def load_foreign_generator(path: str | os.PathLike) -> Generator:
+def load_foreign_generator(path: str | os.PathLike) -> AnyGenerator:
     """A generator from an NVIDIA pickle (.pkl) or a rosinality checkpoint (.pt / .pth)."""
     path = Path(path)
     if path.suffix.lower() in (".pt", ".pth"):
