@@ -17,6 +17,7 @@ from nodegraph import events as ev
 from nodegraph.errors import GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
 from nodegraph.registry import CommandFn, load_commands, registry
+from nodegraph.trust import ALLOW_FOREIGN_FLAG, ALLOW_OUTSIDE_FLAG, Permissions
 
 BUILTIN = ("run", "nodes", "edit")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -59,6 +60,16 @@ def build_parser(extra: dict[str, tuple[str, CommandFn]]) -> argparse.ArgumentPa
         help="override a param; VALUE is JSON or a string",
     )
     run.add_argument(
+        ALLOW_OUTSIDE_FLAG,
+        action="store_true",
+        help="let the project write outside its output folder (absolute paths, .., ~, symlinks)",
+    )
+    run.add_argument(
+        ALLOW_FOREIGN_FLAG,
+        action="store_true",
+        help="let the project replace files nodegraph did not write where it sets overwrite=true",
+    )
+    run.add_argument(
         "--quiet",
         action="store_true",
         help="no progress bar or table, only errors and written files",
@@ -96,8 +107,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         for assignment in args.set:
             apply_set(graph, assignment)
     except (ProjectError, GraphError) as exc:
-        print(f"nodegraph: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_USAGE
+    graph.permissions = Permissions(
+        write_outside=args.allow_outside, overwrite_foreign=args.allow_overwrite_foreign
+    )
     cancel = CancelToken()
     progress = ProgressPrinter(quiet=args.quiet)
     try:
@@ -107,11 +121,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
     except NodeError as exc:
         progress.close()
-        print(f"nodegraph: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_FAILED
-    except GraphError as exc:
+    except (GraphError, ProjectError) as exc:  # ProjectError: the trust rule refused a write
         progress.close()
-        print(f"nodegraph: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_USAGE
     except KeyboardInterrupt:
         progress.close()
@@ -121,11 +135,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(report)
     for path in report.written:
-        print(f"wrote {path}")
+        print(f"wrote {one_line(path)}")
+    for node_id, path in report.read_outside:
+        print(f"read outside the project folder: {one_line(path)} (node {node_id!r})")
     if report.cancelled:
         print("nodegraph: cancelled", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def one_line(text: Any) -> str:
+    """`text` with line breaks and other control characters escaped: a message quoting a hostile
+    file stays one line and cannot drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def print_error(exc: BaseException, prog: str = "nodegraph") -> None:
+    print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
 
 
 def apply_set(graph: Any, assignment: str) -> None:

@@ -3,6 +3,7 @@ compute the rest in topological order, with events, cancel and a report that say
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import networkx as nx
 from nodegraph import events as ev
 from nodegraph.errors import Cancelled, GraphError, NodeError
 from nodegraph.fingerprint import Fingerprint, canonical, input_part
+from nodegraph.trust import Permissions, confine, is_inside
 
 if TYPE_CHECKING:
     from nodegraph.graph import Graph, GraphSnapshot
@@ -32,6 +34,7 @@ class NodeRecord:
     error: Exception | None = None
     written: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    read_outside: list[str] = field(default_factory=list)  # files read outside the project folder
 
 
 @dataclass
@@ -73,6 +76,12 @@ class EvaluationReport:
         """Files the nodes reported writing (ctx.wrote), in run order."""
         return [path for record in self.nodes.values() for path in record.written]
 
+    @property
+    def read_outside(self) -> list[tuple[str, str]]:
+        """(node, file) for each file read outside the project's folder (allowed, but listed:
+        the trust rule)."""
+        return [(n, path) for n, record in self.nodes.items() for path in record.read_outside]
+
     def __str__(self) -> str:
         rows = [("node", "type", "status", "seconds", "why")]
         rows += [
@@ -93,6 +102,8 @@ class EvaluationReport:
 
 class Context:
     """What a node's compute sees: params, device, progress and cancel, paths, logging."""
+
+    permissions: Permissions = Permissions()  # the run sets the graph's (what the user allowed)
 
     def __init__(
         self,
@@ -145,14 +156,20 @@ class Context:
         self._record.written.append(str(path))
 
     def resolve_path(self, path: str | Path) -> Path:
-        """A path from a param, relative to the project's folder, made absolute."""
+        """A path from a param, relative to the project's folder, made absolute. A file outside
+        that folder may be read, but the run report lists it (the trust rule)."""
         path = Path(path).expanduser()
-        return path if path.is_absolute() else self.project_dir / path
+        path = path if path.is_absolute() else self.project_dir / path
+        if not is_inside(path, self.project_dir) and str(path) not in self._record.read_outside:
+            self._record.read_outside.append(str(path))
+        return path
 
     def output_path(self, path: str | Path) -> Path:
-        """Where to write an output file: relative to the output folder (default: the project's)."""
-        path = Path(path).expanduser()
-        path = path if path.is_absolute() else self.output_dir / path
+        """Where to write an output file: relative to the output folder (default: the project's),
+        its folders created. TrustError when it leaves the output folder and the user did not
+        allow that (the trust rule, nodegraph/trust.py)."""
+        param = next((n for n, v in self.params.items() if v == os.fspath(path)), "path")
+        path = confine(path, self.output_dir, self.permissions, self.node_id, param)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -255,6 +272,7 @@ class _Run:
             self.project_dir, self.output_dir, self.project_json, record,
         )  # fmt: skip
         self.contexts[node_id] = ctx
+        ctx.permissions = self.graph.permissions
         try:
             node = self.nodes[node_id] = state.cls()
             node.ctx = ctx
@@ -359,6 +377,7 @@ def evaluate(
     for node_id in order:
         run.fingerprints[node_id] = run.fingerprint(node_id)
     plan = _plan(run, order)
+    _check_writes(run, plan)
     emit(
         ev.RunStarted(list(run.targets), [n for n in order if plan.get(n) == "compute"], run.device)
     )
@@ -374,6 +393,18 @@ def evaluate(
         error.report = report
         raise error
     return report
+
+
+def _check_writes(run: _Run, plan: dict[str, str]) -> None:
+    """The trust rule before anything runs: each path param a computing node writes to stays in
+    the output folder unless the user allowed otherwise (TrustError names the node and param)."""
+    for node_id in (n for n, step in plan.items() if step == "compute"):
+        state = run.snap.nodes[node_id]
+        for param in (p for p in state.cls.params if p.writes and state.params.get(p.name)):
+            confine(
+                state.params[param.name], run.output_dir, run.graph.permissions, node_id,
+                param.name, run.graph.path,
+            )  # fmt: skip
 
 
 def _plan(run: _Run, order: list[str]) -> dict[str, str]:

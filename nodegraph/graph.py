@@ -19,6 +19,7 @@ from nodegraph.cache import Cache
 from nodegraph.errors import GraphError
 from nodegraph.node import Node, types_compatible
 from nodegraph.registry import Registry, registry
+from nodegraph.trust import Permissions
 
 if TYPE_CHECKING:
     from nodegraph.evaluate import EvaluationReport
@@ -133,6 +134,9 @@ class Graph:
         self.path: str | None = None
         self.base_dir: str | None = None  # where relative paths resolve when there is no path
         self.output_dir: str | None = None
+        # What runs may do beyond the trust rule (nodegraph/trust.py): everything for a graph
+        # built in code or the editor; nothing for one loaded from a file until the user allows.
+        self.permissions = Permissions.everything()
         self.revision = 0
         self._dag = nx.DiGraph()
         self._lock = threading.RLock()

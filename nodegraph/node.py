@@ -46,6 +46,7 @@ class Param:
     choices: tuple | list | None = None
     doc: str = ""
     step: float | None = None  # a hint for editor sliders
+    writes: bool = False  # a "path" param the node writes to: held to the trust rule before a run
 
     @property
     def type_label(self) -> str:

@@ -9,7 +9,9 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,21 @@ from typing import TYPE_CHECKING, Any
 from nodegraph.errors import GraphError, ProjectError
 from nodegraph.graph import NODE_ID, Graph, GraphSnapshot, Link
 from nodegraph.node import coerce_param
+from nodegraph.png_text import read_text
+from nodegraph.readers import (
+    MAX_PROJECT_BYTES,
+    MAX_SIDECAR_BYTES,
+    InputRefused,
+    open_regular,
+    parse_json,
+    read_regular,
+)
+from nodegraph.trust import Permissions
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: stale temporary files are recognised by age alone
+    fcntl = None
 
 if TYPE_CHECKING:
     from PIL.PngImagePlugin import PngInfo
@@ -29,27 +46,43 @@ PNG_KEY = "nodegraph.project"
 PNG_NODE_KEY = "nodegraph.node"
 TENSOR_REF = "$tensor"
 INLINE_ENCODING = "safetensors+base64"
-MAX_PNG_TEXT = 256 * 1024**2
+TEMP_SUFFIX = ".nodegraph-tmp"
+# A temporary file no writer holds (POSIX lock) and older than this was left by a killed writer.
+STALE_TEMP_SECONDS = 2.0 if fcntl is not None else 24 * 3600.0
 
 # MIGRATIONS[n] turns a version-n document into a version n + 1 one; add one per format change.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 
-def sidecar_path(path: str | Path) -> Path:
-    """X.ngproj.json -> X.ngproj.safetensors (the tensors of the project)."""
-    path = Path(path)
-    stem = path.name[: -len(".json")] if path.name.endswith(".json") else path.name
-    return path.with_name(stem + ".safetensors")
+def sidecar_path(path: str | Path, digest: str) -> Path:
+    """X.ngproj.json -> X.ngproj.<16 hex of the sha256>.safetensors. Named by its content, a new
+    sidecar never replaces the one the saved JSON names, so the JSON's rename switches the pair."""
+    return Path(path).with_name(f"{_stem(path)}.{digest[:16]}.safetensors")
+
+
+def sidecar_of(path: str | Path) -> Path | None:
+    """The sidecar file that the saved project at `path` names, or None when it has none."""
+    entry = json.loads(Path(path).read_text()).get("sidecar")
+    return Path(path).with_name(entry["file"]) if entry else None
+
+
+def _stem(path: str | Path) -> str:
+    name = Path(path).name
+    return name[: -len(".json")] if name.endswith(".json") else name
 
 
 def atomic_write(path: str | Path, data: bytes) -> None:
     """Writes a temporary file in the same folder, flushes, fsyncs and renames it over `path`:
-    readers see the old file or the new one, never half of one."""
+    readers see the old file or the new one, never half of one. Temporary files that a killed
+    writer left in the folder are removed first (clean_stale_temps)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_stale_temps(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # held until renamed: tells cleaners the writer lives
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the user's usual mode
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "wb", closefd=False) as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -57,7 +90,44 @@ def atomic_write(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
     _fsync_dir(path.parent)
+
+
+def clean_stale_temps(folder: str | Path) -> list[Path]:
+    """Removes the temporary files of atomic_write that no live writer holds (a kill mid-write
+    leaves one); returns what it removed. A writer holds a lock on its file until the rename."""
+    removed = []
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.startswith(".") and e.name.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return removed
+    for entry in entries:
+        if _is_stale(entry):
+            Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+def _is_stale(entry: os.DirEntry) -> bool:
+    try:
+        if not entry.is_file(follow_symlinks=False):
+            return False
+        if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_TEMP_SECONDS:
+            return False  # a writer may be between creating its file and locking it
+        if fcntl is None:
+            return True
+        fd = os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False  # a live writer holds it
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:
@@ -125,25 +195,56 @@ def snapshot_to_json(snap: GraphSnapshot, inline_tensors: bool = True) -> dict[s
 
 
 def save(graph: Graph, path: str | Path) -> None:
-    """Writes X.ngproj.json (and X.ngproj.safetensors when params hold tensors), atomically.
-    A failed save leaves the previous files as they were and raises ProjectError."""
+    """Writes X.ngproj.json (and, when params hold tensors, the sidecar it names), so that a
+    kill at any moment leaves the old pair or the new pair loadable: the new sidecar goes
+    under a new name (sidecar_path), then the JSON is renamed over the old one, then the
+    sidecars it no longer names are removed. A failed save raises ProjectError."""
     path = Path(path)
-    sidecar = sidecar_path(path)
     try:
         data, tensors = _encode(graph.snapshot())
         blob = _tensor_bytes(tensors) if tensors else None
+        keep = None
         if blob is not None:
-            data["sidecar"] = {"file": sidecar.name, "sha256": hashlib.sha256(blob).hexdigest()}
+            digest = hashlib.sha256(blob).hexdigest()
+            keep = sidecar_path(path, digest)
+            data["sidecar"] = {"file": keep.name, "sha256": digest}
+            if not _holds(keep, blob):
+                atomic_write(keep, blob)
         text = json.dumps(data, indent=1, allow_nan=False) + "\n"
-        if blob is not None:
-            atomic_write(sidecar, blob)
         atomic_write(path, text.encode())
-        if blob is None:
-            sidecar.unlink(missing_ok=True)
+        _remove_old_sidecars(path, keep)
     except Exception as exc:
         raise ProjectError(f"could not save: {type(exc).__name__}: {exc}", str(path)) from exc
     graph.path = str(path)
     graph.mark_clean()
+
+
+def _holds(path: Path, blob: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(blob) and path.read_bytes() == blob
+    except OSError:
+        return False
+
+
+def _remove_old_sidecars(path: Path, keep: Path | None) -> None:
+    """Sidecars of this project (X.ngproj.safetensors, X.ngproj.<hash>.safetensors, ours by their
+    metadata) other than `keep`: left by earlier saves, or by a save that was killed."""
+    pattern = re.compile(re.escape(_stem(path)) + r"(\.[0-9a-f]{16})?\.safetensors")
+    for entry in os.scandir(path.parent):
+        if pattern.fullmatch(entry.name) and (keep is None or entry.name != keep.name):
+            if entry.is_file(follow_symlinks=False) and _is_our_sidecar(Path(entry.path)):
+                Path(entry.path).unlink(missing_ok=True)
+
+
+def _is_our_sidecar(path: Path) -> bool:
+    """True for a safetensors file whose metadata says it holds a project's tensors."""
+    try:
+        with open(path, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size)) if size <= 1 << 20 else {}
+        return (header.get("__metadata__") or {}).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -151,15 +252,20 @@ def load(path: str | Path, registry: Registry | None = None) -> Graph:
     """Reads a project file (or a PNG with an embedded project); any fault is a ProjectError."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open_regular(path) as f:
+            is_png = f.read(8) == b"\x89PNG\r\n\x1a\n"
+        if is_png:
+            return load_from_png(path, registry)
+        raw = read_regular(path, MAX_PROJECT_BYTES, "project file")
+    except InputRefused as exc:
+        raise ProjectError(str(exc), str(path)) from None
     except OSError as exc:
         raise ProjectError(f"cannot read: {exc.strerror or exc}", str(path)) from exc
-    if raw.startswith(b"\x89PNG"):
-        return load_from_png(path, registry)
     try:
-        text = raw.decode("utf-8")
-        data = json.loads(text)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        data = parse_json(raw.decode("utf-8"), "the project")
+    except InputRefused as exc:
+        raise ProjectError(str(exc), str(path)) from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise ProjectError(f"not a valid JSON project: {exc}", str(path)) from None
     graph = _guarded(lambda: _build(data, str(path), registry, sidecar_dir=path.parent), str(path))
     graph.path = str(path)
@@ -172,8 +278,10 @@ def from_json(
     """A graph from a project document (dict or JSON text), e.g. one embedded in a PNG."""
     if isinstance(data, str | bytes):
         try:
-            data = json.loads(data)
-        except (ValueError, RecursionError) as exc:
+            data = parse_json(data, "the project")
+        except InputRefused as exc:
+            raise ProjectError(str(exc), source) from None
+        except ValueError as exc:
             raise ProjectError(f"not a valid JSON project: {exc}", source) from None
     return _guarded(lambda: _build(data, source, registry, sidecar_dir=None), source)
 
@@ -191,6 +299,7 @@ def _build(data: Any, source: str, registry: Registry | None, sidecar_dir: Path 
     data = _migrate(_require_dict(data, source, None, "the document"), source)
     tensors = _read_tensors(data, source, sidecar_dir)
     graph = Graph(registry=registry)
+    graph.permissions = Permissions()  # a project file is someone else's data (trust rule)
     nodes = data.get("nodes")
     if not isinstance(nodes, list):
         raise ProjectError("must be a list of nodes", source, field="nodes")
@@ -270,7 +379,9 @@ def _read_tensors(data: dict[str, Any], source: str, sidecar_dir: Path | None) -
                 field="sidecar",
             )
         try:
-            blob = (sidecar_dir / name).read_bytes()
+            blob = read_regular(sidecar_dir / name, MAX_SIDECAR_BYTES, "tensor file")
+        except InputRefused as exc:
+            raise ProjectError(str(exc), source, field="sidecar") from None
         except OSError as exc:
             raise ProjectError(
                 f"cannot read tensor file {name}: {exc.strerror or exc}", source, field="sidecar"
@@ -379,18 +490,13 @@ def project_pnginfo(project: dict[str, Any], node_id: str | None = None) -> PngI
 
 def load_from_png(path: str | Path, registry: Registry | None = None) -> Graph:
     """Reopens the project embedded in a PNG that Export wrote; relative paths resolve next to the PNG."""
-    from PIL import Image, PngImagePlugin
-
     path = Path(path)
-    old_limit = PngImagePlugin.MAX_TEXT_CHUNK
-    PngImagePlugin.MAX_TEXT_CHUNK = MAX_PNG_TEXT
     try:
-        with Image.open(path) as image:
-            text = dict(getattr(image, "text", {}) or {})
-    except Exception as exc:
-        raise ProjectError(f"cannot read as a PNG: {exc}", str(path)) from None
-    finally:
-        PngImagePlugin.MAX_TEXT_CHUNK = old_limit
+        text = read_text(path, {PNG_KEY}, MAX_PROJECT_BYTES)
+    except InputRefused as exc:
+        raise ProjectError(str(exc), str(path)) from None
+    except OSError as exc:
+        raise ProjectError(f"cannot read as a PNG: {exc.strerror or exc}", str(path)) from None
     if PNG_KEY not in text:
         raise ProjectError(
             f"the image has no embedded project (PNG text chunk {PNG_KEY!r})", str(path)

@@ -38,7 +38,8 @@ def test_save_writes_json_and_tensor_sidecar(saved):
     node = next(n for n in data["nodes"] if n["id"] == "t")
     assert node["params"]["mask"] == {"$tensor": "t.mask"} and node["pos"] == [3.5, -2.0]
     assert {"from": ["c", "out"], "to": ["a", "a"]} in data["links"]
-    assert saved.with_name("demo.ngproj.safetensors").exists()
+    assert proj.sidecar_of(saved).exists()
+    assert proj.sidecar_of(saved).name.startswith("demo.ngproj.")
 
 
 def test_round_trip_is_exact(sample, saved, reg):
@@ -63,7 +64,7 @@ def test_to_json_and_from_json_round_trip_with_inline_tensors(sample, reg):
 def test_saving_without_tensors_removes_a_stale_sidecar(sample, saved, reg):
     sample.remove("t")
     sample.save(saved)
-    assert not saved.with_name("demo.ngproj.safetensors").exists()
+    assert list(saved.parent.glob("*.safetensors")) == []
     assert "t" not in Graph.load(saved, registry=reg)
 
 
@@ -78,10 +79,9 @@ def test_failed_rename_leaves_the_old_file_intact(sample, saved, monkeypatch):
     with pytest.raises(ProjectError, match="No space left"):
         sample.save(saved)
     assert saved.read_bytes() == before
-    assert sorted(p.name for p in saved.parent.iterdir()) == [
-        "demo.ngproj.json",
-        "demo.ngproj.safetensors",
-    ]
+    assert sorted(p.name for p in saved.parent.iterdir()) == sorted(
+        ["demo.ngproj.json", proj.sidecar_of(saved).name]
+    )
 
 
 def test_failed_write_leaves_the_old_file_intact(sample, saved, monkeypatch):
@@ -131,13 +131,13 @@ def test_link_error_names_the_link(saved, reg):
 
 
 def test_missing_sidecar_is_a_project_error(saved, reg):
-    saved.with_name("demo.ngproj.safetensors").unlink()
+    proj.sidecar_of(saved).unlink()
     with pytest.raises(ProjectError, match=r"field 'sidecar': cannot read tensor file"):
         Graph.load(saved, registry=reg)
 
 
 def test_sidecar_from_another_save_is_detected(saved, reg):
-    sidecar = saved.with_name("demo.ngproj.safetensors")
+    sidecar = proj.sidecar_of(saved)
     sidecar.write_bytes(sidecar.read_bytes()[:-1] + b" ")
     with pytest.raises(ProjectError, match="does not match"):
         Graph.load(saved, registry=reg)
@@ -228,7 +228,7 @@ def test_corrupt_project_gives_project_error_or_a_graph(saved, reg, tmp_path, ho
     original = saved.read_bytes()
     broken = tmp_path / "broken.ngproj.json"
     (tmp_path / "broken.ngproj.safetensors").write_bytes(
-        saved.with_name("demo.ngproj.safetensors").read_bytes()
+        proj.sidecar_of(saved).read_bytes()
     )
     broken.write_bytes(corrupt(original, how))
     try:
@@ -246,7 +246,7 @@ def test_corrupt_project_gives_project_error_or_a_graph(saved, reg, tmp_path, ho
     cut=st.floats(0, 1), flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=4)
 )
 def test_corrupt_sidecar_gives_project_error(saved, reg, cut, flips):
-    sidecar = saved.with_name("demo.ngproj.safetensors")
+    sidecar = proj.sidecar_of(saved)
     raw = sidecar.read_bytes()
     data = json.loads(saved.read_text())
     broken = (
