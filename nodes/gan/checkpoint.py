@@ -6,16 +6,19 @@ Loading never runs code (SPEC §3); every failure is a CheckpointError naming th
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from .families import AnyConfig, AnyGenerator, build_generator, config_from_dict
+from .families import AnyConfig, AnyGenerator, build_generator, config_from_dict, family_name
 from .stylegan3 import StyleGAN3Config
 
 CONFIG_KEY = "nodegraph.generator_config"
+MAX_CONFIG_CHARS = 64 * 1024  # the config JSON in the metadata (real ones are under 2 KB)
 FORMAT_KEY = "format"
 FORMAT_NAME = "nodegraph.stylegan2"
 FORMAT_NAME_STYLEGAN3 = "nodegraph.stylegan3"
@@ -60,33 +63,58 @@ def read_config(path: str | os.PathLike) -> AnyConfig:
 
 
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") -> AnyGenerator:
-    """Rebuild the generator of a checkpoint (StyleGAN2 or StyleGAN3), in float32, in eval mode, on `device`."""
+    """Rebuild the generator of a checkpoint (StyleGAN2 or StyleGAN3), in float32, in eval mode, on `device`.
+
+    Nothing is allocated before the config is validated and the tensors the file holds (names,
+    shapes, parameter count, read from its header) match what the config implies."""
     path = Path(path)
     handle, cfg = _open(path)
+    check_tensors_fit(cfg, {name: handle.get_slice(name).get_shape() for name in handle.keys()}, str(path))
     G = build_generator(cfg)
-    expected = G.state_dict()
-    state = {}
-    for name in handle.keys():
-        if name not in expected:
-            raise CheckpointError(f"{path}: unexpected tensor {name!r}: the file does not match its config ({cfg.img_resolution}px)")
-        tensor = handle.get_tensor(name)
-        if tuple(tensor.shape) != tuple(expected[name].shape):
-            raise CheckpointError(
-                f"{path}: tensor {name!r} has shape {list(tensor.shape)} but the config expects {list(expected[name].shape)}"
-            )
-        state[name] = tensor.float()
-    missing = sorted(set(expected) - set(state))
-    if missing:
-        raise CheckpointError(f"{path}: missing tensors {missing[:5]}{' ...' if len(missing) > 5 else ''}")
-    G.load_state_dict(state)
+    G.load_state_dict({name: handle.get_tensor(name).float() for name in handle.keys()})
     return G.eval().requires_grad_(False).to(device)
+
+
+def implied_shapes(cfg: AnyConfig) -> dict[str, tuple[int, ...]]:
+    """The state dict's names and shapes that cfg implies, built on the meta device (no memory)."""
+    with torch.device("meta"):
+        G = build_generator(cfg)
+    return {name: tuple(t.shape) for name, t in G.state_dict().items()}
+
+
+def check_tensors_fit(cfg: AnyConfig, shapes: dict[str, Any], source: str) -> None:
+    """CheckpointError unless the tensors (name -> shape) are exactly those cfg implies; the
+    message compares the parameter counts when the names differ, else names the tensor."""
+    expected = implied_shapes(cfg)
+    unexpected = sorted(set(shapes) - set(expected))
+    missing = sorted(set(expected) - set(shapes))
+    if unexpected or missing:
+        implied, held = (sum(math.prod(s) for s in d.values()) for d in (expected, shapes))
+        names = [f"unexpected tensors {_few(unexpected)}"] if unexpected else []
+        names += [f"missing tensors {_few(missing)}"] if missing else []
+        raise CheckpointError(
+            f"{source}: the config (a {cfg.img_resolution}px {family_name(cfg)}) implies "
+            f"{implied:,} parameters in {len(expected)} tensors but the file holds {held:,} in "
+            f"{len(shapes)}; " + ", ".join(names) + ": the config does not describe these tensors"
+        )
+    for name, shape in shapes.items():
+        if tuple(shape) != expected[name]:
+            raise CheckpointError(
+                f"{source}: tensor {name!r} has shape {list(shape)} but the config expects {list(expected[name])}"
+            )
+
+
+def _few(names: list[str]) -> str:
+    return str(names[:5])[:-1] + (", ...]" if len(names) > 5 else "]")
 
 
 def _open(path: Path):
     from safetensors import SafetensorError, safe_open
 
-    if not path.is_file():
+    if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file; convert one with `nodegraph convert IN.pkl OUT.safetensors`")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a regular file (a folder, FIFO or device); give a .safetensors checkpoint")
     try:
         handle = safe_open(str(path), framework="pt")
     except (SafetensorError, OSError, ValueError) as e:
@@ -96,10 +124,14 @@ def _open(path: Path):
     if raw is None:
         raise CheckpointError(f"{path}: no generator config in the safetensors metadata (key {CONFIG_KEY!r}); was it written by save_generator?")
     try:
+        if len(raw) > MAX_CONFIG_CHARS:
+            raise ValueError(f"it is {len(raw):,} characters; the limit is {MAX_CONFIG_CHARS:,}")
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("config is not a JSON object")
         cfg = config_from_dict(data)
+    except RecursionError:
+        raise CheckpointError(f"{path}: malformed generator config in metadata key {CONFIG_KEY!r}: nested too deep") from None
     except (ValueError, TypeError) as e:
-        raise CheckpointError(f"{path}: malformed generator config in metadata key {CONFIG_KEY!r}: {e}") from e
+        raise CheckpointError(f"{path}: malformed generator config in metadata key {CONFIG_KEY!r}: {e}") from None
     return handle, cfg

@@ -19,13 +19,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, save_generator
-from .families import AnyConfig, AnyGenerator, build_generator, family_name
+from .checkpoint import CheckpointError, check_tensors_fit, implied_shapes, save_generator
+from .families import AnyConfig, AnyGenerator, build_generator
 from .model import Generator, GeneratorConfig
+from .ops import setup_filter
 
 
 class ConversionError(CheckpointError):
     """A foreign checkpoint cannot be converted: unsafe, unreadable or not a StyleGAN2/3 generator."""
+
+
+# Real network pickles nest about 20 levels and hold a few thousand containers.
+MAX_PICKLE_DEPTH = 100
+MAX_PICKLE_CONTAINERS = 1_000_000
 
 
 # --- Restricted unpickling of NVIDIA network pickles -------------------------------------------
@@ -48,22 +54,31 @@ class PersistentModule:
         module = (self.state.get("_modules") or {}).get(name)
         return module if isinstance(module, PersistentModule) else None
 
-    def named_tensors(self, prefix: str = "") -> dict[str, torch.Tensor]:
-        """Parameters and persistent buffers by dotted name, as nn.Module.state_dict() lists them."""
+    def named_tensors(self, prefix: str = "", seen: dict[int, str] | None = None) -> dict[str, torch.Tensor]:
+        """Parameters and persistent buffers by dotted name, as nn.Module.state_dict() lists them.
+        Modules form a tree: one record reached twice (a hostile DAG would name 2^depth
+        tensors) is refused, so each record is visited once."""
+        seen = {} if seen is None else seen
+        if id(self) in seen:
+            raise ConversionError(
+                f"module {prefix.rstrip('.')!r} is the same persistent record as "
+                f"{seen[id(self)]!r}: a generator's modules form a tree, this pickle is malformed"
+            )
+        seen[id(self)] = prefix.rstrip(".") or "G_ema"
         tensors = {}
         skipped = set(self.state.get("_non_persistent_buffers_set") or ())
         for group in ("_parameters", "_buffers"):
             for name, value in (self.state.get(group) or {}).items():
                 if isinstance(value, torch.Tensor) and name not in skipped:
-                    tensors[prefix + name] = value
+                    tensors[prefix + str(name)] = value
         for name, child in (self.state.get("_modules") or {}).items():
             if child is None:
                 continue
             if not isinstance(child, PersistentModule):
                 raise ConversionError(
-                    f"sub-module {prefix + name!r} is a {type(child).__name__}, not a persistent module"
+                    f"sub-module {prefix + str(name)!r} is a {type(child).__name__}, not a persistent module"
                 )
-            tensors.update(child.named_tensors(prefix + name + "."))
+            tensors.update(child.named_tensors(f"{prefix}{name}.", seen))
         return tensors
 
 
@@ -186,11 +201,50 @@ def load_network_pickle(path: str | os.PathLike) -> dict:
             raise ConversionError(
                 f"{path}: not a readable network pickle ({type(e).__name__}: {e})"
             ) from e
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise ConversionError(
             f"{path}: expected a dict with keys G, D, G_ema, got {type(data).__name__}"
         )
+    check_structure(data, str(path))
     return data
+
+
+def check_structure(root: object, source: str, max_depth: int = MAX_PICKLE_DEPTH) -> None:
+    """ConversionError when the unpickled objects nest deeper than max_depth, hold more than
+    MAX_PICKLE_CONTAINERS containers, or contain themselves. Walks without recursion and visits
+    each shared container once (a pickle's memo lets a few bytes describe a huge DAG)."""
+    done: set[int] = set()
+    on_path: set[int] = set()
+    stack: list[tuple[object, int, bool]] = [(root, 0, False)]
+    while stack:
+        item, depth, leaving = stack.pop()
+        if leaving:
+            on_path.discard(id(item))
+            done.add(id(item))
+            continue
+        children = _children(item)
+        if children is None or id(item) in done:
+            continue
+        if id(item) in on_path:
+            raise ConversionError(f"{source}: an object in the pickle contains itself; this is not a network pickle")
+        if depth > max_depth:
+            raise ConversionError(f"{source}: objects nested deeper than {max_depth} levels; this is not a network pickle")
+        if len(done) + len(on_path) >= MAX_PICKLE_CONTAINERS:
+            raise ConversionError(f"{source}: more than {MAX_PICKLE_CONTAINERS:,} containers; this is not a network pickle")
+        on_path.add(id(item))
+        stack.append((item, depth, True))
+        stack.extend((child, depth + 1, False) for child in children)
+
+
+def _children(item: object) -> list | None:
+    """The objects a container holds (keys too); None for a leaf (tensor, array, number, text)."""
+    if isinstance(item, PersistentModule):
+        return [item.state]
+    if isinstance(item, dict):
+        return [*item.keys(), *item.values()]
+    if isinstance(item, list | tuple | set | frozenset):
+        return list(item)
+    return None
 
 
 # --- NVIDIA: config and weights of G_ema --------------------------------------------------------
@@ -287,29 +341,19 @@ def _config_from_generator(
     try:
         return GeneratorConfig(**cfg)
     except (TypeError, ValueError) as e:
-        raise ConversionError(f"{source}: unusable generator config {cfg}: {e}") from e
+        raise ConversionError(f"{source}: unusable generator config: {e}") from None
 
 
 def generator_from_state(
     cfg: AnyConfig, tensors: dict[str, torch.Tensor], source: str
 ) -> AnyGenerator:
-    """Our generator for cfg with the given NVIDIA-named tensors, every name and shape checked."""
+    """Our generator for cfg with the given NVIDIA-named tensors, every name and shape checked
+    before the generator is allocated."""
+    try:
+        check_tensors_fit(cfg, {name: tuple(t.shape) for name, t in tensors.items()}, source)
+    except CheckpointError as e:
+        raise ConversionError(str(e)) from None
     G = build_generator(cfg)
-    expected = G.state_dict()
-    family = family_name(cfg)
-    unexpected = sorted(set(tensors) - set(expected))
-    if unexpected:
-        raise ConversionError(f"{source}: tensors our {family} does not have: {unexpected[:5]}")
-    missing = sorted(set(expected) - set(tensors))
-    if missing:
-        raise ConversionError(
-            f"{source}: missing tensors {missing[:5]} for a {cfg.img_resolution}px {family}"
-        )
-    for name, tensor in tensors.items():
-        if tuple(tensor.shape) != tuple(expected[name].shape):
-            raise ConversionError(
-                f"{source}: tensor {name!r} has shape {list(tensor.shape)} but the config expects {list(expected[name].shape)}"
-            )
     G.load_state_dict({name: t.detach().float() for name, t in tensors.items()})
     return G.eval().requires_grad_(False)
 
@@ -404,10 +448,13 @@ def generator_from_rosinality(path: str | os.PathLike, w_avg_samples: int = 10_0
     )
     cfg = _infer_from_shapes(tensors)
     cfg.update(conv_clamp=None, source=f"converted from {path.name} (rosinality g_ema)")
-    G = Generator(GeneratorConfig(**cfg))
-    defaults = G.state_dict()  # resample filters: the same [1, 3, 3, 1] in both implementations
-    tensors.update({k: v for k, v in defaults.items() if k.endswith("resample_filter")})
-    G = generator_from_state(G.config, tensors, str(path))
+    try:
+        config = GeneratorConfig(**cfg)
+    except (TypeError, ValueError) as e:
+        raise ConversionError(f"{path}: unusable generator config: {e}") from None
+    resample = setup_filter([1, 3, 3, 1])  # the same filter in both implementations
+    tensors.update({k: resample for k in implied_shapes(config) if k.endswith("resample_filter")})
+    G = generator_from_state(config, tensors, str(path))
     if not isinstance(latent_avg, torch.Tensor):
         with torch.no_grad():
             z = torch.randn([w_avg_samples, G.z_dim], generator=torch.Generator().manual_seed(0))

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .bounds import check_bounds, check_text_fields, shown
 from .ops import (
     LRELU_GAIN,
     bias_act,
@@ -46,14 +47,18 @@ class GeneratorConfig:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        res = self.img_resolution
-        if res < 4 or res & (res - 1):
-            raise ValueError(f"img_resolution must be a power of two >= 4, got {res}")
         if self.architecture != "skip":
-            raise ValueError(f"only architecture 'skip' is supported, got {self.architecture!r}")
-        for name in ("z_dim", "w_dim", "img_channels", "mapping_layers", "channel_base", "channel_max"):
-            if int(getattr(self, name)) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+            raise ValueError(f"only architecture 'skip' is supported, got {shown(self.architecture)}")
+        check_bounds(self)  # typed, finite, bounded: a config is data from someone else
+        check_text_fields(self)
+        res = self.img_resolution
+        if res & (res - 1):
+            raise ValueError(f"img_resolution must be a power of two >= 4, got {res}")
+        if self.channel_base < res:
+            raise ValueError(
+                f"channel_base ({self.channel_base}) must be at least img_resolution ({res}): "
+                "channels at resolution r are channel_base // r"
+            )
 
     def channels(self, resolution: int) -> int:
         return min(self.channel_base // resolution, self.channel_max)
