@@ -10,15 +10,17 @@ import sys
 from pathlib import Path
 
 from .checkpoint import CheckpointError, load_generator
-from .model import Generator
+from .families import AnyGenerator, family_name
 
 
-def describe_generator(G: Generator, path: str | Path) -> str:
-    """A short, aligned report: where from, resolution, num_ws, parameter count, full config."""
+def describe_generator(G: AnyGenerator, path: str | Path) -> str:
+    """A short, aligned report: family (StyleGAN2, StyleGAN3-T/R), where from, resolution,
+    num_ws, parameter count, full config."""
     cfg = G.config
     n_params = sum(p.numel() for p in G.parameters())
     lines = [
         f"checkpoint   {path}",
+        f"generator    {family_name(cfg)}",
         f"source       {cfg.source or '-'}",
         f"resolution   {cfg.img_resolution}x{cfg.img_resolution}, {cfg.img_channels} channels",
         f"num_ws       {G.num_ws} (w_dim {cfg.w_dim})",
@@ -31,7 +33,7 @@ def describe_generator(G: Generator, path: str | Path) -> str:
     return "\n".join(lines)
 
 
-def _load_any(path: Path) -> Generator:
+def _load_any(path: Path) -> AnyGenerator:
     if path.suffix.lower() == ".safetensors":
         return load_generator(path)
     from .convert import load_foreign_generator  # NVIDIA .pkl or rosinality .pt, read in memory

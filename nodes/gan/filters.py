@@ -47,8 +47,9 @@ def lowpass_filter(
         return torch.as_tensor(f / f.sum(), dtype=torch.float32)
     x = (np.arange(numtaps) - (numtaps - 1) / 2) / fs
     r = np.hypot(*np.meshgrid(x, x))
+    # On the CPU even under a torch.device("meta") context (checkpoint checks build on meta).
     j1 = torch.special.bessel_j1(
-        torch.as_tensor(2 * cutoff * np.pi * r, dtype=torch.float64)
+        torch.as_tensor(2 * cutoff * np.pi * r, dtype=torch.float64, device="cpu")
     ).numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         f = np.where(r > 0, j1 / (np.pi * r), cutoff)  # the jinc's limit at r = 0

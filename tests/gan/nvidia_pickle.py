@@ -40,9 +40,12 @@ class PersistentRecord:
         return (_reconstruct_persistent_obj, (self.meta,))
 
 
-def _record(module: torch.nn.Module, module_src: str, init_kwargs: dict) -> PersistentRecord:
+def _record(
+    module: torch.nn.Module, module_src: str, init_kwargs: dict, attributes=None
+) -> PersistentRecord:
     children = collections.OrderedDict(
-        (name, _record(child, module_src, {})) for name, child in module.named_children()
+        (name, _record(child, module_src, {}, attributes))
+        for name, child in module.named_children()
     )
     state = dict(
         training=False,
@@ -54,6 +57,8 @@ def _record(module: torch.nn.Module, module_src: str, init_kwargs: dict) -> Pers
         _init_kwargs=dict(init_kwargs),
         weight_gain=0.25,  # plain attributes come along in NVIDIA's state too
     )
+    if attributes is not None:
+        state.update(attributes(module))
     return PersistentRecord(type(module).__name__, state, module_src)
 
 
@@ -85,10 +90,15 @@ def network_pickle_bytes(
     init_kwargs: dict | None = None,
     extra: dict | None = None,
     protocol: int = 4,
+    attributes=None,
 ) -> bytes:
-    """A pickle shaped like NVIDIA's network snapshots: {G, D, G_ema, augment_pipe, training_set_kwargs}."""
+    """A pickle shaped like NVIDIA's network snapshots: {G, D, G_ema, augment_pipe, training_set_kwargs}.
+
+    `attributes(module)` -> dict adds plain attributes to a module's pickled state, as NVIDIA's
+    layers carry their hyper-parameters."""
     module_src = MODULE_SRC_TEMPLATE.format(marker=marker)
-    record = _record(G, module_src, nvidia_init_kwargs(G) if init_kwargs is None else init_kwargs)
+    kwargs = nvidia_init_kwargs(G) if init_kwargs is None else init_kwargs
+    record = _record(G, module_src, kwargs, attributes)
     data = dict(
         G=record,
         D=None,
