@@ -1,4 +1,5 @@
-"""Generator node: loads a StyleGAN2 checkpoint (our safetensors); empty = the bundled toyfaces model."""
+"""Generator node: loads a StyleGAN2 or StyleGAN3 checkpoint (our safetensors); empty = the bundled
+toyfaces model. A StyleGAN3 input can be translated and rotated, as in the official GUI."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from .types import GENERATOR
 class GeneratorNode(Node):
     type_name = "Generator"
     category = "Model"
-    doc = "Loads a StyleGAN2 generator. Re-loads when the checkpoint file changes."
+    doc = "Loads a StyleGAN2 or StyleGAN3 generator. Re-loads when the checkpoint file changes."
     outputs = [Output("generator", GENERATOR, "the generator, on the evaluation device")]
     params = [
         Param("checkpoint", "path", "", doc="a .safetensors checkpoint (`nodegraph convert` makes one from an NVIDIA .pkl); empty = bundled toyfaces model"),
         Param("device", str, "auto", choices=("auto", "cpu", "cuda"), doc="override the evaluation device for this generator and what it feeds"),
         Param("precision", str, "float32", choices=("float32", "float16", "bfloat16"), doc="upper blocks in half precision on CUDA"),
+        Param("translate_x", float, 0.0, min=-2.0, max=2.0, step=0.01, doc="StyleGAN3 only: move the input right, in image widths"),
+        Param("translate_y", float, 0.0, min=-2.0, max=2.0, step=0.01, doc="StyleGAN3 only: move the input down, in image heights"),
+        Param("rotate", float, 0.0, min=-360.0, max=360.0, step=1.0, doc="StyleGAN3 only: rotate the input, in degrees"),
     ]
     pure = False
 
@@ -34,8 +38,18 @@ class GeneratorNode(Node):
 
     def compute(self, ctx, **inputs):
         from nodes.gan import load_generator
+        from nodes.gan.families import has_input_transform
 
         params = ctx.params
         device = ctx.device if params["device"] == "auto" else params["device"]
-        G = load_generator(self.checkpoint_path(params), device=device)
+        path = self.checkpoint_path(params)
+        G = load_generator(path, device=device)
+        transform = (params["translate_x"], params["translate_y"], params["rotate"])
+        if has_input_transform(G):
+            G.set_input_transform(*transform)
+        elif any(transform):
+            raise ValueError(
+                f"Generator {ctx.node_id!r}: translate_x, translate_y and rotate move a StyleGAN3 "
+                f"generator's input, but {path} is a StyleGAN2 generator: set them to 0"
+            )
         return {"generator": G.set_precision(params["precision"])}
