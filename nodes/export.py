@@ -1,17 +1,23 @@
 """Export node: writes the image (PNG with the project embedded, JPEG, WebP) and/or the latent (safetensors).
 
 Writes atomically, and refuses to overwrite a file that nodegraph did not write unless
-`overwrite` is set, so a typo in a path never destroys someone's photo.
+`overwrite` is set, so a typo in a path never destroys someone's photo. A project file cannot
+allow that by itself: the user must too (the trust rule, docs/PROJECTS.md).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 from nodegraph.node import Input, Node, Output, Param
+from nodegraph.png_text import SIGNATURE as PNG_SIGNATURE
+from nodegraph.png_text import read_text
 from nodegraph.project import atomic_write
+from nodegraph.readers import kind_of, open_regular
+from nodegraph.trust import ALLOW_FOREIGN_FLAG, Permissions, TrustError
 
 from .types import IMAGE, LATENT, image_to_uint8
 
@@ -26,10 +32,10 @@ class ExportNode(Node):
     inputs = [Input("image", IMAGE, optional=True), Input("latent", LATENT, optional=True)]
     outputs = [Output("path", "PATH", "the file written (image, else latent)")]
     params = [
-        Param("path", "path", "out/image.png", doc="relative paths are under the project folder (or --output-dir)"),
+        Param("path", "path", "out/image.png", writes=True, doc="relative paths are under the project folder (or --output-dir); a project writes only inside it"),
         Param("format", str, "auto", choices=("auto", "png", "jpeg", "webp"), doc="image format; auto = from the file suffix"),
         Param("quality", int, 95, min=1, max=100, doc="JPEG/WebP quality"),
-        Param("overwrite", bool, False, doc="replace a file that nodegraph did not write"),
+        Param("overwrite", bool, False, doc="replace a file that nodegraph did not write (from a project file, only with the user's permission too)"),
     ]
     pure = False  # writes files: always runs when asked
     is_output = True
@@ -39,20 +45,23 @@ class ExportNode(Node):
         if image is None and latent is None:
             raise ValueError(f"Export {ctx.node_id!r} has nothing to write: link an image or a latent to it")
         path = Path(ctx.output_path(params["path"]))
-        written = []
-        if image is not None:
-            fmt = image_format(path, params["format"])
-            write_image(path, image, fmt, params["quality"], params["overwrite"], ctx.project_json(), ctx.node_id)
-            written.append(path)
+        latent_path = None
         if latent is not None:
             latent_path = path if path.suffix == ".safetensors" else path.with_suffix(".latent.safetensors")
             if image is None and path.suffix != ".safetensors":
                 latent_path = path.with_suffix(".safetensors")
-            write_latent(latent_path, latent, params["overwrite"])
-            written.append(latent_path)
-        for p in written:
+            latent_path = ctx.output_path(latent_path)
+        fmt = image_format(path, params["format"]) if image is not None else None
+        targets = [p for p in (path if image is not None else None, latent_path) if p is not None]
+        for target in targets:  # every target checked before anything is written
+            check_target(target, params["overwrite"], ctx.permissions, ctx.node_id)
+        if image is not None:
+            write_image(path, image, fmt, params["quality"], ctx.project_json(), ctx.node_id)
+        if latent is not None:
+            write_latent(latent_path, latent)
+        for p in targets:
             ctx.wrote(p)
-        return {"path": str(written[0])}
+        return {"path": str(targets[0])}
 
 
 def image_format(path: Path, fmt: str) -> str:
@@ -64,13 +73,12 @@ def image_format(path: Path, fmt: str) -> str:
         raise ValueError(f"cannot tell the image format of {path}: use a .png, .jpg or .webp suffix, or set `format`") from None
 
 
-def write_image(path: Path, image, fmt: str, quality: int, overwrite: bool, project: dict | None, node_id: str | None) -> None:
+def write_image(path: Path, image, fmt: str, quality: int, project: dict | None, node_id: str | None) -> None:
     """PNG: the project JSON and the exporting node's id in text chunks (nodegraph.project)."""
     from PIL import Image
 
     from nodegraph.project import project_pnginfo
 
-    _check_overwrite(path, overwrite)
     pil = Image.fromarray(image_to_uint8(image))
     kwargs: dict = {}
     if fmt == "PNG":
@@ -86,37 +94,57 @@ def write_image(path: Path, image, fmt: str, quality: int, overwrite: bool, proj
     _atomic_write(path, lambda f: pil.save(f, format=fmt, **kwargs))
 
 
-def write_latent(path: Path, latent, overwrite: bool) -> None:
+def write_latent(path: Path, latent) -> None:
     from safetensors.torch import save
 
-    _check_overwrite(path, overwrite)
     metadata = {"Software": MARKER, "space": latent.space, "resolution": str(latent.resolution), "source": latent.source}
     data = save({"ws": latent.ws.detach().float().cpu().contiguous()}, metadata=metadata)
     _atomic_write(path, lambda f: f.write(data))
 
 
 def written_by_us(path: Path) -> bool:
-    """True when the file carries nodegraph's marker (so overwriting it loses nothing foreign)."""
+    """True when the file carries nodegraph's marker (so overwriting it loses nothing foreign).
+    PNG text chunks are read directly, so an embedded project of any size does not hide it."""
     try:
-        if path.suffix == ".safetensors":
-            with open(path, "rb") as f:
+        with open_regular(path) as f:
+            head = f.read(8)
+            if head == PNG_SIGNATURE:
+                return read_text(path, {"Software"}, 1024).get("Software") == MARKER
+            if path.suffix == ".safetensors":
+                f.seek(0)
                 size = int.from_bytes(f.read(8), "little")
                 header = json.loads(f.read(min(size, 1 << 20)))
-            return header.get("__metadata__", {}).get("Software") == MARKER
-        from PIL import Image
+                return header.get("__metadata__", {}).get("Software") == MARKER
+            from PIL import Image
 
-        with Image.open(path) as img:
-            img.load()
-            texts = json.dumps({k: str(v) for k, v in img.info.items() if isinstance(v, str | bytes)}, default=str)
-            exif = img.getexif().get(0x0131, "")
-        return MARKER in texts or MARKER in str(exif)
-    except (OSError, ValueError):
+            f.seek(0)
+            with Image.open(f) as img:  # JPEG comment and WebP EXIF are in the header
+                comment = img.info.get("comment", b"")
+                exif = img.getexif().get(0x0131, "")
+        return MARKER in str(comment) or MARKER in str(exif)
+    except (OSError, ValueError, SyntaxError, AttributeError):
         return False
 
 
-def _check_overwrite(path: Path, overwrite: bool) -> None:
-    if path.exists() and not overwrite and not written_by_us(path):
+def check_target(path: Path, overwrite: bool, permissions: Permissions, node_id: str) -> None:
+    """Refuses to replace anything but a regular file; a file nodegraph did not write only when
+    the node asks (`overwrite`) and the user allowed it (TrustError otherwise)."""
+    if not path.exists():
+        return
+    mode = os.stat(path).st_mode
+    if not Path(path).is_file():
+        raise ValueError(f"{path} exists and is {kind_of(mode)}, not a file: choose another path")
+    if written_by_us(path):
+        return
+    if not overwrite:
         raise FileExistsError(f"{path} exists and was not written by nodegraph: set the Export node's overwrite=true or choose another path")
+    if not permissions.overwrite_foreign:
+        raise TrustError(
+            f"{str(path)!r} exists and was not written by nodegraph; a project's own overwrite=true "
+            f"cannot allow replacing it: run with {ALLOW_FOREIGN_FLAG} (the editor asks) if you "
+            "trust this project, or choose another path",
+            node_id, "overwrite", str(path), "overwrite_foreign",
+        )  # fmt: skip
 
 
 def _atomic_write(path: Path, write) -> None:

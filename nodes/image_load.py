@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from nodegraph.node import Input, Node, Output, Param, file_key
+from nodegraph.readers import open_regular
 
 from .types import GENERATOR, IMAGE
+
+# Checked from the header, before anything is decoded (docs/PROJECTS.md, "Limits"): a few hundred
+# bytes of PNG can claim gigapixels. 50 MP covers today's cameras.
+MAX_IMAGE_PIXELS = 50_000_000
 
 
 class ImageLoadNode(Node):
@@ -43,16 +50,10 @@ def load_image(path: str | Path, size: int) -> torch.Tensor:
     """The picture at `path` as [1, 3, size, size] in [-1, 1]: centre square, resized.
 
     ValueError naming the file when it is missing or not a readable image."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
-    path = Path(path)
-    try:
-        with Image.open(path) as picture:
-            picture = picture.convert("RGB")
-    except FileNotFoundError:
-        raise ValueError(f"image file {path} does not exist: check the ImageLoad path") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"cannot read image file {path} ({e}): give a PNG, JPEG or WebP file") from None
+    with open_image(path, "image file", "check the ImageLoad path") as picture:
+        picture = picture.convert("RGB")
     width, height = picture.size
     side = min(width, height)
     left, top = (width - side) // 2, (height - side) // 2
@@ -60,3 +61,24 @@ def load_image(path: str | Path, size: int) -> torch.Tensor:
     square = square.resize((size, size), Image.Resampling.LANCZOS)
     pixels = torch.from_numpy(np.asarray(square, dtype=np.float32).copy())
     return (pixels / 127.5 - 1.0).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+@contextmanager
+def open_image(path: str | Path, what: str, fix: str) -> Iterator:
+    """A PIL image of the regular file at `path` whose header claims at most MAX_IMAGE_PIXELS, to
+    decode inside the block. ValueError naming the file (`what`, then `fix`) on any fault."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with open_regular(path) as f, Image.open(f) as picture:
+            width, height = picture.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise ValueError(
+                    f"{what} {path} is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS:,} pixels"
+                )
+            yield picture
+    except FileNotFoundError:
+        raise ValueError(f"{what} {path} does not exist: {fix}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
+        raise ValueError(f"cannot read {what} {path} ({e}): give a PNG, JPEG or WebP file") from None

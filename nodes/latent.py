@@ -5,8 +5,11 @@ from __future__ import annotations
 import torch
 
 from nodegraph.node import Input, Node, Output, Param, file_key
+from nodegraph.readers import read_regular
 
 from .types import GENERATOR, LATENT, LatentCode
+
+MAX_LATENT_BYTES = 16 * 1024**2  # a 1024 px model's W+ code is 36 KB
 
 
 class LatentNode(Node):
@@ -41,14 +44,15 @@ class LatentNode(Node):
 
 
 def load_latent(path, G) -> torch.Tensor:
-    """A latent file written by Export: tensor "ws" [1, num_ws, w_dim] (or "w" [1, w_dim])."""
+    """A latent file written by Export: tensor "ws" [1, num_ws, w_dim] (or "w" [1, w_dim]), a
+    regular file of at most MAX_LATENT_BYTES (docs/PROJECTS.md, "Limits")."""
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     try:
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError) as e:
-        raise ValueError(f"cannot read latent file {path}: {e}") from e
+        tensors = load(read_regular(path, MAX_LATENT_BYTES, "latent file"))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ValueError(f"cannot read latent file {path}: {e}") from None
     if "ws" in tensors:
         ws = tensors["ws"].float()
     elif "w" in tensors:

@@ -6,6 +6,10 @@ from nodegraph.node import Node, Output, Param
 
 from .types import POINTS, PointPairs
 
+# docs/PROJECTS.md, "Limits": a drag holds features around every handle at every step; the paper's
+# largest case moves 68 landmarks.
+MAX_POINT_PAIRS = 256
+
 
 class PointSetNode(Node):
     type_name = "PointSet"
@@ -16,6 +20,10 @@ class PointSetNode(Node):
 
     @classmethod
     def validate(cls, params: dict) -> None:
+        if len(params["points"]) > MAX_POINT_PAIRS:
+            raise ValueError(
+                f"points holds {len(params['points']):,} pairs; the limit is {MAX_POINT_PAIRS}"
+            )
         PointPairs.from_param(params["points"])
 
     def compute(self, ctx):
