@@ -41,6 +41,16 @@ def _load_any(path: Path) -> AnyGenerator:
     return load_foreign_generator(path)
 
 
+def _refused(prog: str, error: Exception, path: Path) -> int:
+    """Prints one line for a checkpoint that cannot be used; exit status 2."""
+    from nodegraph.cli import print_error
+
+    if not isinstance(error, CheckpointError | OSError):  # a check we lack: say so, still one line
+        error = CheckpointError(f"{path}: unusable checkpoint ({type(error).__name__}: {error})")
+    print_error(error, prog)
+    return 2
+
+
 def info_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="nodegraph info",
@@ -52,9 +62,8 @@ def info_command(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         G = _load_any(args.checkpoint)
-    except CheckpointError as e:
-        print(f"nodegraph info: error: {e}", file=sys.stderr)
-        return 2
+    except Exception as e:  # a hostile file must still give one line, never a traceback
+        return _refused("nodegraph info", e, args.checkpoint)
     print(describe_generator(G, args.checkpoint))
     return 0
 
@@ -81,8 +90,7 @@ def convert_command(argv: list[str]) -> int:
     try:
         out = convert(args.input, args.output)
         G = load_generator(out)
-    except CheckpointError as e:
-        print(f"nodegraph convert: error: {e}", file=sys.stderr)
-        return 2
+    except Exception as e:  # a hostile file must still give one line, never a traceback
+        return _refused("nodegraph convert", e, args.input)
     print(f"wrote {out}\n{describe_generator(G, out)}")
     return 0
