@@ -44,7 +44,7 @@ class OfficialFormulation:
         pixels = torch.arange(size, dtype=torch.float32, device=G.device)
         self.grid_y, self.grid_x = torch.meshgrid(pixels, pixels, indexing="ij")
 
-    def features(self, ws: torch.Tensor) -> torch.Tensor:
+    def features(self, ws: torch.Tensor, handles: torch.Tensor | None = None) -> torch.Tensor:
         _image, feats = self.G.synthesis(ws, noise_mode=self.cfg.noise_mode, return_features=True)
         size = self.cfg.image_size
         return F.interpolate(feats[self.cfg.feature_block], [size, size], mode="bilinear")

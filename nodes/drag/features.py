@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from nodes.gan import Generator
+from nodes.gan.crop import CroppedMap, CropPlan, read_bilinear, synthesize_cropped
 
 
 def feature_block_index(G: Generator, feature_block: int) -> int:
@@ -26,23 +26,38 @@ def synthesize_features(
     block: int,
     noise_mode: str = "const",
     trainable_rows: int | None = None,
-) -> torch.Tensor:
+    plan: CropPlan | None = None,
+) -> torch.Tensor | CroppedMap:
     """F = output of synthesis block `block` ([1, C, S, S]), computing nothing above it.
 
     With `trainable_rows`, the W+ rows from that index on enter detached: they are fixed during a
-    drag, so the modulated convs that only use them need no style gradient. This is the loop of
-    `G.synthesis(ws, stop_at_block=block)` with that one change; the values are identical."""
-    if trainable_rows is None:
+    drag, so the modulated convs that only use them need no style gradient. With a crop `plan`
+    (nodes.gan.crop) F is a CroppedMap, known on the plan's windows only. The values are
+    those of `G.synthesis(ws, stop_at_block=block)` in every case (up to float rounding)."""
+    if trainable_rows is None and plan is None:
         return G.synthesis(ws, noise_mode=noise_mode, stop_at_block=block)[block]
+    rows = block_rows(G, ws, block, trainable_rows)
+    if plan is not None:
+        return synthesize_cropped(G, rows, plan, noise_mode)
     x = None
-    row = 0
-    for block_module in G.synthesis.blocks()[: block + 1]:
-        rows = ws[:, row : row + block_module.num_conv]
-        if row >= trainable_rows:
-            rows = rows.detach()
-        x = block_module(x, rows, noise_mode)
-        row += block_module.num_conv
+    for block_module, block_ws in zip(G.synthesis.blocks(), rows):
+        x = block_module(x, block_ws, noise_mode)
     return x
+
+
+def block_rows(
+    G: Generator, ws: torch.Tensor, block: int, trainable_rows: int | None = None
+) -> list[torch.Tensor]:
+    """The W+ rows of blocks 0..block ([N, num_conv, w_dim] each); a block whose rows all come at
+    or after `trainable_rows` gets them detached."""
+    rows, row = [], 0
+    for block_module in G.synthesis.blocks()[: block + 1]:
+        block_ws = ws[:, row : row + block_module.num_conv]
+        if trainable_rows is not None and row >= trainable_rows:
+            block_ws = block_ws.detach()
+        rows.append(block_ws)
+        row += block_module.num_conv
+    return rows
 
 
 def resize_source_coordinate(
@@ -54,12 +69,15 @@ def resize_source_coordinate(
     return ((pixel + 0.5) * scale - 0.5).clamp(0, feature_size - 1)
 
 
-def sample_as_resized(feat: torch.Tensor, points: torch.Tensor, image_size: int) -> torch.Tensor:
+def sample_as_resized(
+    feat: torch.Tensor | CroppedMap, points: torch.Tensor, image_size: int
+) -> torch.Tensor:
     """Features at image coordinates `points` ([..., 2] as (x, y)) -> [..., C].
 
     Equals grid_sample(F.interpolate(feat, image size, bilinear), points, align_corners=True,
     padding zeros): bilinear weights over the four neighbouring image pixels (zero outside the
-    image), each pixel's value read from the block's map at its resize source coordinate."""
+    image), each pixel's value read from the block's map at its resize source coordinate. A
+    CroppedMap is read from its windows, which must hold those pixels."""
     channels, feat_h, feat_w = feat.shape[1:]
     pts = points.reshape(-1, 2).to(feat.dtype)
     base = pts.floor()
@@ -76,16 +94,14 @@ def sample_as_resized(feat: torch.Tensor, points: torch.Tensor, image_size: int)
     pix = torch.cat(pixels)  # [4M, 2]
     src_x = resize_source_coordinate(pix[:, 0], image_size, feat_w)
     src_y = resize_source_coordinate(pix[:, 1], image_size, feat_h)
-    grid = torch.stack([_normalise(src_x, feat_w), _normalise(src_y, feat_h)], dim=-1)
-    values = F.grid_sample(feat[:1], grid.view(1, 1, -1, 2), mode="bilinear", align_corners=True)
-    values = values.view(channels, 4, -1)  # [C, corner, M]
+    values = read_map(feat, src_x, src_y).view(channels, 4, -1)  # [C, corner, M]
     out = (values * torch.stack(weights).unsqueeze(0)).sum(dim=1).t()  # [M, C]
     return out.reshape(*points.shape[:-1], channels)
 
 
-def _normalise(coord: torch.Tensor, size: int) -> torch.Tensor:
-    """Pixel coordinate -> grid_sample's [-1, 1] with align_corners=True."""
-    return coord / max(size - 1, 1) * 2 - 1
+def read_map(feat: torch.Tensor | CroppedMap, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Bilinear values of the block's map at its pixel coordinates ([K] each) -> [C, K]."""
+    return feat.read(x, y) if isinstance(feat, CroppedMap) else read_bilinear(feat, x, y)
 
 
 def disk_offsets(radius: float, device: torch.device | None = None) -> torch.Tensor:

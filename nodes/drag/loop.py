@@ -14,10 +14,12 @@ from typing import Protocol
 import torch
 
 from nodes.gan import Generator
+from nodes.gan.crop import CropPlan, plan_crops, supports_crops
 
 from .config import DragConfig, ResolvedConfig, recommended_settings
 from .features import sample_as_resized, synthesize_features
 from .motion import mask_loss, motion_loss
+from .region import feature_windows, step_reach
 from .tracking import track_points
 from .validation import prepare_keep, prepare_pairs, prepare_ws
 
@@ -83,7 +85,7 @@ class DragResult:
 class Formulation(Protocol):
     """How one step computes F, tracks and scores: the engine's, or the official one (baseline)."""
 
-    def features(self, ws: torch.Tensor) -> torch.Tensor: ...
+    def features(self, ws: torch.Tensor, handles: torch.Tensor | None = None) -> torch.Tensor: ...
     def track(self, feat: torch.Tensor, handles: torch.Tensor) -> torch.Tensor: ...
     def loss(
         self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor
@@ -92,7 +94,12 @@ class Formulation(Protocol):
 
 class SampledFormulation:
     """The engine: F from the feature block only (nothing above it is synthesised), sampled at
-    the patch, shifted-patch and window points; f_i = F0(p_i) sampled once."""
+    the patch, shifted-patch and window points; f_i = F0(p_i) sampled once.
+
+    Given the handles, F is computed only on the windows the step reads around them (cropped
+    synthesis, nodes.gan.crop), exact there, when the generator supports it, cropping pays and
+    there is no mask (the mask term reads the whole map). `crop_start_block` forces the lowest
+    cropped block (None: the cost model chooses)."""
 
     def __init__(
         self,
@@ -101,18 +108,32 @@ class SampledFormulation:
         handles: torch.Tensor,
         keep: torch.Tensor | None,
         cfg: ResolvedConfig,
+        crop_start_block: int | None = None,
     ):
         self.G, self.cfg, self.keep = G, cfg, keep
+        self.crop_start_block = crop_start_block
         with torch.no_grad():
-            feat0 = self.features(ws0)
+            feat0 = self.features(ws0, handles)
         self.reference = sample_as_resized(feat0, handles, cfg.image_size)  # f_i, [N, C]
         self.feat0 = feat0 if keep is not None else None
 
-    def features(self, ws: torch.Tensor) -> torch.Tensor:
+    def features(self, ws: torch.Tensor, handles: torch.Tensor | None = None) -> torch.Tensor:
+        """F at ws: exact inside the windows around `handles` (None: the whole map)."""
         cfg = self.cfg
+        plan = self.crop_plan(handles)
         return synthesize_features(
-            self.G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers
+            self.G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers, plan=plan
         )
+
+    def crop_plan(self, handles: torch.Tensor | None) -> CropPlan | None:
+        """The cropped synthesis of one step around `handles`, or None for the whole map."""
+        cfg = self.cfg
+        if handles is None or self.keep is not None or not supports_crops(self.G):
+            return None
+        feature_size = self.G.block_resolutions[cfg.feature_block]
+        reach = step_reach(cfg.r1, cfg.r2)
+        windows = feature_windows(handles, cfg.image_size, feature_size, reach)
+        return plan_crops(self.G, cfg.feature_block, windows, self.crop_start_block)
 
     def track(self, feat: torch.Tensor, handles: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
@@ -189,7 +210,7 @@ def run_drag(
         if cancel is not None and cancel.is_set():
             stopped = "cancelled"
             break
-        feat = steps_form.features(latent.ws())
+        feat = steps_form.features(latent.ws(), handles_now)
         if step > 0:
             handles_now = steps_form.track(feat, handles_now)
             tracked_at_latest = True
@@ -212,7 +233,7 @@ def run_drag(
     final_ws = latent.ws().detach()
     if not tracked_at_latest:
         with torch.no_grad():
-            handles_now = steps_form.track(steps_form.features(final_ws), handles_now)
+            handles_now = steps_form.track(steps_form.features(final_ws, handles_now), handles_now)
     return DragResult(
         ws=final_ws,
         handles=_points(handles_now),

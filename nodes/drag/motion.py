@@ -40,7 +40,7 @@ def motion_loss(
     directions, distance = unit_directions(handles, targets)
     pulled = distance > stop_px
     if not bool(pulled.any()):
-        return feat.sum() * 0
+        return sample_as_resized(feat, handles[:1], image_size).sum() * 0  # zero, in the graph
     offsets = disk_offsets(r1, device=feat.device)
     patch = handles[pulled].unsqueeze(1) + offsets.unsqueeze(0)  # [N, K, 2]
     shifted = patch + directions[pulled].unsqueeze(1)

@@ -146,15 +146,34 @@ class SynthesisLayer(nn.Module):
         self.noise_strength = nn.Parameter(torch.zeros([]))
         self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))
 
-    def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "const") -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        w: torch.Tensor,
+        noise_mode: str = "const",
+        padding: int = 1,
+        noise: torch.Tensor | None = None,
+        fused: bool = True,
+    ) -> torch.Tensor:
+        """The layer on the whole map; cropped synthesis (nodes/gan/crop.py) passes padding=0 (a
+        'valid' conv over a window that carries its halo), the noise of the output window and
+        fused=False (see modulated_conv2d)."""
         styles = self.affine(w)
-        noise = None
-        if noise_mode == "random":
-            noise = torch.randn([x.shape[0], 1, self.resolution, self.resolution], device=x.device) * self.noise_strength
-        elif noise_mode == "const":
-            noise = self.noise_const * self.noise_strength
-        x = modulated_conv2d(x, self.weight, styles, noise, up=self.up, padding=1, resample_filter=self.resample_filter)
+        if noise is None:
+            noise = self.noise_map(noise_mode, x.shape[0], x.device)
+        x = modulated_conv2d(
+            x, self.weight, styles, noise, up=self.up, padding=padding, resample_filter=self.resample_filter, fused=fused
+        )
         return bias_act(x, self.bias.to(x.dtype), lrelu=True, gain=LRELU_GAIN, clamp=self.conv_clamp)
+
+    def noise_map(self, noise_mode: str, batch: int, device: torch.device) -> torch.Tensor | None:
+        """The per-pixel noise added after the conv, scaled: [R, R] ('const'), [batch, 1, R, R]
+        ('random', fresh each call) or None ('none')."""
+        if noise_mode == "random":
+            return torch.randn([batch, 1, self.resolution, self.resolution], device=device) * self.noise_strength
+        if noise_mode == "const":
+            return self.noise_const * self.noise_strength
+        return None
 
 
 class ToRGBLayer(nn.Module):
@@ -192,15 +211,20 @@ class SynthesisBlock(nn.Module):
         self.dtype = torch.float32  # float16/bfloat16 for the upper blocks on CUDA (Generator.set_precision)
 
     def forward(
-        self, x: torch.Tensor | None, ws: torch.Tensor, noise_mode: str = "const"
+        self, x: torch.Tensor | None, ws: torch.Tensor, noise_mode: str = "const", fused: bool = True
     ) -> torch.Tensor:
-        """Features of this block: ws holds its conv rows ([N, num_conv, w_dim])."""
-        dtype = self.dtype if ws.device.type == "cuda" else torch.float32
+        """Features of this block: ws holds its conv rows ([N, num_conv, w_dim]); `fused` as in
+        modulated_conv2d."""
+        dtype = self.working_dtype(ws.device)
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
-            return self.conv1(x, ws[:, 0], noise_mode)
-        x = self.conv0(x.to(dtype), ws[:, 0], noise_mode)
-        return self.conv1(x, ws[:, 1], noise_mode)
+            return self.conv1(x, ws[:, 0], noise_mode, fused=fused)
+        x = self.conv0(x.to(dtype), ws[:, 0], noise_mode, fused=fused)
+        return self.conv1(x, ws[:, 1], noise_mode, fused=fused)
+
+    def working_dtype(self, device: torch.device) -> torch.dtype:
+        """The dtype the convs run in: `dtype` on CUDA (set_precision), float32 on the CPU."""
+        return self.dtype if device.type == "cuda" else torch.float32
 
     def to_rgb(self, x: torch.Tensor, img: torch.Tensor | None, w: torch.Tensor) -> torch.Tensor:
         """Skip architecture: upsample the running image and add this block's RGB."""
@@ -212,6 +236,10 @@ class SynthesisBlock(nn.Module):
 
 class SynthesisNetwork(nn.Module):
     """W+ code -> image, block by block from 4x4; can return block features and stop early."""
+
+    # Every layer is local (3x3 convs, the [1, 3, 3, 1] upsampling filter, per-pixel noise and
+    # bias), so a block can be computed on windows with a halo (nodes/gan/crop.py, SPEC §2).
+    supports_crops = True
 
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()

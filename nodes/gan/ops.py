@@ -114,25 +114,63 @@ def modulated_conv2d(
     padding: int = 0,
     resample_filter: torch.Tensor | None = None,
     demodulate: bool = True,
+    fused: bool = True,
 ) -> torch.Tensor:
-    """Style-modulated convolution (StyleGAN2 eq. 1-3), one grouped conv for the whole batch."""
-    batch = x.shape[0]
+    """Style-modulated convolution (StyleGAN2 eq. 1-3), one grouped conv for the whole batch.
+
+    One style row ([1, I]) modulates every input of a batch alike: a plain conv over the batch
+    (the crops of one image, nodes/gan/crop.py). `fused=False` is NVIDIA's other path: the input
+    scaled by the styles, a conv with the plain weight, the output scaled by the demodulation
+    coefficients; the same numbers up to float rounding, and a style gradient that needs no
+    gradient of a modulated [N, O, I, k, k] weight (what a drag step backpropagates to)."""
+    batch = styles.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
     if x.dtype == torch.float16 and demodulate:
         # Pre-normalise to avoid float16 overflow; demodulation cancels the scale.
         weight = weight * (1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
         styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+    if not fused:
+        return _modulated_conv2d_unfused(x, weight, styles, noise, up, padding, resample_filter, demodulate)
     w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)  # [N, O, I, k, k]
     if demodulate:
         dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
         w = w * dcoefs.reshape(batch, -1, 1, 1, 1)
-    x = x.reshape(1, -1, *x.shape[2:])  # fold the batch into groups
+    if batch > 1:
+        x = x.reshape(1, -1, *x.shape[2:])  # fold the batch into groups
     w = w.reshape(-1, in_ch, kh, kw).to(x.dtype)
     if up > 1:
         x = _upsampling_conv(x, w, resample_filter, up, padding, groups=batch)
     else:
         x = F.conv2d(x, w, padding=padding, groups=batch)
-    x = x.reshape(batch, -1, *x.shape[2:])
+    if batch > 1:
+        x = x.reshape(batch, -1, *x.shape[2:])
+    if noise is not None:
+        x = x + noise.to(x.dtype)
+    return x
+
+
+def _modulated_conv2d_unfused(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    styles: torch.Tensor,
+    noise: torch.Tensor | None,
+    up: int,
+    padding: int,
+    resample_filter: torch.Tensor | None,
+    demodulate: bool,
+) -> torch.Tensor:
+    """modulated_conv2d with fused=False: sum_k (w s)^2 = sum_i s_i^2 sum_k w_ik^2 gives the
+    demodulation coefficients from an [O, I] matrix."""
+    batch = styles.shape[0]
+    x = x * styles.to(x.dtype).reshape(batch, -1, 1, 1)
+    w = weight.to(x.dtype)
+    if up > 1:
+        x = _upsampling_conv(x, w, resample_filter, up, padding, groups=1)
+    else:
+        x = F.conv2d(x, w, padding=padding)
+    if demodulate:
+        dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
+        x = x * dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)
     if noise is not None:
         x = x + noise.to(x.dtype)
     return x
