@@ -38,11 +38,17 @@ def read_text(path: str | os.PathLike, keys: set[str], limit: int) -> dict[str, 
                 f.seek(length - len(head) + 4, os.SEEK_CUR)
                 continue
             if length > limit + 1024:  # compressed text is never much larger than the text
-                raise InputRefused(f"{os.fspath(path)}: text chunk {key!r} is over {limit:,} bytes, the limit")
+                raise InputRefused(
+                    f"{os.fspath(path)}: text chunk {key!r} is over {limit:,} bytes, the limit"
+                )
             data = head + f.read(length - len(head))
             crc = f.read(4)
-            if len(data) < length or struct.unpack(">I", crc.ljust(4, b"\0"))[0] != zlib.crc32(kind + data):
-                raise InputRefused(f"{os.fspath(path)}: text chunk {key!r} is damaged (CRC mismatch)")
+            if len(data) < length or struct.unpack(">I", crc.ljust(4, b"\0"))[0] != zlib.crc32(
+                kind + data
+            ):
+                raise InputRefused(
+                    f"{os.fspath(path)}: text chunk {key!r} is damaged (CRC mismatch)"
+                )
             found[key] = _decode(kind, data, limit, f"{os.fspath(path)}: text chunk {key!r}")
     return found
 

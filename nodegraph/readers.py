@@ -70,7 +70,10 @@ def read_regular(path: str | os.PathLike, limit: int, what: str = "file") -> byt
 
 
 def parse_json(
-    text: str | bytes, what: str, max_bytes: int = MAX_PROJECT_BYTES, max_depth: int = MAX_JSON_DEPTH
+    text: str | bytes,
+    what: str,
+    max_bytes: int = MAX_PROJECT_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
 ) -> Any:
     """A JSON document of at most `max_bytes` and `max_depth` levels, without NaN or Infinity;
     InputRefused (a ValueError) saying which limit, ValueError for bad JSON."""
@@ -93,7 +96,9 @@ def json_depth(value: Any, stop_after: int | None = None) -> int:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        )
         if children is None:
             continue
         deepest = max(deepest, depth)

@@ -36,7 +36,13 @@ class TrustError(ProjectError):
     Permissions field that would allow it (what the editor's dialog offers)."""
 
     def __init__(
-        self, message: str, node: str, param: str, target: str, permission: str, path: str | None = None
+        self,
+        message: str,
+        node: str,
+        param: str,
+        target: str,
+        permission: str,
+        path: str | None = None,
     ) -> None:
         self.target = target
         self.permission = permission

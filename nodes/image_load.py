@@ -80,5 +80,7 @@ def open_image(path: str | Path, what: str, fix: str) -> Iterator:
             yield picture
     except FileNotFoundError:
         raise ValueError(f"{what} {path} does not exist: {fix}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as e:
+    except Image.DecompressionBombError as e:  # Pillow's own check fired first, at open
+        raise ValueError(f"{what} {path} is too large ({e}); the limit is {MAX_IMAGE_PIXELS:,} pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"cannot read {what} {path} ({e}): give a PNG, JPEG or WebP file") from None

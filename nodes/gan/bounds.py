@@ -32,7 +32,11 @@ def check_bounds(cfg: Any, ints=INT_BOUNDS, floats=FLOAT_BOUNDS) -> None:
             raise ValueError(f"{name} must be an integer in [{low}, {high}], got {shown(value)}")
     for name, low, high in floats:
         value = getattr(cfg, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
             raise ValueError(f"{name} must be a number in [{low}, {high}], got {shown(value)}")
     clamp = getattr(cfg, "conv_clamp", None)
     if clamp is not None and (
@@ -53,7 +57,9 @@ def check_text_fields(cfg: Any) -> None:
         item, depth = stack.pop()
         if depth > MAX_EXTRA_DEPTH:
             raise ValueError(f"extra is nested deeper than {MAX_EXTRA_DEPTH} levels")
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
@@ -61,5 +67,9 @@ def shown(value: Any, limit: int = 60) -> str:
     """A value for an error message: short, and safe for integers of any size."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**18:
         return f"an integer of {value.bit_length()} bits"
-    text = repr(value) if isinstance(value, str | int | float | bool | type(None)) else type(value).__name__
+    text = (
+        repr(value)
+        if isinstance(value, str | int | float | bool | type(None))
+        else type(value).__name__
+    )
     return text if len(text) <= limit else text[: limit - 3] + "..."
