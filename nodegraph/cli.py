@@ -91,6 +91,9 @@ def build_parser(extra: dict[str, tuple[str, CommandFn]]) -> argparse.ArgumentPa
     edit.add_argument(
         "--run", action="store_true", help="evaluate the project before the screenshot"
     )
+    edit.add_argument(
+        "--fps-log", metavar="FILE", help="append frames drawn, fps and CPU use once a second"
+    )
     edit.set_defaults(func=cmd_edit)
     for name, (help_text, _) in sorted(extra.items()):
         if name not in BUILTIN:

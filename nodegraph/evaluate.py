@@ -34,6 +34,8 @@ class NodeRecord:
     error: Exception | None = None
     written: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    settled: dict[str, Any] | None = None  # params that reproduce a result kept on finish()
     read_outside: list[str] = field(default_factory=list)  # files read outside the project folder
 
 
@@ -116,6 +118,7 @@ class Context:
         output_dir: Path,
         project_json: Callable[[], dict[str, Any]],
         record: NodeRecord,
+        stops_early: bool = False,
     ) -> None:
         self.node_id = node_id
         self.params = params
@@ -126,6 +129,7 @@ class Context:
         self.project_json = project_json
         self._emit = emit
         self._record = record
+        self._stops_early = stops_early
 
     def progress(
         self,
@@ -136,16 +140,32 @@ class Context:
         points: list | None = None,
     ) -> None:
         """Reports progress (an optional preview image and points to draw over it); raises
-        Cancelled if cancel was requested."""
+        Cancelled if cancel was requested (not on finish() in a node that stops early)."""
         self._emit(ev.NodeProgress(self.node_id, step, total, preview, message, points))
         self.check_cancel()
 
     def cancelled(self) -> bool:
         return self.cancel.is_set()
 
+    def finishing(self) -> bool:
+        """True when the user asked to stop and keep the result so far (CancelToken.finish)
+        and this node's type can (`Node.stops_early`)."""
+        return self._stops_early and self.cancel.is_set() and self.cancel.keep_partial
+
     def check_cancel(self) -> None:
-        if self.cancel.is_set():
+        if self.cancel.is_set() and not self.finishing():
             raise Cancelled(self.node_id)
+
+    def settle(self, **params: Any) -> None:
+        """Says that the outputs about to be returned are what the node gives with `params`
+        (merged over its own), e.g. `steps=64` for a drag stopped at step 64: the result is
+        cached under those params and a NodeSettled event tells the editor to set them."""
+        self._record.settled = dict(params)
+
+    def warn(self, message: str) -> None:
+        """A visible warning about this node's result (the run still succeeds)."""
+        self._record.warnings.append(message)
+        self._emit(ev.NodeWarning(self.node_id, message))
 
     def log(self, message: str) -> None:
         self._record.log.append(message)
@@ -269,7 +289,7 @@ class _Run:
         self.report.nodes[node_id] = record
         ctx = Context(
             node_id, dict(state.params), self.device, self.cancel, self.emit,
-            self.project_dir, self.output_dir, self.project_json, record,
+            self.project_dir, self.output_dir, self.project_json, record, state.cls.stops_early,
         )  # fmt: skip
         self.contexts[node_id] = ctx
         ctx.permissions = self.graph.permissions
@@ -334,11 +354,25 @@ class _Run:
             _check_outputs(state.cls, outputs)
         finally:
             record.seconds = time.perf_counter() - start
+        if record.settled is not None:
+            self.settle(node_id)
         self.graph.cache.put(record.fingerprint.digest, outputs)
         self.graph.last_fingerprints[node_id] = record.fingerprint
         self.results[node_id] = outputs
         record.status = "computed"
         self.emit(ev.NodeFinished(node_id, False, record.seconds, list(record.written)))
+
+
+    def settle(self, node_id: str) -> None:
+        """A node kept its result on finish(): file it under the params that reproduce it."""
+        state, record = self.snap.nodes[node_id], self.report.nodes[node_id]
+        settled = state.cls.check_params(node_id, record.settled, base=state.params)
+        parts = dict(record.fingerprint.parts)
+        parts.update({f"param.{name}": canonical(settled[name]) for name in record.settled})
+        record.fingerprint = Fingerprint(parts, record.fingerprint.sources)
+        shown = ", ".join(f"{name}={value!r}" for name, value in record.settled.items())
+        record.reason += f"; stopped early, kept as {shown}"
+        self.emit(ev.NodeSettled(node_id, {n: settled[n] for n in record.settled}))
 
 
 def _check_outputs(cls: type, outputs: Any) -> None:
@@ -439,7 +473,7 @@ def _execute(
         if blocked or run.cancel.is_set() or (run.errors and raise_on_error):
             record.status = "skipped"
             record.reason = blocked or (
-                "run cancelled" if run.cancel.is_set() else "run stopped after a failure"
+                _cancel_reason(run.cancel) if run.cancel.is_set() else "run stopped after a failure"
             )
             if run.cancel.is_set() and not run.report.cancelled:
                 run.report.cancelled = True
@@ -459,6 +493,10 @@ def _execute(
         except Exception as exc:
             run.fail(node_id, exc)
     return run.errors[0] if run.errors else None
+
+
+def _cancel_reason(cancel: ev.CancelToken) -> str:
+    return "run stopped by the user" if cancel.keep_partial else "run cancelled"
 
 
 def _mark_cached(run: _Run, node_id: str) -> None:

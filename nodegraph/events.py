@@ -10,9 +10,20 @@ from typing import Any
 
 
 class CancelToken(threading.Event):
-    """Set it (from any thread) to stop a run between nodes and inside long nodes."""
+    """Set it (from any thread) to stop a run between nodes and inside long nodes.
+
+    `cancel()` throws the running node's work away. `finish()` stops the run too, but a node
+    that can end early (`Node.stops_early`, e.g. a drag) keeps what it has so far as its result
+    and says which params reproduce it (`NodeSettled`); other nodes are cancelled."""
+
+    keep_partial = False
 
     def cancel(self) -> None:
+        self.keep_partial = False
+        self.set()
+
+    def finish(self) -> None:
+        self.keep_partial = True
         self.set()
 
 
@@ -55,6 +66,24 @@ class NodeFinished:
 
 
 @dataclass
+class NodeWarning:
+    """The node finished but something is off that the user should see (e.g. a drag that did
+    not reach its targets)."""
+
+    node_id: str
+    message: str
+
+
+@dataclass
+class NodeSettled:
+    """The node stopped early on `CancelToken.finish()` and kept its result so far; `params`
+    (merged over the node's own) reproduce that result, which is cached under them."""
+
+    node_id: str
+    params: dict[str, Any]
+
+
+@dataclass
 class NodeFailed:
     node_id: str
     error: Exception
@@ -77,6 +106,8 @@ Event = (
     | NodeStarted
     | NodeProgress
     | NodeLog
+    | NodeWarning
+    | NodeSettled
     | NodeFinished
     | NodeFailed
     | Cancelled

@@ -163,6 +163,9 @@ class Node:
     params: ClassVar[list[Param]] = []
     pure: ClassVar[bool] = True
     is_output: ClassVar[bool] = False
+    # True when compute can end early on CancelToken.finish() and keep its result so far: it
+    # then calls ctx.settle(**params) with the params that reproduce that result.
+    stops_early: ClassVar[bool] = False
 
     ctx: Context
 

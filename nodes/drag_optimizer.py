@@ -6,6 +6,7 @@ Its params are DragConfig's fields, so the node and `nodes.drag.drag()` never di
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import torch
 
@@ -58,6 +59,7 @@ class DragOptimizerNode(Node):
         Output("points", POINTS, "handles where tracking left them, with the original targets"),
         Output("image", IMAGE, "the edited image"),
     ]
+    stops_early = True  # Stop keeps the drag so far: the result at step k is what steps=k gives
     params = _config_params() + [
         Param("preview_every", int, 10, min=0, max=10000, doc="send a preview image every N steps (0 = never; each costs a synthesis)"),
     ]
@@ -97,6 +99,8 @@ class DragOptimizerNode(Node):
             cancel=ctx.cancel,
         )
         ctx.check_cancel()
+        stop_px = config.resolve(G.img_resolution, len(G.block_resolutions), G.num_ws).stop_px
+        _report_end(ctx, result, config.steps, stop_px)
         with torch.no_grad():
             image = result.image().clamp(-1, 1)
         ctx.log(f"{result.steps} steps, converged={result.converged}, handles at {[tuple(round(v, 1) for v in h) for h in result.handles]}")
@@ -105,3 +109,19 @@ class DragOptimizerNode(Node):
             "points": PointPairs([tuple(h) for h in result.handles], list(points.targets)),
             "image": image,
         }
+
+
+def _report_end(ctx, result, budget: int, stop_px: float) -> None:
+    """A drag the user stopped keeps its steps (ctx.settle); one that ran out of steps with its
+    handles short of their targets ends with a warning saying how far and after how many steps."""
+    if result.cancelled:  # only reached on finish(): a plain cancel raised in check_cancel
+        ctx.settle(steps=result.steps)
+        ctx.log(f"stopped by the user at step {result.steps} of {budget}; the result so far is kept")
+        return
+    left = max(math.dist(h, t) for h, t in zip(result.handles, result.targets))
+    if result.converged or left <= stop_px:
+        return
+    ctx.warn(
+        f"did not reach its targets: {left:.1f} px left after {result.steps} of {budget} steps "
+        f"({result.stopped}); raise steps or lr, or Continue from here"
+    )

@@ -1,7 +1,8 @@
 """The node canvas: a Dear PyGui node editor that mirrors the engine's Graph.
 
-Every user gesture becomes one call of the public Graph API (through the Editor); the canvas
-re-reads the graph in `sync()` after any change, so undo, scripts and files all show up."""
+Every user gesture becomes one call of the public Graph API (through the Host); the canvas
+re-reads the graph in `sync()` after any change, so undo, scripts and files all show up. It owns
+its mouse handling: node moves and selection are read when a button goes up over it."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import dearpygui.dearpygui as dpg
 
 from nodegraph import Link
 from nodegraph.editor import pixels
+from nodegraph.editor.queries import fit_offset, free_spot
 
 if TYPE_CHECKING:
-    from nodegraph.editor.app import Editor
+    from nodegraph.editor.host import Host
 
 THUMB = 96
 WIDGET_WIDTH = 80
@@ -30,6 +32,8 @@ PIN_COLORS = {
     "POINTS": (235, 90, 90),
 }
 LIST_UNITS = {"points": "pair", "strokes": "stroke"}
+TEXT_FIELDS = ("mvInputText", "mvInputInt", "mvInputFloat")
+NODE_SIZE = (190.0, 300.0)  # a node's size before it was drawn, for placing new ones
 
 
 @dataclass
@@ -52,8 +56,9 @@ class NodeView:
 class Canvas:
     """Builds and updates node items; turns link, delink and widget callbacks into graph edits."""
 
-    def __init__(self, editor: Editor, parent: int | str, textures: int | str) -> None:
-        self.editor = editor
+    def __init__(self, host: Host, parent: int | str, textures: int | str) -> None:
+        self.editor = host
+        self.parent = parent
         self.textures = textures
         self.tag = dpg.add_node_editor(
             parent=parent,
@@ -70,8 +75,12 @@ class Canvas:
             int, tuple[str, str, str]
         ] = {}  # attribute item -> (node, "in"|"out", port)
         self._pin_themes: dict[str, int] = {}
-        self._mouse_was_down = False
         self._merge_key: tuple | None = None
+        self._selection: list[str] = []
+        self._pressed_here = False  # the last button press was over the canvas
+        with dpg.handler_registry() as self.handlers:
+            dpg.add_mouse_click_handler(callback=lambda: self._on_press())
+            dpg.add_mouse_release_handler(callback=lambda: self._on_release())
 
     @property
     def graph(self):
@@ -197,31 +206,21 @@ class Canvas:
         elif decl.type is bool:
             kw.pop("width")
             widget = dpg.add_checkbox(default_value=bool(value), **kw)
-        elif decl.type is int:
+        elif decl.type is int:  # input fields: one click and type (a drag field needs two)
             lo = max(-INT_LIMIT, int(decl.min)) if decl.min is not None else -INT_LIMIT
             hi = min(INT_LIMIT, int(decl.max)) if decl.max is not None else INT_LIMIT
-            speed = max(1.0, (hi - lo) / 2000) if hi - lo < 10**6 else 1.0
-            widget = dpg.add_drag_int(
-                default_value=int(value),
-                min_value=lo,
-                max_value=hi,
-                clamped=True,
-                speed=speed,
-                **kw,
-            )
+            widget = dpg.add_input_int(
+                default_value=int(value), min_value=lo, max_value=hi,
+                min_clamped=True, max_clamped=True, step=0, **kw,
+            )  # fmt: skip
         elif decl.type is float and value is not None and decl.default is not None:
             lo = decl.min if decl.min is not None else -math.inf
             hi = decl.max if decl.max is not None else math.inf
-            speed = decl.step or (abs(hi - lo) / 500 if math.isfinite(hi - lo) else 0.01)
-            widget = dpg.add_drag_float(
-                default_value=float(value),
-                min_value=lo,
-                max_value=hi,
-                clamped=True,
-                speed=speed,
-                format="%.4g",
-                **kw,
-            )
+            widget = dpg.add_input_float(
+                default_value=float(value), min_value=lo, max_value=hi,
+                min_clamped=math.isfinite(lo), max_clamped=math.isfinite(hi),
+                step=0, format="%.4g", **kw,
+            )  # fmt: skip
         elif decl.type in (
             str,
             "path",
@@ -302,13 +301,22 @@ class Canvas:
             self.views[node_id].shown.pop(decl.name, None)
             self.sync()
             return
-        # A slider drag sends many values: fold them into one undo step while the mouse is down.
-        key = (node_id, decl.name, self.editor.press_count)
-        merge = dpg.is_mouse_button_down(dpg.mvMouseButton_Left) and key == self._merge_key
-        self._merge_key = key
+        # Typing sends a value per key: fold them into one undo step while the field is active.
+        key = (node_id, decl.name)
+        merge = key == self._merge_key and dpg.is_item_active(sender)
+        self._merge_key = key if dpg.is_item_active(sender) else None
         if not self.editor.set_param(node_id, merge=merge, **{decl.name: value}):
             self.views[node_id].shown.pop(decl.name, None)  # show the graph's value again
             self.sync()
+
+    def text_fields(self) -> list[int]:
+        """Every param field that takes typed text (keys typed there are not shortcuts)."""
+        return [
+            w
+            for view in self.views.values()
+            for w in view.widgets.values()
+            if dpg.get_item_type(w).rsplit("::", 1)[-1] in TEXT_FIELDS
+        ]
 
     def selected_nodes(self) -> list[str]:
         items = set(dpg.get_selected_nodes(self.tag))
@@ -318,12 +326,24 @@ class Canvas:
         items = set(dpg.get_selected_links(self.tag))
         return [link for link, item in self.link_items.items() if item in items]
 
-    def poll_moves(self) -> None:
-        """Commits node drags to the graph when the left button is released (one undo step)."""
-        down = dpg.is_mouse_button_down(dpg.mvMouseButton_Left)
-        released, self._mouse_was_down = self._mouse_was_down and not down, down
-        if not released:
+    def _on_press(self) -> None:
+        self._pressed_here = dpg.is_item_hovered(self.tag)
+
+    def _on_release(self) -> None:
+        """A button that went down over the canvas went up: node drags become one move (one
+        undo step); a new selection is shown in the image panel."""
+        if not self._pressed_here:
             return
+        self._pressed_here = False
+        self.commit_moves()
+        selection = self.selected_nodes()
+        if selection != self._selection:
+            self._selection = selection
+            if selection:
+                self.editor.select(selection[-1])
+
+    def commit_moves(self) -> None:
+        """Writes node positions the user dragged to the graph (one undo step)."""
         moved = {}
         for node_id in self.selected_nodes():
             view = self.views[node_id]
@@ -334,14 +354,42 @@ class Canvas:
             self.editor.move_nodes(moved)
 
     def free_position(self) -> tuple[float, float]:
-        """Where a new node goes: under the mouse when it is over the canvas, else right of the rest."""
-        if dpg.is_item_hovered(self.tag):
-            mx, my = dpg.get_mouse_pos(local=False)
-            x0, y0 = dpg.get_item_rect_min(self.tag)
-            return (float(mx - x0), float(my - y0))
-        if not self.views:
-            return (20.0, 20.0)
-        return (max(v.pos[0] for v in self.views.values()) + 240.0, 20.0)
+        """Where a new node goes: a free place inside the visible part of the canvas."""
+        return free_spot(self._node_rects(), self.visible_rect(), NODE_SIZE)
+
+    def visible_rect(self) -> tuple[float, float, float, float]:
+        """The part of the grid the canvas shows: (x, y, width, height) in node positions."""
+        ox, oy = self._grid_origin()
+        w, h = dpg.get_item_rect_size(self.parent)
+        return (-ox, -oy, float(w or 800), float(h or 600))
+
+    def _grid_origin(self) -> tuple[float, float]:
+        """Where grid (0, 0) is drawn, relative to the canvas's top-left (it moves as the user
+        pans): read from a drawn node, whose screen place is the grid origin plus its pos."""
+        x0, y0 = dpg.get_item_pos(self.parent)  # a child of the full-viewport main window
+        for view in self.views.values():
+            state = dpg.get_item_state(view.item)
+            if state.get("visible") and state.get("rect_size", [0, 0])[0] > 0:
+                rx, ry = state["rect_min"]
+                gx, gy = dpg.get_item_pos(view.item)
+                return (rx - x0 - gx, ry - y0 - gy)
+        return (0.0, 0.0)
+
+    def _node_rects(self) -> list[tuple[float, float, float, float]]:
+        rects = []
+        for view in self.views.values():
+            w, h = dpg.get_item_rect_size(view.item)
+            w, h = (w, h) if w > 0 else NODE_SIZE
+            rects.append((view.pos[0], view.pos[1], float(w), float(h)))
+        return rects
+
+    def fit(self) -> None:
+        """Moves every node by one offset so the graph starts at the visible top-left (one
+        undo step); the canvas cannot zoom, so a graph wider than the view still scrolls."""
+        dx, dy = fit_offset(self._node_rects(), self.visible_rect())
+        if abs(dx) < 1 and abs(dy) < 1:
+            return
+        self.editor.move_nodes({n: (v.pos[0] + dx, v.pos[1] + dy) for n, v in self.views.items()})
 
     # --- run feedback --------------------------------------------------------------------
     def set_thumbnail(self, node_id: str, image: Any) -> None:

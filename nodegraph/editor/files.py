@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 import dearpygui.dearpygui as dpg
 
 from nodegraph import Graph, GraphError, ProjectError
+from nodegraph.editor.queries import DEFAULT_PROJECT_NAME, project_path
 
 if TYPE_CHECKING:
-    from nodegraph.editor.app import Editor
+    from nodegraph.editor.host import Host
 
 RECENT_MAX = 10
-PROJECT_SUFFIX = ".ngproj.json"
 
 
 def config_dir() -> Path:
@@ -28,10 +28,12 @@ def config_dir() -> Path:
 class Files:
     """Project file actions for one Editor; every failure goes to the status bar, never raises."""
 
-    def __init__(self, editor: Editor) -> None:
-        self.editor = editor
+    def __init__(self, host: Host, recent_menu: int | str | None = None) -> None:
+        self.editor = host
+        self.recent_menu = recent_menu
         self.recent: list[str] = self._read_recent()
         self._after_confirm: Callable[[], None] | None = None
+        self._after_save: Callable[[], None] | None = None  # what asked for the Save dialog
         self._build_dialogs()
 
     # --- actions -------------------------------------------------------------------------
@@ -49,21 +51,24 @@ class Files:
         except (ProjectError, GraphError, OSError) as exc:
             self.editor.report_error(str(exc))
             return False
-        self.editor.set_graph(graph, f"opened {path}")
+        from_image = None if graph.path else str(path)  # a PNG that carries its project
+        self.editor.set_graph(graph, f"opened {path}", opened_from=from_image)
         self.add_recent(path)
         return True
 
-    def save(self) -> bool:
+    def save(self, then: Callable[[], None] | None = None) -> bool:
+        """Saves to the project's file, or asks for one (then runs `then` once it is saved)."""
         g = self.editor.graph
         if not g.path:
-            self.show_save_dialog()
+            self.show_save_dialog(then)
             return False
-        return self.save_as(g.path)
+        ok = self.save_as(g.path)
+        if ok and then is not None:
+            then()
+        return ok
 
     def save_as(self, path: str | os.PathLike) -> bool:
-        path = Path(path)
-        if path.suffix.lower() == ".png" or not path.name.endswith(".json"):
-            path = path.with_name(path.name.removesuffix(".png") + PROJECT_SUFFIX)
+        path = project_path(path)
         try:
             self.editor.graph.save(path)
         except (ProjectError, OSError) as exc:
@@ -90,7 +95,8 @@ class Files:
         action, self._after_confirm = self._after_confirm, None
         if action is None or choice == "cancel":
             return
-        if choice == "save" and not self.save():
+        if choice == "save":
+            self.save(then=action)  # an untitled project asks for a name first, then goes on
             return
         action()
 
@@ -118,7 +124,7 @@ class Files:
         self.fill_recent_menu()
 
     def fill_recent_menu(self) -> None:
-        menu = self.editor.recent_menu
+        menu = self.recent_menu
         if menu is None:
             return
         dpg.delete_item(menu, children_only=True)
@@ -144,10 +150,10 @@ class Files:
             dpg.add_file_extension(".png")
             dpg.add_file_extension(".*")
         with dpg.file_dialog(
-            show=False, callback=self._saved, width=720, height=440, modal=True, label="Save project as",
-            default_filename="untitled.ngproj",
+            show=False, callback=self._saved, cancel_callback=self._save_cancelled, width=720,
+            height=440, modal=True, label="Save project as", default_filename=DEFAULT_PROJECT_NAME,
         ) as self.save_dialog:  # fmt: skip
-            dpg.add_file_extension(".json")
+            dpg.add_file_extension(".*")  # the name is kept as typed; project_path adds the suffix
         with dpg.window(
             label="Unsaved changes", modal=True, show=False, no_resize=True, width=360
         ) as self.confirm_window:
@@ -160,8 +166,17 @@ class Files:
     def show_open_dialog(self) -> None:
         self.guard(lambda: dpg.configure_item(self.open_dialog, show=True))
 
-    def show_save_dialog(self) -> None:
+    def show_save_dialog(self, then: Callable[[], None] | None = None) -> None:
+        self._after_save = then
         dpg.configure_item(self.save_dialog, show=True)
+
+    @property
+    def dialog_open(self) -> bool:
+        """A file dialog or the unsaved-changes prompt is up (keys belong to it)."""
+        return any(
+            dpg.is_item_shown(item)
+            for item in (self.open_dialog, self.save_dialog, self.confirm_window)
+        )
 
     def _opened(self, sender: int, app_data: dict) -> None:
         path = app_data.get("file_path_name")
@@ -169,6 +184,10 @@ class Files:
             self.open(path, confirm=False)
 
     def _saved(self, sender: int, app_data: dict) -> None:
+        then, self._after_save = self._after_save, None
         path = app_data.get("file_path_name")
-        if path:
-            self.save_as(path)
+        if path and self.save_as(path) and then is not None:
+            then()
+
+    def _save_cancelled(self, *args: object) -> None:
+        self._after_save = None

@@ -54,3 +54,27 @@ def drag_graph(editor, checkpoint, steps: int = 2, with_mask: bool = False) -> d
         link(editor, ids["mask"], "mask", ids["drag"], "mask")
     editor.frame()
     return ids
+
+
+def wait_until(editor, condition, timeout: float = 30.0, what: str = "condition") -> None:
+    """Renders frames until `condition()` holds; fails after `timeout` seconds (no fixed sleeps:
+    a loaded CI machine just takes longer)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        editor.frame()
+        time.sleep(0.005)  # leave the worker thread the CPU it needs
+
+
+def image_to_screen(editor, x: float, y: float) -> tuple[int, int]:
+    """Screen pixel of image pixel (x, y) in the panel (the viewport sits at the screen's 0, 0)."""
+    (x0, y0), _ = editor.panel_image_rect()
+    z = editor.panel.zoom
+    return int(x0 + (x + 0.5) * z), int(y0 + (y + 0.5) * z)
+
+
+def item_center(item) -> tuple[int, int]:
+    x, y = dpg.get_item_rect_min(item)
+    w, h = dpg.get_item_rect_size(item)
+    return int(x + w / 2), int(y + h / 2)

@@ -58,4 +58,4 @@ def test_a_png_written_by_export_reopens_as_its_project(editor, tiny_checkpoint,
     assert sorted(editor.graph.type_of(n).type_name for n in editor.graph.nodes) == [
         "Export", "Generator", "Latent", "PointSet", "Render",
     ]  # fmt: skip
-    assert "(from an image)" in editor.title
+    assert editor.title.startswith("out.png (project from an image)")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import dearpygui.dearpygui as dpg
 import numpy as np
 import pytest
 from PIL import Image
@@ -103,20 +101,6 @@ def test_undo_after_a_run_restores_the_points(editor, tiny_checkpoint):
     editor.undo()
     editor.redo()
     assert len(editor.graph.params(ids["points"])["points"]) == 1
-
-
-def test_stop_cancels_a_running_drag(editor, tiny_checkpoint):
-    ids = drag_graph(editor, tiny_checkpoint, steps=100000)
-    editor.graph.set(ids["points"], points=[{"handle": [5, 5], "target": [30, 30]}])
-    editor.run()
-    progress = editor.canvas.views[ids["drag"]].progress
-    deadline = time.monotonic() + 60
-    while not dpg.is_item_shown(progress) and time.monotonic() < deadline:
-        pump(editor, 1)  # until the drag reports its first steps
-    assert dpg.is_item_shown(progress)
-    editor.stop()
-    assert editor.wait_idle(60)
-    assert editor.last_report.cancelled and not dpg.is_item_shown(progress)
 
 
 def test_a_run_with_an_unlinked_input_shows_the_engines_message(editor):

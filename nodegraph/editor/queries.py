@@ -1,0 +1,348 @@
+"""Graph queries the editor's views ask: which image a node shows, what is upstream, what a run
+touches, which points to draw, where a new node goes, how a file is named, how a drag continues.
+
+Plain functions over the engine's Graph: no Dear PyGui here, so they are tested without a display."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from nodegraph import Graph
+from nodegraph.fingerprint import canonical
+
+PROJECT_SUFFIX = ".ngproj.json"
+DEFAULT_PROJECT_NAME = "untitled" + PROJECT_SUFFIX
+STAGE_DX, STAGE_DY = 240.0, -150.0  # where Continue puts the next drag and its point set
+
+
+# --- which image a node shows ---------------------------------------------------------------
+@dataclass
+class Source:
+    """Where the panel's image comes from: an IMAGE output, or a LATENT output to render."""
+
+    node: str
+    port: str
+    render_with: tuple[str, str] | None = None  # the GENERATOR output to render the latent with
+
+
+def port_of_type(g: Graph, node_id: str, port_type: str) -> str | None:
+    """The node's first output of `port_type` (e.g. "IMAGE"), or None."""
+    return next((o.name for o in g.type_of(node_id).outputs if o.type == port_type), None)
+
+
+def image_source(g: Graph, node_id: str) -> Source | None:
+    """The image relevant to `node_id`: its own IMAGE output, else the image its consumer edits
+    (the consumer's LATENT input: an upstream IMAGE beside it, or that latent rendered)."""
+    cls = g.type_of(node_id)
+    own = port_of_type(g, node_id, "IMAGE")
+    if own is not None:
+        return Source(node_id, own)
+    latent = port_of_type(g, node_id, "LATENT")
+    if latent is not None:
+        gen = generator_feeding(g, node_id)
+        return Source(node_id, latent, gen) if gen else None
+    for link in g.links_from(node_id):
+        feeds = g.links_into(link.dst)
+        for decl in g.type_of(link.dst).inputs:
+            if decl.type == "LATENT" and decl.name in feeds:
+                upstream = feeds[decl.name]
+                image = port_of_type(g, upstream.src, "IMAGE")
+                if image is not None:
+                    return Source(upstream.src, image)
+                gen = generator_feeding(g, link.dst) or generator_feeding(g, upstream.src)
+                return Source(upstream.src, upstream.output, gen) if gen else None
+    for decl in cls.inputs:  # e.g. a Mask with its size from a linked image
+        link = g.links_into(node_id).get(decl.name)
+        if link is not None and decl.type in ("IMAGE", "LATENT"):
+            return image_source(g, link.src)
+    return None
+
+
+def input_image_source(g: Graph, node_id: str) -> Source | None:
+    """The image a node starts from: that of what feeds its LATENT input (a drag's "before")."""
+    for decl in g.type_of(node_id).inputs:
+        link = g.links_into(node_id).get(decl.name)
+        if decl.type == "LATENT" and link is not None:
+            return image_source(g, link.src)
+    return None
+
+
+def generator_feeding(g: Graph, node_id: str) -> tuple[str, str] | None:
+    """(node, output) linked to the node's GENERATOR input, if any."""
+    for decl in g.type_of(node_id).inputs:
+        link = g.links_into(node_id).get(decl.name)
+        if decl.type == "GENERATOR" and link is not None:
+            return (link.src, link.output)
+    return None
+
+
+def editing_mode(g: Graph, node_id: str | None) -> str:
+    """What the image panel does for a node: "points" (a POINTS output made from a `points`
+    param), "mask" (a MASK output made from `strokes`), else "view"."""
+    if node_id is None:
+        return "view"
+    cls = g.type_of(node_id)
+    outputs = {o.type for o in cls.outputs}
+    if "POINTS" in outputs and cls.param("points") is not None:
+        return "points"
+    if "MASK" in outputs and cls.param("strokes") is not None:
+        return "mask"
+    return "view"
+
+
+# --- upstream, downstream, what a run touches -------------------------------------------------
+def upstream_of(g: Graph, node_id: str) -> set[str]:
+    """`node_id` and every node it depends on."""
+    seen, todo = set(), [node_id]
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(link.src for link in g.links_into(n).values())
+    return seen
+
+
+def run_closure(g: Graph, targets: Iterable[str]) -> set[str]:
+    """Every node an evaluation of `targets` reads: the targets and all they depend on."""
+    nodes: set[str] = set()
+    for target in targets:
+        if target in g:
+            nodes |= upstream_of(g, target)
+    return nodes
+
+
+def upstream_signature(g: Graph, node_id: str) -> str:
+    """Changes exactly when something the node's value depends on changes (types, params,
+    links upstream; not positions): a shown value is current while its signature is."""
+    nodes = sorted(upstream_of(g, node_id))
+    parts = [(n, g.type_of(n).type_name, canonical(g.params(n))) for n in nodes]
+    links = sorted(str(link) for link in g.links if link.dst in nodes)
+    return canonical([parts, links])
+
+
+def default_selection(g: Graph) -> str | None:
+    """The node whose image to show first: the last node (in link order) with an IMAGE output."""
+    if len(g) == 0:
+        return None
+    order = topological(g)
+    with_image = [n for n in order if port_of_type(g, n, "IMAGE")]
+    return with_image[-1] if with_image else order[0]
+
+
+def topological(g: Graph) -> list[str]:
+    return list(nx.topological_sort(g.snapshot().dag()))
+
+
+def image_nodes(g: Graph) -> list[str]:
+    """Nodes with an IMAGE output (the editor evaluates them for their thumbnails)."""
+    return [str(n) for n in g.nodes if port_of_type(g, str(n), "IMAGE")]
+
+
+# --- rendering a latent ---------------------------------------------------------------------
+def render_graph(g: Graph, source: Source) -> tuple[Graph, str, str] | None:
+    """A scratch graph that renders `source`'s latent: copies of its upstream nodes plus a node
+    type that takes (GENERATOR, LATENT) and gives IMAGE. It shares `g`'s cache, so the copies'
+    results come from there (fingerprints do not depend on node ids)."""
+    renderer = next(
+        (
+            cls
+            for cls in g.registry.types().values()
+            if sorted(i.type for i in cls.inputs if not i.optional) == ["GENERATOR", "LATENT"]
+            and any(o.type == "IMAGE" for o in cls.outputs)
+        ),
+        None,
+    )
+    if renderer is None or source.render_with is None:
+        return None
+    scratch = Graph(registry=g.registry, cache=g.cache)
+    scratch.path, scratch.base_dir = g.path, g.base_dir
+    needed = upstream_of(g, source.node) | upstream_of(g, source.render_with[0])
+    for node_id in needed:
+        scratch.add(g.type_of(node_id), id=node_id, **g.params(node_id))
+    for link in g.links:
+        if link.dst in needed:
+            scratch.connect(link.src, link.output, link.dst, link.input)
+    render_id = scratch.add(renderer, id="editor_render_preview")
+    ins = {i.type: i.name for i in renderer.inputs}
+    scratch.connect(source.render_with[0], source.render_with[1], render_id, ins["GENERATOR"])
+    scratch.connect(source.node, source.port, render_id, ins["LATENT"])
+    out = next(o.name for o in renderer.outputs if o.type == "IMAGE")
+    return scratch, str(render_id), out
+
+
+# --- points to draw -------------------------------------------------------------------------
+Point = tuple[float, float]
+
+
+@dataclass
+class Overlay:
+    """What the panel draws over a node's image: handle/target pairs and tracked handles."""
+
+    handles: list[Point] = field(default_factory=list)
+    targets: list[Point] = field(default_factory=list)
+    tracked: list[Point] = field(default_factory=list)
+
+
+def points_param(g: Graph, node_id: str) -> list[tuple[Point, Point]]:
+    """A PointSet-like node's pairs from its `points` param."""
+    points = g.params(node_id).get("points") or []
+    return [(tuple(p["handle"]), tuple(p["target"])) for p in points]
+
+
+def points_feeding(g: Graph, node_id: str) -> str | None:
+    """The node linked to `node_id`'s POINTS input when it keeps its points in a param."""
+    for decl in g.type_of(node_id).inputs:
+        link = g.links_into(node_id).get(decl.name)
+        if decl.type == "POINTS" and link is not None and editing_mode(g, link.src) == "points":
+            return link.src
+    return None
+
+
+def overlay_for(g: Graph, node_id: str, tracked: Iterable[Point] | None) -> Overlay:
+    """The pairs a node edits or consumes (its own `points` param, else its POINTS input's) with
+    `tracked`: the handles where a run (running now, or its current result) left them."""
+    source = node_id if editing_mode(g, node_id) == "points" else points_feeding(g, node_id)
+    pairs = points_param(g, source) if source is not None else []
+    return Overlay([h for h, _ in pairs], [t for _, t in pairs], [tuple(p) for p in tracked or []])
+
+
+# --- placing nodes --------------------------------------------------------------------------
+Rect = tuple[float, float, float, float]  # x, y, width, height in grid units
+
+
+def free_spot(occupied: list[Rect], view: Rect, size: tuple[float, float]) -> tuple[float, float]:
+    """A place for a node of `size` inside `view` overlapping none of `occupied`, scanning rows
+    from the view's top-left; the view's top-left corner when nothing fits."""
+    x0, y0, vw, vh = view
+    w, h = size
+    step = 30.0
+    y = y0 + 20
+    while y + h <= y0 + vh or y == y0 + 20:
+        x = x0 + 20
+        while x + w <= x0 + vw or x == x0 + 20:
+            if not any(_overlaps((x, y, w, h), r) for r in occupied):
+                return (x, y)
+            x += step
+        y += step
+    return (x0 + 20, y0 + 20)
+
+
+def fit_offset(rects: list[Rect], view: Rect, margin: float = 20.0) -> tuple[float, float]:
+    """How far to shift every node so their bounding box starts at the view's top-left."""
+    if not rects:
+        return (0.0, 0.0)
+    left = min(r[0] for r in rects)
+    top = min(r[1] for r in rects)
+    return (view[0] + margin - left, view[1] + margin - top)
+
+
+def _overlaps(a: Rect, b: Rect, gap: float = 10.0) -> bool:
+    return not (
+        a[0] + a[2] + gap <= b[0]
+        or b[0] + b[2] + gap <= a[0]
+        or a[1] + a[3] + gap <= b[1]
+        or b[1] + b[3] + gap <= a[1]
+    )
+
+
+# --- quick search ---------------------------------------------------------------------------
+def search_types(g: Graph, query: str) -> list[str]:
+    """Type names matching `query` (name, category or doc), best first: names that start with
+    it, then names that contain it, then the rest; ties alphabetically."""
+    q = query.strip().lower()
+    ranked = [
+        (0 if name.lower().startswith(q) else 1 if q in name.lower() else 2, name)
+        for name, cls in g.registry.types().items()
+        if q in f"{name} {cls.category} {cls.doc}".lower()
+    ]
+    return [name for _, name in sorted(ranked)]
+
+
+# --- files ----------------------------------------------------------------------------------
+def project_path(path: str | Path) -> Path:
+    """The file a Save writes for what the user typed: `x`, `x.ngproj`, `x.json`, `x.png` and
+    `x.ngproj.json` all become `x.ngproj.json` (an image is never overwritten by a project)."""
+    path = Path(path)
+    name = path.name
+    for suffix in (PROJECT_SUFFIX, ".ngproj", ".json", ".png"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return path.with_name((name or "untitled") + PROJECT_SUFFIX)
+
+
+def window_title(g: Graph, opened_from: str | None) -> str:
+    """The viewport title: the project file, else the image it came from, else "untitled"."""
+    if g.path:
+        name = Path(g.path).name
+    elif opened_from:
+        name = f"{Path(opened_from).name} (project from an image)"
+    else:
+        name = "untitled"
+    return f"{name}{' *' if g.dirty else ''} - nodegraph"
+
+
+# --- continuing a drag ----------------------------------------------------------------------
+def whole(value: float) -> float | int:
+    """A coordinate as an int when it is whole (so [57, 70] stays [57, 70] after an edit)."""
+    value = round(float(value), 2)
+    return int(value) if value.is_integer() else value
+
+
+@dataclass
+class NextStage:
+    """What Continue added: the new point set and drag node, and the consumers relinked."""
+
+    points: str
+    drag: str
+    relinked: list[str]
+
+
+def continue_drag(
+    g: Graph, drag_id: str, tracked: list[Point], targets: list[Point], budget: int | None = None
+) -> NextStage:
+    """The next stage of a drag, as the official GUI continues one: a new point set whose
+    handles are `tracked` (where the drag left them) and whose targets are `targets`, and a
+    copy of the drag node fed by it and by `drag_id`'s latent; the nodes that read `drag_id`
+    now read the new stage. One undo step."""
+    points_src = points_feeding(g, drag_id)
+    if points_src is None:
+        raise ValueError(f"node {drag_id!r} has no point set linked to its POINTS input")
+    latent_in = next(d.name for d in g.type_of(drag_id).inputs if d.type == "LATENT")
+    points_in = next(d.name for d in g.type_of(drag_id).inputs if d.type == "POINTS")
+    latent_out = port_of_type(g, drag_id, "LATENT")
+    pairs = [
+        {"handle": [whole(h[0]), whole(h[1])], "target": [whole(t[0]), whole(t[1])]}
+        for h, t in zip(tracked, targets)
+    ]
+    params = g.params(drag_id)
+    if budget is not None and "steps" in params:
+        params["steps"] = budget
+    x, y = g.pos(drag_id)
+    consumers = g.links_from(drag_id)
+    after = nx.descendants(g.snapshot().dag(), drag_id)
+    with g.transaction(f"continue {drag_id}"):
+        for node_id in after:  # make room: the new stage goes where the next node was
+            nx_, ny_ = g.pos(node_id)
+            g.move(node_id, (nx_ + STAGE_DX, ny_))
+        new_points = g.add(g.type_of(points_src), pos=(x + STAGE_DX, y + STAGE_DY), points=pairs)
+        new_drag = g.add(g.type_of(drag_id), pos=(x + STAGE_DX, y), **params)
+        for name, link in g.links_into(drag_id).items():
+            if name == points_in:
+                continue
+            src, out = (drag_id, latent_out) if name == latent_in else (link.src, link.output)
+            g.connect(src, out, new_drag, name)
+        g.connect(new_points, port_of_type(g, str(new_points), "POINTS"), new_drag, points_in)
+        for link in consumers:
+            g.connect(new_drag, link.output, link.dst, link.input, replace=True)
+    return NextStage(str(new_points), str(new_drag), sorted({lk.dst for lk in consumers}))
+
+
+def distance_left(tracked: list[Point], targets: list[Point]) -> float:
+    """The largest handle-to-target distance."""
+    return max((math.dist(h, t) for h, t in zip(tracked, targets)), default=0.0)

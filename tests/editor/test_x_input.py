@@ -1,0 +1,152 @@
+"""Real X events (xdotool/XTest) on the editor: typing in fields, dragging points, painting,
+quick search keys. Each test waits for what it checks by polling frames, never fixed sleeps."""
+
+from __future__ import annotations
+
+import dearpygui.dearpygui as dpg
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.editor.helpers import drag_graph, image_to_screen, item_center, pump, wait_until
+from tests.editor.xinput import click, drag, key, move, require_xdotool, type_text
+
+pytestmark = pytest.mark.editor
+
+
+@pytest.fixture
+def xeditor(editor):
+    require_xdotool()
+    move(editor, 5, 5)  # start each test with the pointer parked in a corner
+    return editor
+
+
+def _field(editor, node, param):
+    widget = editor.canvas.views[node].widgets[param]
+    wait_until(editor, lambda: dpg.get_item_rect_size(widget)[0] > 0, what=f"{node}.{param} drawn")
+    return widget
+
+
+def test_backspace_in_a_number_field_edits_the_number_not_the_graph(xeditor, tiny_checkpoint):
+    ids = drag_graph(xeditor, tiny_checkpoint, steps=120)
+    x, y = item_center(_field(xeditor, ids["drag"], "steps"))
+    click(xeditor, x, y)  # one click and the field takes keys (no double click)
+    key(xeditor, "End", "BackSpace", "BackSpace", "Delete")
+    type_text(xeditor, "35")
+    key(xeditor, "Return")
+    wait_until(xeditor, lambda: xeditor.graph.params(ids["drag"])["steps"] == 135, what="steps 135")
+    assert ids["drag"] in xeditor.graph and len(xeditor.graph) == 4
+
+
+def test_backspace_in_a_text_field_never_deletes_the_node(xeditor, tmp_path):
+    export = xeditor.add_node("Export", pos=(40, 40), path="out.png")
+    pump(xeditor, 3)
+    x, y = item_center(_field(xeditor, export, "path"))
+    click(xeditor, x, y)
+    key(xeditor, "End", "BackSpace", "BackSpace", "BackSpace", "BackSpace", "Delete")
+    type_text(xeditor, ".jpg")
+    key(xeditor, "Return")
+    wait_until(xeditor, lambda: xeditor.graph.params(export)["path"] == "out.jpg", what="path")
+    assert export in xeditor.graph
+
+
+def test_delete_over_the_canvas_removes_the_selected_node(xeditor):
+    latent = xeditor.add_node("Latent", pos=(40, 40))
+    pump(xeditor, 3)
+    x, y = dpg.get_item_rect_min(xeditor.canvas.views[latent].item)
+    click(xeditor, x + 30, y + 8)  # its title bar selects it
+    wait_until(xeditor, lambda: xeditor.canvas.selected_nodes() == [latent], what="selection")
+    key(xeditor, "Delete")
+    wait_until(xeditor, lambda: latent not in xeditor.graph, what="deleted")
+
+
+def _points_editor(editor, checkpoint, pairs):
+    ids = drag_graph(editor, checkpoint)
+    editor.graph.set(ids["points"], points=pairs)
+    editor.select(ids["points"])
+    wait_until(editor, lambda: editor.panel.image is not None, 60, "the latent's image")
+    editor.wait_idle(30)
+    pump(editor, 3)
+    return ids
+
+
+def test_dragging_a_target_moves_it_and_it_is_drawn_there(xeditor, tiny_checkpoint):
+    ids = _points_editor(xeditor, tiny_checkpoint, [{"handle": [6, 6], "target": [20, 8]}])
+    path = [image_to_screen(xeditor, 20 + i, 8 + i) for i in range(0, 11, 2)]
+    drag(xeditor, path)
+    wait_until(
+        xeditor,
+        lambda: xeditor.graph.params(ids["points"])["points"][0]["target"] == [30, 18],
+        what="target moved to (30, 18)",
+    )
+    assert xeditor.graph.params(ids["points"])["points"][0]["handle"] == [6, 6]
+    shot = np.asarray(Image.open(xeditor.screenshot(xeditor_tmp(xeditor))).convert("RGB"))
+    x, y = image_to_screen(xeditor, 30, 18)
+    r, g, b = shot[y, x].astype(int)
+    assert b > 150 and r < 120, f"target colour expected at ({x}, {y}), got {(r, g, b)}"
+
+
+def xeditor_tmp(editor):
+    import tempfile
+
+    return tempfile.mkdtemp() + "/shot.png"
+
+
+def test_a_mouse_drag_paints_one_continuous_stroke(xeditor, tiny_checkpoint, tmp_path):
+    ids = drag_graph(xeditor, tiny_checkpoint, with_mask=True)
+    xeditor.select(ids["mask"])
+    wait_until(xeditor, lambda: xeditor.panel.image is not None, 60, "the image under the mask")
+    xeditor.wait_idle(30)
+    xeditor.panel.set_radius(1.5)
+    before = np.asarray(Image.open(xeditor.screenshot(tmp_path / "a.png")).convert("RGB"))
+    path = [image_to_screen(xeditor, x, 16) for x in range(4, 29, 2)]
+    drag(xeditor, path)
+    (stroke,) = xeditor.graph.params(ids["mask"])["strokes"]
+    assert stroke["points"][0] == [4, 16] and stroke["points"][-1] == [28, 16]
+    wait_until(xeditor, lambda: _mask_sum(xeditor) > 0, 60, "the mask with the stroke")
+    after = np.asarray(Image.open(xeditor.screenshot(tmp_path / "b.png")).convert("RGB"))
+    for x in range(4, 29):  # every pixel along the path is tinted, not only the press point
+        sx, sy = image_to_screen(xeditor, x, 16)
+        diff = np.abs(after[sy, sx].astype(int) - before[sy, sx].astype(int)).sum()
+        assert diff > 12, f"pixel ({x}, 16) is not painted: {before[sy, sx]} -> {after[sy, sx]}"
+    sx, sy = image_to_screen(xeditor, 16, 28)
+    assert np.abs(after[sy, sx].astype(int) - before[sy, sx].astype(int)).max() < 4  # far away: not
+
+
+def _mask_sum(editor) -> float:
+    mask = editor.panel.mask
+    return -1.0 if mask is None else float(mask.sum())
+
+
+def test_undo_of_a_stroke_clears_it_from_the_overlay(xeditor, tiny_checkpoint, tmp_path):
+    ids = drag_graph(xeditor, tiny_checkpoint, with_mask=True)
+    xeditor.select(ids["mask"])
+    wait_until(xeditor, lambda: xeditor.panel.image is not None, 60, "the image under the mask")
+    xeditor.wait_idle(30)
+    xeditor.panel.set_radius(3)
+    drag(xeditor, [image_to_screen(xeditor, x, 10) for x in (6, 12, 18)])
+    wait_until(xeditor, lambda: _mask_sum(xeditor) > 0, 60, "the mask with the stroke")
+    painted = np.asarray(Image.open(xeditor.screenshot(tmp_path / "a.png")).convert("RGB"))
+    move(xeditor, *item_center(xeditor.canvas.tag))
+    key(xeditor, "ctrl+z")
+    wait_until(xeditor, lambda: xeditor.graph.params(ids["mask"])["strokes"] == [], what="undo")
+    wait_until(xeditor, lambda: _mask_sum(xeditor) == 0, 60, "the mask without the stroke")
+    undone = np.asarray(Image.open(xeditor.screenshot(tmp_path / "b.png")).convert("RGB"))
+    for x in (6, 12, 18):  # the overlay no longer shows the stroke, without a Run
+        sx, sy = image_to_screen(xeditor, x, 10)
+        assert np.abs(painted[sy, sx].astype(int) - undone[sy, sx].astype(int)).sum() > 12
+
+
+def test_quick_search_enter_adds_the_highlighted_type_and_arrows_move_it(xeditor):
+    move(xeditor, *item_center(xeditor.canvas.tag))
+    key(xeditor, "Tab")
+    wait_until(xeditor, lambda: dpg.is_item_active(xeditor.search_input), what="search typing")
+    type_text(xeditor, "lat")
+    wait_until(xeditor, lambda: xeditor.highlighted == "Latent", what="Latent highlighted")
+    assert dpg.get_value(xeditor.search_list) == "Latent"
+    key(xeditor, "Down")
+    moved = xeditor.highlighted
+    assert moved != "Latent" and dpg.get_value(xeditor.search_list) == moved
+    key(xeditor, "Return")
+    wait_until(xeditor, lambda: len(xeditor.graph) == 1, what="a node added")
+    assert xeditor.graph.type_of(xeditor.graph.nodes[0]).type_name == moved
