@@ -1,7 +1,8 @@
 """The Editor: builds the windows, owns the Graph, the worker and its event queue.
 
 A view over the engine: every action below is one call of the public Graph API, so anything
-the editor does a script can do. `main(args)` is `nodegraph edit`."""
+the editor does a script can do. The views (canvas, image panel, files) see it through the
+small `Host` interface. `main(args)` is `nodegraph edit`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import argparse
 import inspect
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ import dearpygui.dearpygui as dpg
 import numpy as np
 
 from nodegraph import Graph, GraphError, events
+from nodegraph.editor import queries
 from nodegraph.editor.canvas import TOOLTIPS, Canvas, tip
 from nodegraph.editor.files import Files
 from nodegraph.editor.image_panel import ImagePanel
+from nodegraph.editor.pacing import POLL_S, FpsLog, FramePacer, InputWatch
 from nodegraph.editor.runner import EngineEvent, Job, JobDone, JobStarted, Runner
 from nodegraph.editor.trust_dialog import TrustDialog
 from nodegraph.evaluate import pick_targets
@@ -29,71 +32,90 @@ LIVE_DEBOUNCE_S = 0.4
 TOOLBAR_H, LOG_H, STATUS_H = 34, 118, 26
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 ERROR, OK, DIM, RUNNING = (255, 110, 100), (140, 220, 140), (150, 150, 160), (240, 200, 90)
+WARNING = (255, 170, 60)
+BACKGROUND = (30, 31, 36)
 
 
 class Editor:
     """The Dear PyGui editor over one Graph at a time (New/Open replace it)."""
 
     def __init__(
-        self, graph: Graph | None = None, size: tuple[int, int] = SIZE, device: str = "auto"
+        self,
+        graph: Graph | None = None,
+        size: tuple[int, int] = SIZE,
+        device: str = "auto",
+        fps_log: str | Path | None = None,
     ) -> None:
-        self.graph = graph if graph is not None else Graph()
+        self._graph = graph if graph is not None else Graph()
         self.size = size
         self.selected: str | None = None
         self.live = False
-        self.press_count = 0  # left presses so far; lets a slider drag fold into one undo step
-        self.recent_menu: int | None = None
+        self.opened_from: str | None = None  # the PNG a project came from, for the title
         self.last_report: Any = None
         self.last_error: str | None = None
-        self._unsubscribe = None
+        self.warnings: list[tuple[str, str]] = []  # (node, message) of the last run
+        self._unsubscribe: Callable[[], None] | None = None
         self._changed = True
         self._live_due: float | None = None
-        self._dpg_selection: list[str] = []
-        self._image_drag = False
+        self._fresh: dict[str, str] = {}  # node -> upstream signature its cached value is for
+        self._settling: dict[str, dict] = {}  # node -> params it stopped at (NodeSettled)
+        self._budgets: dict[str, int] = {}  # node -> steps it had before a Stop kept it short
+        self._last_drag: str | None = None
+        self._search_matches: list[str] = []
+        self._search_index = 0
+        self._laid_out = False
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
         self.runner = Runner(device)
         self.textures = dpg.add_texture_registry()
         self._style()
         self._build()
-        self.files = Files(self)
+        self.files = Files(self, self.recent_menu)
         self.trust = TrustDialog(self)
         self.files.fill_recent_menu()
-        self._handlers()
+        with dpg.handler_registry():
+            dpg.add_key_press_handler(callback=lambda s, key: self._on_key(key))
         dpg.create_viewport(
             title="nodegraph", width=size[0], height=size[1], x_pos=0, y_pos=0, disable_close=True
         )
+        dpg.set_viewport_clear_color((*BACKGROUND, 255))
+        dpg.set_viewport_resize_callback(lambda: self._layout())
         dpg.set_exit_callback(lambda: self.request_quit())
         dpg.setup_dearpygui()
         dpg.show_viewport()
         dpg.set_primary_window(self.window, True)
-        self.set_graph(self.graph, None)
+        self.input = InputWatch()
+        self.pacer = FramePacer()
+        self.fps_log = FpsLog(fps_log) if fps_log else None
+        self.set_graph(self._graph, None)
+
+    @property
+    def graph(self) -> Graph:
+        return self._graph
 
     # --- building ------------------------------------------------------------------------
     def _style(self) -> None:
         if FONT.is_file():
             with dpg.font_registry():
                 dpg.bind_font(dpg.add_font(str(FONT), 15))
+        # Window and child backgrounds are left to the viewport's clear colour: under a
+        # software renderer every full-size fill costs milliseconds per frame.
         with dpg.theme() as theme, dpg.theme_component(dpg.mvAll):
             dpg.add_theme_style(dpg.mvStyleVar_FrameRounding, 3)
             dpg.add_theme_style(dpg.mvStyleVar_ChildRounding, 4)
             dpg.add_theme_style(dpg.mvStyleVar_ItemSpacing, 8, 5)
-            dpg.add_theme_color(dpg.mvThemeCol_WindowBg, (30, 31, 36))
-            dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (24, 25, 29))
+            dpg.add_theme_color(dpg.mvThemeCol_WindowBg, (*BACKGROUND, 0))
+            dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (24, 25, 29, 0))
             dpg.add_theme_color(dpg.mvThemeCol_MenuBarBg, (38, 40, 46))
-            dpg.add_theme_color(
-                dpg.mvNodeCol_TitleBar, (58, 72, 110), category=dpg.mvThemeCat_Nodes
-            )
-            dpg.add_theme_color(
-                dpg.mvNodeCol_TitleBarHovered, (72, 90, 136), category=dpg.mvThemeCat_Nodes
-            )
-            dpg.add_theme_color(
-                dpg.mvNodeCol_TitleBarSelected, (92, 112, 170), category=dpg.mvThemeCat_Nodes
-            )
-            dpg.add_theme_color(
-                dpg.mvNodeCol_GridBackground, (26, 27, 31), category=dpg.mvThemeCat_Nodes
-            )
-            dpg.add_theme_color(dpg.mvNodeCol_GridLine, (40, 42, 48), category=dpg.mvThemeCat_Nodes)
+            nodes = dict(category=dpg.mvThemeCat_Nodes)
+            dpg.add_theme_color(dpg.mvNodeCol_TitleBar, (58, 72, 110), **nodes)
+            dpg.add_theme_color(dpg.mvNodeCol_TitleBarHovered, (72, 90, 136), **nodes)
+            dpg.add_theme_color(dpg.mvNodeCol_TitleBarSelected, (92, 112, 170), **nodes)
+            dpg.add_theme_color(dpg.mvNodeCol_GridBackground, (26, 27, 31, 0), **nodes)
+            dpg.add_theme_color(dpg.mvNodeCol_GridLine, (40, 42, 48), **nodes)
+        with dpg.theme() as self._popup_theme, dpg.theme_component(dpg.mvAll):
+            dpg.add_theme_color(dpg.mvThemeCol_WindowBg, (36, 38, 44, 255))
+            dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (30, 31, 36, 255))
         dpg.bind_theme(theme)
 
     def _build(self) -> None:
@@ -101,7 +123,11 @@ class Editor:
             self._menus()
             with dpg.group(horizontal=True):
                 dpg.add_button(label="  Run  ", callback=lambda: self.run())
-                dpg.add_button(label="  Stop  ", callback=lambda: self.stop())
+                stop = dpg.add_button(label="  Stop  ", callback=lambda: self.stop())
+                tip(stop, "stop the run; a drag keeps its result so far (Esc)")
+                cont = dpg.add_button(label="  Continue  ", callback=lambda: self.continue_drag())
+                tip(cont, "next stage from where the drag is: a new point set (handles = tracked "
+                    "points, same targets) and a drag linked after it; then runs it")  # fmt: skip
                 self.live_box = dpg.add_checkbox(
                     label="live", callback=lambda s, v: self.set_live(v)
                 )
@@ -118,7 +144,7 @@ class Editor:
                     self.panel = ImagePanel(self, self.panel_box, self.textures)
             with dpg.child_window(height=LOG_H, border=True) as self.log_box:
                 pass
-            self.status_text = dpg.add_text("ready", color=DIM)
+            self.status_text = dpg.add_text("ready", color=DIM, wrap=0)
         self._quick_search()
 
     def _menus(self) -> None:
@@ -156,6 +182,9 @@ class Editor:
                 dpg.add_menu_item(
                     label="Delete", shortcut="Del", callback=lambda: self.delete_selected()
                 )
+                dpg.add_menu_item(
+                    label="Fit nodes in view", shortcut="F", callback=lambda: self.canvas.fit()
+                )
             with dpg.menu(label="Add"):
                 dpg.add_menu_item(
                     label="Quick search...",
@@ -174,11 +203,14 @@ class Editor:
                                 callback=lambda s, a, u: self.add_node(u),
                                 user_data=name,
                             )
-                            doc = self.graph.registry.get(name).doc
-                            tip(item, doc)
+                            tip(item, self.graph.registry.get(name).doc)
             with dpg.menu(label="Run"):
                 dpg.add_menu_item(label="Run", shortcut="Ctrl+Enter", callback=lambda: self.run())
                 dpg.add_menu_item(label="Stop", shortcut="Esc", callback=lambda: self.stop())
+                dpg.add_menu_item(
+                    label="Continue", shortcut="Ctrl+Shift+Enter",
+                    callback=lambda: self.continue_drag(),
+                )  # fmt: skip
                 dpg.add_menu_item(label="Live", check=True, callback=lambda s, v: self.set_live(v))
 
     def _quick_search(self) -> None:
@@ -186,19 +218,13 @@ class Editor:
             label="Add node", show=False, width=300, height=260, no_collapse=True
         ) as self.search_window:
             self.search_input = dpg.add_input_text(
-                hint="type to search, Enter adds", width=-1, callback=lambda s, v: self._filter(v)
-            )
+                hint="type; arrows pick, Enter adds", width=-1,
+                callback=lambda s, v: self._filter(v),
+            )  # fmt: skip
             self.search_list = dpg.add_listbox(
                 [], width=-1, num_items=9, callback=lambda s, v: self._search_pick(v)
             )
-
-    def _handlers(self) -> None:
-        with dpg.handler_registry():
-            dpg.add_key_press_handler(callback=lambda s, key: self._on_key(key))
-            dpg.add_mouse_click_handler(callback=lambda s, button: self._on_mouse_click(button))
-            dpg.add_mouse_release_handler(callback=lambda s, button: self._on_mouse_release(button))
-            dpg.add_mouse_wheel_handler(callback=lambda s, delta: self._on_wheel(delta))
-        dpg.set_viewport_resize_callback(lambda: self._layout())
+        dpg.bind_item_theme(self.search_window, self._popup_theme)
 
     def _layout(self) -> None:
         w = dpg.get_viewport_client_width() or self.size[0]
@@ -211,15 +237,17 @@ class Editor:
         self.panel.layout(-1, -1)
 
     # --- graph ---------------------------------------------------------------------------
-    def set_graph(self, graph: Graph, message: str | None) -> None:
-        """Shows `graph` (after New or Open); the previous graph's runs are cancelled."""
+    def set_graph(self, graph: Graph, message: str | None, opened_from: str | None = None) -> None:
+        """Shows `graph` (after New or Open); every job of the previous graph is cancelled."""
         self.runner.cancel()
         if self._unsubscribe is not None:
             self._unsubscribe()
-        self.graph = graph
+        self._graph = graph
+        self.opened_from = opened_from
+        self._fresh, self._settling, self._budgets, self._last_drag = {}, {}, {}, None
         self._unsubscribe = graph.subscribe(self._on_graph_change)
         self.canvas.rebuild()
-        self.select(default_selection(graph))
+        self.select(queries.default_selection(graph))
         self._changed = True
         self.update_title()
         if message:
@@ -227,25 +255,27 @@ class Editor:
 
     def _on_graph_change(self, change: Any) -> None:
         self._changed = True
-        if self.live and change.kind != "move":
+        if change.kind == "move":
+            return
+        self.runner.invalidate(change.node_id)  # a run of what changed is stale: cancel it
+        if self.live:
             self._live_due = time.monotonic() + LIVE_DEBOUNCE_S
 
     def update_title(self) -> None:
-        g = self.graph
-        name = (
-            Path(g.path).name
-            if g.path
-            else (f"{Path(g.base_dir).name}/ (from an image)" if g.base_dir else "untitled")
-        )
-        dpg.set_viewport_title(f"{name}{' *' if g.dirty else ''} - nodegraph")
+        dpg.set_viewport_title(queries.window_title(self.graph, self.opened_from))
 
     @property
     def title(self) -> str:
         return dpg.get_viewport_title()
 
     def value_of(self, node_id: str, port: str | None) -> Any:
-        """The node's output from its last evaluation, if the cache still holds it."""
-        return self.graph.cached_value(node_id, port) if port else None
+        """The node's output from an evaluation of its current upstream state, else None (a
+        value computed before an edit upstream is never shown as if it were current)."""
+        if not port or node_id not in self.graph:
+            return None
+        if self._fresh.get(node_id) != queries.upstream_signature(self.graph, node_id):
+            return None
+        return self.graph.cached_value(node_id, port)
 
     # --- edits (each one Graph call) -----------------------------------------------------
     def _edit(self, what: str, fn: Any) -> Any:
@@ -332,9 +362,8 @@ class Editor:
                     )
                 for node_id in nodes:
                     for link in g.links_into(node_id).values():
-                        g.connect(
-                            copies.get(link.src, link.src), link.output, copies[node_id], link.input
-                        )
+                        src = copies.get(link.src, link.src)
+                        g.connect(src, link.output, copies[node_id], link.input)
 
         self._edit(f"duplicated {', '.join(nodes)}", duplicate)
         return list(copies.values())
@@ -361,7 +390,6 @@ class Editor:
         if len(g) == 0:
             self.status("nothing to run: add nodes first")
             return None
-        images = [str(n) for n in g.nodes if any(o.type == "IMAGE" for o in g.type_of(n).outputs)]
         try:
             outputs = pick_targets(g.snapshot(), None)
         except GraphError as exc:
@@ -369,16 +397,54 @@ class Editor:
             return None
         if kind == "live":
             outputs = [n for n in outputs if not g.type_of(n).is_output]
-        targets = list(dict.fromkeys(outputs + images))
+        targets = list(dict.fromkeys(outputs + queries.image_nodes(g)))
         if not targets:
             return None
         self.runner.cancel(("run", "live"))
         self._live_due = None
+        self.warnings = []
         return self.runner.submit(Job(g, targets, kind))
 
     def stop(self) -> None:
-        self.runner.cancel(("run", "live"))
-        self.status("stopping...")
+        """Stops the run; a drag keeps its result so far (its steps become the steps done)."""
+        if self.runner.finish():
+            self.status("stopping: a running drag keeps its result so far", RUNNING)
+        else:
+            self.status("nothing is running")
+
+    def continue_drag(self, node_id: str | None = None) -> str | None:
+        """Continue: the next stage of a drag from where it is (its tracked handles, the same
+        targets) as a new point set and drag node linked after it, then a run. Returns the
+        new drag node's id."""
+        g = self.graph
+        drag = node_id or self._drag_to_continue()
+        if drag is None:
+            self.status("select a drag node to continue (run or stop it first)", WARNING)
+            return None
+        port = queries.port_of_type(g, drag, "POINTS")
+        result = self.value_of(drag, port)
+        if result is None:
+            self.status(f"run {drag} first (or stop it): Continue starts from its result", WARNING)
+            return None
+        try:
+            stage = queries.continue_drag(
+                g, drag, list(result.handles), list(result.targets), self._budgets.get(drag)
+            )
+        except (GraphError, ValueError) as exc:
+            self.report_error(f"cannot continue {drag}: {exc}")
+            return None
+        self.canvas.sync()
+        self.status(f"continued {drag}: {stage.points} -> {stage.drag}")
+        self.select(stage.drag)
+        self.run()
+        return stage.drag
+
+    def _drag_to_continue(self) -> str | None:
+        g = self.graph
+        for candidate in (self.selected, self._last_drag):
+            if candidate in g and _is_drag(g, candidate):
+                return candidate
+        return None
 
     def set_live(self, on: bool) -> None:
         self.live = bool(on)
@@ -410,9 +476,18 @@ class Editor:
             self._on_job_done(message)
 
     def _on_event(self, job: Job, event: Any) -> None:
-        if job.kind == "render":
+        if job.kind == "render" or job.graph is not self.graph:
             return
-        if job.kind == "values" and not isinstance(event, events.NodeFailed):
+        if isinstance(event, events.NodeFinished):
+            self._finished(job, event)
+        elif isinstance(event, events.NodeSettled):
+            self._settling[event.node_id] = event.params
+        elif isinstance(event, events.NodeFailed):
+            self.canvas.set_progress(event.node_id, None)
+            self.canvas.set_status(event.node_id, "failed (see log)", ERROR)
+            self.report_error(str(event.error))
+            self.trust.offer(event.error)
+        if job.kind == "values":
             return
         if isinstance(event, events.RunStarted):
             todo = ", ".join(event.to_compute) or "nothing (all cached)"
@@ -423,39 +498,78 @@ class Editor:
             self.canvas.set_status(event.node_id, "running", RUNNING)
             dpg.configure_item(self.progress, overlay=f"{event.node_id}...")
             self.log(f"{event.node_id}: {event.reason}", DIM)
+            self._follow(event.node_id)
         elif isinstance(event, events.NodeProgress):
-            fraction = event.step / event.total if event.total else 0.0
-            text = f"{event.step}/{event.total}" + (f"  {event.message}" if event.message else "")
-            self.canvas.set_progress(event.node_id, fraction, text)
-            dpg.set_value(self.progress, fraction)
-            dpg.configure_item(self.progress, overlay=f"{event.node_id}: {text}")
-            if event.preview is not None:
-                self.canvas.set_thumbnail(event.node_id, event.preview)
-            tracked = event.points  # e.g. a drag's tracked handles
-            if event.preview is not None or tracked is not None:
-                self.panel.show_preview(event.node_id, event.preview, tracked)
+            self._progress(event)
         elif isinstance(event, events.NodeLog):
             self.log(f"{event.node_id}: {event.message}")
-        elif isinstance(event, events.NodeFinished):
-            self.canvas.set_progress(event.node_id, None)
-            self.canvas.set_status(
-                event.node_id,
-                "cached" if event.cached else f"done in {event.seconds:.2f} s",
-                DIM if event.cached else OK,
-            )
-            self._thumbnail(event.node_id)
-            for path in event.written:
-                self.log(f"{event.node_id}: wrote {path}", OK)
-        elif isinstance(event, events.NodeFailed):
-            self.canvas.set_progress(event.node_id, None)
-            self.canvas.set_status(event.node_id, "failed (see log)", ERROR)
-            self.report_error(str(event.error))
-            self.trust.offer(event.error)
+        elif isinstance(event, events.NodeWarning):
+            self.warnings.append((event.node_id, event.message))
+            self.canvas.set_status(event.node_id, "warning (see log)", WARNING)
+            self.log(f"{event.node_id}: warning: {event.message}", WARNING)
         elif isinstance(event, events.Cancelled):
             self.log(f"cancelled{' in ' + event.node_id if event.node_id else ''}", RUNNING)
             if event.node_id:
                 self.canvas.set_progress(event.node_id, None)
                 self.canvas.set_status(event.node_id, "cancelled", RUNNING)
+
+    def _follow(self, node_id: str) -> None:
+        """The panel shows the node being computed when it makes an image (a drag, a render),
+        unless the user is in the middle of a gesture on the panel."""
+        if queries.port_of_type(self.graph, node_id, "IMAGE") and not self.panel.gesture:
+            if _is_drag(self.graph, node_id):
+                self._last_drag = node_id
+            if self.selected != node_id:
+                self.select(node_id)
+
+    def _progress(self, event: events.NodeProgress) -> None:
+        fraction = event.step / event.total if event.total else 0.0
+        text = f"{event.step}/{event.total}" + (f"  {event.message}" if event.message else "")
+        self.canvas.set_progress(event.node_id, fraction, text)
+        dpg.set_value(self.progress, fraction)
+        dpg.configure_item(self.progress, overlay=f"{event.node_id}: {text}")
+        if event.preview is not None:
+            self.canvas.set_thumbnail(event.node_id, event.preview)
+        if event.preview is not None or event.points is not None:
+            self.panel.show_preview(event.node_id, event.preview, event.points)
+
+    def _finished(self, job: Job, event: events.NodeFinished) -> None:
+        node = event.node_id
+        settled = self._settling.pop(node, None)
+        if settled is not None and node in self.graph:
+            self._keep_stopped(node, settled)
+        elif node in job.signatures:
+            self._fresh[node] = job.signatures[node]
+        if job.kind == "values":
+            return
+        self.canvas.set_progress(node, None)
+        if node not in {n for n, _ in self.warnings}:
+            self.canvas.set_status(
+                node,
+                "cached" if event.cached else f"done in {event.seconds:.2f} s",
+                DIM if event.cached else OK,
+            )
+        self._thumbnail(node)
+        for path in event.written:
+            self.log(f"{node}: wrote {path}", OK)
+
+    def _keep_stopped(self, node: str, params: dict) -> None:
+        """A drag stopped by the user: its params become what reproduces the kept result
+        (steps = steps done), as one undo step; the result is cached under them."""
+        old = self.graph.params(node)
+        if "steps" in params and "steps" in old:
+            self._budgets[node] = int(old["steps"])
+        shown = ", ".join(f"{k}={v}" for k, v in params.items())
+        try:
+            with self.graph.transaction(f"stop {node} at {shown}"):
+                self.graph.set(node, **params)
+        except GraphError as exc:
+            self.report_error(str(exc))
+            return
+        self._fresh[node] = queries.upstream_signature(self.graph, node)
+        self._last_drag = node
+        self.canvas.set_status(node, f"stopped: {shown}", RUNNING)
+        self.log(f"{node}: stopped and kept; set {shown} (Ctrl+Z undoes it)", RUNNING)
 
     def _on_job_done(self, done: JobDone) -> None:
         job = done.job
@@ -466,38 +580,47 @@ class Editor:
                 else f"{type(done.error).__name__}: {done.error}"
             )
             self.trust.offer(done.error)
-        if job.kind == "render" and done.report is not None:
+        if job.kind == "render":
             key, render_id, port = job.tag
-            image = done.report.outputs.get(render_id, {}).get(port)
-            self.panel.rendered(key, image)
+            report = done.report
+            image = report.outputs.get(render_id, {}).get(port) if report is not None else None
+            cancelled = job.cancel.is_set() or (report is not None and report.cancelled)
+            self.panel.rendered(key, image, cancelled=cancelled)
+            return
+        if job.graph is not self.graph:
             return
         if job.kind == "values":
             self.panel.refresh()
             return
-        if job.kind in ("run", "live"):
-            report = done.report
-            self.last_report = report
-            dpg.set_value(self.progress, 1.0 if report is not None and report.ok else 0.0)
-            if report is not None:
-                summary = f"{len(report.computed)} computed, {len(report.cached)} cached, {len(report.failed)} failed"
-                summary += f" in {done.seconds:.1f} s" + (
-                    " (cancelled)" if report.cancelled else ""
-                )
-                dpg.configure_item(self.progress, overlay=summary)
-                if report.ok:
-                    self.status(f"run finished: {summary}", OK)
-                elif report.cancelled:
-                    self.status("run cancelled", RUNNING)
-                for node_id in report.nodes:
-                    self._thumbnail(node_id)
-            self.panel.end_preview()
+        report = done.report
+        self.last_report = report
+        dpg.set_value(self.progress, 1.0 if report is not None and report.ok else 0.0)
+        if report is not None:
+            self._run_summary(report, done.seconds)
+            for node_id in report.nodes:
+                self._thumbnail(node_id)
+        self.panel.end_preview()
+
+    def _run_summary(self, report: Any, seconds: float) -> None:
+        kept = [n for n, r in report.nodes.items() if r.settled]
+        summary = f"{len(report.computed)} computed, {len(report.cached)} cached, {len(report.failed)} failed"
+        summary += f" in {seconds:.1f} s" + (" (cancelled)" if report.cancelled else "")
+        dpg.configure_item(self.progress, overlay=summary)
+        if kept:
+            steps = ", ".join(f"{n} at step {report.nodes[n].settled.get('steps')}" for n in kept)
+            self.status(f"stopped: kept {steps}; Continue goes on from there", RUNNING)
+        elif self.warnings:
+            node, message = self.warnings[0]
+            self.status(f"run finished with a warning: {node} {message}", WARNING)
+        elif report.ok:
+            self.status(f"run finished: {summary}", OK)
+        elif report.cancelled:
+            self.status("run cancelled", RUNNING)
 
     def _thumbnail(self, node_id: str) -> None:
         if node_id not in self.graph:
             return
-        port = next(
-            (o.name for o in self.graph.type_of(node_id).outputs if o.type == "IMAGE"), None
-        )
+        port = queries.port_of_type(self.graph, node_id, "IMAGE")
         image = self.value_of(node_id, port) if port else None
         if image is not None:
             self.canvas.set_thumbnail(node_id, image)
@@ -523,20 +646,23 @@ class Editor:
             dpg.delete_item(item)
         dpg.set_y_scroll(self.log_box, -1.0)
 
-    # --- input ---------------------------------------------------------------------------
+    # --- keys ----------------------------------------------------------------------------
     def _ctrl(self) -> bool:
         return dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl)
 
     def _shift(self) -> bool:
         return dpg.is_key_down(dpg.mvKey_LShift) or dpg.is_key_down(dpg.mvKey_RShift)
 
+    def typing(self) -> bool:
+        """A text or number field has the keyboard (or a dialog is up): keys are text then."""
+        fields = [*self.canvas.text_fields(), self.search_input]
+        return self.files.dialog_open or any(dpg.is_item_active(f) for f in fields)
+
     def _on_key(self, key: int) -> None:
         ctrl, shift = self._ctrl(), self._shift()
-        if ctrl and key == dpg.mvKey_Z:
-            self.redo() if shift else self.undo()
-        elif ctrl and key == dpg.mvKey_Y:
-            self.redo()
-        elif ctrl and key == dpg.mvKey_S:
+        if dpg.is_item_shown(self.search_window) and self._search_key(key):
+            return
+        if ctrl and key == dpg.mvKey_S:
             self.files.show_save_dialog() if shift else self.files.save()
         elif ctrl and key == dpg.mvKey_O:
             self.files.show_open_dialog()
@@ -544,48 +670,42 @@ class Editor:
             self.files.new()
         elif ctrl and key == dpg.mvKey_Q:
             self.request_quit()
+        elif ctrl and key == dpg.mvKey_Return:
+            self.continue_drag() if shift else self.run()
+        elif key == dpg.mvKey_Escape and not self.files.dialog_open:
+            if self.runner.running():
+                self.stop()
+        elif not self.typing():
+            self._canvas_key(key, ctrl, shift)
+
+    def _canvas_key(self, key: int, ctrl: bool, shift: bool) -> None:
+        """Shortcuts that edit the graph: only when no text field has the keyboard."""
+        over_canvas = dpg.is_item_hovered(self.canvas.tag)
+        if ctrl and key == dpg.mvKey_Z:
+            self.redo() if shift else self.undo()
+        elif ctrl and key == dpg.mvKey_Y:
+            self.redo()
         elif ctrl and key == dpg.mvKey_D:
             self.duplicate_selected()
-        elif ctrl and key == dpg.mvKey_Return:
-            self.run()
-        elif key == dpg.mvKey_Escape:
-            dpg.configure_item(self.search_window, show=False)
-            self.stop()
-        elif key in (dpg.mvKey_Delete, dpg.mvKey_Back) and dpg.is_item_hovered(self.canvas.tag):
+        elif key in (dpg.mvKey_Delete, dpg.mvKey_Back) and over_canvas:
             self.delete_selected()
-        elif key == dpg.mvKey_Tab and dpg.is_item_hovered(self.canvas.tag):
+        elif key == dpg.mvKey_Tab and over_canvas:
             self.open_quick_search()
-        elif key == dpg.mvKey_Return and dpg.is_item_shown(self.search_window):
+        elif key == dpg.mvKey_F and not ctrl and over_canvas:
+            self.canvas.fit()
+
+    def _search_key(self, key: int) -> bool:
+        """Keys of the open quick search: Escape closes it (and nothing else), arrows move the
+        highlight, Enter adds the highlighted type. True when the key was the search's."""
+        if key == dpg.mvKey_Escape:
+            dpg.configure_item(self.search_window, show=False)
+        elif key in (dpg.mvKey_Down, dpg.mvKey_Up):
+            self._highlight(self._search_index + (1 if key == dpg.mvKey_Down else -1))
+        elif key in (dpg.mvKey_Return, dpg.mvKey_NumPadEnter):
             self.quick_add(dpg.get_value(self.search_input))
-
-    def _on_mouse_click(self, button: int) -> None:
-        if button == dpg.mvMouseButton_Left:
-            self.press_count += 1
-        pos = self.panel.mouse_image_pos()
-        if pos is not None and button in (dpg.mvMouseButton_Left, dpg.mvMouseButton_Right):
-            self._image_drag = True
-            self.panel.press(*pos, button=0 if button == dpg.mvMouseButton_Left else 1)
-
-    def _on_mouse_release(self, button: int) -> None:
-        if self._image_drag:
-            self._image_drag = False
-            self.panel.release(*(self.panel.mouse_image_pos() or (None, None)))
-
-    def _on_wheel(self, delta: float) -> None:
-        if self.panel.mouse_image_pos() is not None:
-            self.panel.wheel(delta)
-
-    def _poll(self) -> None:
-        self.canvas.poll_moves()
-        selection = self.canvas.selected_nodes()
-        if selection != self._dpg_selection:
-            self._dpg_selection = selection
-            if selection:
-                self.select(selection[-1])
-        if self._image_drag:
-            pos = self.panel.mouse_image_pos()
-            if pos is not None:
-                self.panel.move_to(*pos)
+        else:
+            return False
+        return True
 
     # --- quick search --------------------------------------------------------------------
     def open_quick_search(self) -> None:
@@ -597,25 +717,35 @@ class Editor:
 
     def search(self, query: str) -> list[str]:
         """Type names matching `query` (name, category or doc), best first."""
-        q = query.strip().lower()
-        types = self.graph.registry.types()
-        ranked = [
-            (0 if name.lower().startswith(q) else 1 if q in name.lower() else 2, name)
-            for name, cls in types.items()
-            if q in f"{name} {cls.category} {cls.doc}".lower()
-        ]
-        return [name for _, name in sorted(ranked)]
+        return queries.search_types(self.graph, query)
 
     def quick_add(self, query: str) -> str | None:
+        """Adds the highlighted match of `query` (the first when the query changed)."""
         matches = self.search(query)
         if not matches:
             self.report_error(f"no node type matches {query!r}")
             return None
+        if matches != self._search_matches:
+            self._search_matches, self._search_index = matches, 0
         dpg.configure_item(self.search_window, show=False)
-        return self.add_node(matches[0])
+        return self.add_node(matches[self._search_index])
+
+    @property
+    def highlighted(self) -> str | None:
+        """The quick search's highlighted type: what Enter adds."""
+        m = self._search_matches
+        return m[self._search_index] if m else None
 
     def _filter(self, query: str) -> None:
-        dpg.configure_item(self.search_list, items=self.search(query))
+        self._search_matches = self.search(query)
+        dpg.configure_item(self.search_list, items=self._search_matches)
+        self._highlight(0)
+
+    def _highlight(self, index: int) -> None:
+        if not self._search_matches:
+            return
+        self._search_index = max(0, min(len(self._search_matches) - 1, index))
+        dpg.set_value(self.search_list, self._search_matches[self._search_index])
 
     def _search_pick(self, name: str) -> None:
         dpg.configure_item(self.search_window, show=False)
@@ -623,11 +753,10 @@ class Editor:
 
     # --- frames --------------------------------------------------------------------------
     def frame(self) -> None:
-        """One UI frame: callbacks, worker events, polling, then drawing. Errors never escape."""
+        """One UI frame: worker events, callbacks, then drawing. Errors never escape."""
         self._guarded(lambda: self.runner.drain(self._on_message))
         for job in dpg.get_callback_queue() or []:
             self._guarded(lambda job=job: _call(job))
-        self._guarded(self._poll)
         if self._changed:
             self._changed = False
             self._guarded(self.canvas.sync)
@@ -635,10 +764,19 @@ class Editor:
             self._guarded(self.update_title)
         if self._live_due is not None and time.monotonic() >= self._live_due:
             self._guarded(lambda: self.run("live"))
-        if not hasattr(self, "_laid_out"):
+        if not self._laid_out:
             self._laid_out = True
             self._layout()
         dpg.render_dearpygui_frame()
+        if self.fps_log is not None:
+            self.fps_log.frame(self._state())
+
+    def _state(self) -> str:
+        return "running" if self.runner.running() else "idle"
+
+    def _has_news(self) -> bool:
+        live_due = self._live_due is not None and time.monotonic() >= self._live_due
+        return self._changed or live_due or not self.runner.events.empty()
 
     def _guarded(self, fn: Any) -> None:
         try:
@@ -651,9 +789,22 @@ class Editor:
         for _ in range(max(1, n)):
             self.frame()
 
+    def loop(self) -> None:
+        """Draws when something changed (input, worker messages, edits), else sleeps."""
+        while dpg.is_dearpygui_running():
+            now = time.monotonic()
+            if self.pacer.due(now, self.input.active(), self._has_news()):
+                self.pacer.drew(now)
+                self.frame()
+            else:
+                if self.fps_log is not None:
+                    self.fps_log.tick(self._state())
+                time.sleep(POLL_S)
+
     def screenshot(self, path: str | Path) -> Path:
         """Writes the next rendered frame as a PNG (the whole viewport)."""
         got: dict[str, Any] = {}
+        self.frame()  # textures set since the last frame are uploaded by this one
         dpg.output_frame_buffer(callback=lambda sender, buffer: got.setdefault("buffer", buffer))
         for _ in range(10):
             self.frame()
@@ -678,15 +829,22 @@ class Editor:
     def request_quit(self) -> None:
         self.files.guard(dpg.stop_dearpygui)
 
-    def loop(self) -> None:
-        while dpg.is_dearpygui_running():
-            self.frame()
-
     def close(self) -> None:
         self.runner.shutdown()
+        self.input.close()
         if self._unsubscribe is not None:
             self._unsubscribe()
         dpg.destroy_context()
+
+
+def _is_drag(g: Graph, node_id: str) -> bool:
+    """A node that stops early with a result (a drag) and reads and gives POINTS."""
+    cls = g.type_of(node_id)
+    return (
+        cls.stops_early
+        and any(i.type == "POINTS" for i in cls.inputs)
+        and any(o.type == "POINTS" for o in cls.outputs)
+    )
 
 
 def _call(job: list) -> None:
@@ -698,21 +856,6 @@ def _call(job: list) -> None:
     fn(*job[1 : 1 + count])
 
 
-def default_selection(g: Graph) -> str | None:
-    """The node whose image to show first: the last node (in link order) with an IMAGE output."""
-    if len(g) == 0:
-        return None
-    order = _topological(g)
-    with_image = [n for n in order if any(o.type == "IMAGE" for o in g.type_of(n).outputs)]
-    return with_image[-1] if with_image else order[0]
-
-
-def _topological(g: Graph) -> list[str]:
-    import networkx as nx
-
-    return list(nx.topological_sort(g.snapshot().dag()))
-
-
 def _parse(args: argparse.Namespace | Sequence[str] | None) -> argparse.Namespace:
     if isinstance(args, argparse.Namespace):
         return args
@@ -721,16 +864,18 @@ def _parse(args: argparse.Namespace | Sequence[str] | None) -> argparse.Namespac
     parser.add_argument("--screenshot", metavar="OUT")
     parser.add_argument("--frames", type=int, default=3)
     parser.add_argument("--run", action="store_true")
+    parser.add_argument("--fps-log", metavar="FILE")
     return parser.parse_args(list(args) if args is not None else None)
 
 
 def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
-    """`nodegraph edit [PROJECT] [--screenshot OUT.png] [--frames N] [--run]`. With --screenshot:
-    open, optionally run to completion, render N frames, save the screenshot and exit (1 when
-    the project could not be opened or the run failed)."""
+    """`nodegraph edit [PROJECT] [--screenshot OUT.png] [--frames N] [--run] [--fps-log FILE]`.
+    With --screenshot: open, optionally run to completion, render N frames, save the
+    screenshot and exit (1 when the project could not be opened or the run failed).
+    --fps-log appends frames drawn, fps and CPU use once a second to FILE."""
     ns = _parse(args)
     TOOLTIPS["on"] = not ns.screenshot
-    editor = Editor()
+    editor = Editor(fps_log=getattr(ns, "fps_log", None))
     code = 0
     try:
         editor.run_frames(2)
