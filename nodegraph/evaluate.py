@@ -362,7 +362,6 @@ class _Run:
         record.status = "computed"
         self.emit(ev.NodeFinished(node_id, False, record.seconds, list(record.written)))
 
-
     def settle(self, node_id: str) -> None:
         """A node kept its result on finish(): file it under the params that reproduce it."""
         state, record = self.snap.nodes[node_id], self.report.nodes[node_id]

@@ -117,3 +117,54 @@ def test_an_error_inside_a_callback_is_shown_not_raised(editor):
 
     editor._guarded(broken)
     assert "boom" in editor.status_message
+
+
+def test_new_nodes_are_placed_inside_the_visible_canvas(editor):
+    from tests.editor.helpers import pump
+
+    for _ in range(6):
+        editor.add_node("Latent")
+        pump(editor, 2)
+    x0, y0 = dpg.get_item_pos(editor.canvas_box)
+    w, h = dpg.get_item_rect_size(editor.canvas_box)
+    rects = []
+    for view in editor.canvas.views.values():
+        (x, y), (nw, nh) = dpg.get_item_rect_min(view.item), dpg.get_item_rect_size(view.item)
+        assert x0 <= x and x + nw <= x0 + w and y0 <= y, (x, y, nw, nh)
+        rects.append((x, y, nw, nh))
+    assert len({(x, y) for x, y, _, _ in rects}) == len(rects)  # none on top of another
+
+
+def test_fit_brings_far_nodes_into_view_as_one_undo_step(editor):
+    from tests.editor.helpers import pump
+
+    a = editor.add_node("Latent", pos=(3000, 2500))
+    b = editor.add_node("Generator", pos=(3300, 2500))
+    pump(editor, 3)
+    editor.canvas.fit()
+    pump(editor, 3)
+    x0, y0 = dpg.get_item_pos(editor.canvas_box)
+    w, h = dpg.get_item_rect_size(editor.canvas_box)
+    for node in (a, b):
+        x, y = dpg.get_item_rect_min(editor.canvas.views[node].item)
+        assert x0 <= x < x0 + w and y0 <= y < y0 + h
+    assert editor.graph.pos(b)[0] - editor.graph.pos(a)[0] == 300  # the layout is kept
+    editor.undo()
+    assert editor.graph.pos(a) == (3000.0, 2500.0)
+
+
+def test_hint_and_status_fit_in_their_windows(editor, tiny_checkpoint):
+    from tests.editor.helpers import drag_graph, pump
+
+    ids = drag_graph(editor, tiny_checkpoint)
+    editor.select(ids["points"])
+    editor.status("x" * 400)
+    pump(editor, 3)
+    px, _ = dpg.get_item_pos(editor.panel_box)
+    pw, _ = dpg.get_item_rect_size(editor.panel_box)
+    hx, _ = dpg.get_item_rect_min(editor.panel.hint)
+    hw, _ = dpg.get_item_rect_size(editor.panel.hint)
+    assert dpg.get_value(editor.panel.hint) and hx + hw <= px + pw
+    sx, _ = dpg.get_item_rect_min(editor.status_text)
+    sw, _ = dpg.get_item_rect_size(editor.status_text)
+    assert sx >= 0 and sx + sw <= dpg.get_viewport_client_width()

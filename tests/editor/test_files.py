@@ -59,3 +59,40 @@ def test_a_png_written_by_export_reopens_as_its_project(editor, tiny_checkpoint,
         "Export", "Generator", "Latent", "PointSet", "Render",
     ]  # fmt: skip
     assert editor.title.startswith("out.png (project from an image)")
+
+
+def test_the_save_dialog_offers_a_project_name(editor):
+    config = dpg.get_item_configuration(editor.files.save_dialog)
+    assert config["default_filename"] == "untitled.ngproj.json"
+
+
+def test_save_in_the_unsaved_changes_prompt_goes_on_with_what_asked(editor, tmp_path):
+    editor.add_node("Latent")
+    editor.files.new()  # untitled and dirty: the prompt
+    editor.files.confirm("save")
+    assert dpg.is_item_shown(editor.files.save_dialog) and len(editor.graph) == 1
+    path = tmp_path / "scratch.ngproj"
+    dpg.get_item_callback(editor.files.save_dialog)(
+        editor.files.save_dialog, {"file_path_name": str(path)}
+    )
+    assert (tmp_path / "scratch.ngproj.json").is_file() and not (tmp_path / "scratch.json").exists()
+    assert len(editor.graph) == 0  # the New that asked went on
+
+
+def test_undo_of_a_point_drag_keeps_int_points_so_nothing_re_runs(editor, tiny_checkpoint):
+    ids = drag_graph(editor, tiny_checkpoint)
+    editor.graph.set(ids["points"], points=[{"handle": [12, 14], "target": [20, 14]}])
+    editor.select(ids["points"])
+    editor.frame()
+    panel, g = editor.panel, editor.graph
+    revision = g.revision
+    panel.press(12.0, 14.0)  # a click on the handle that does not move it edits nothing
+    panel.release(12.0, 14.0)
+    assert g.revision == revision
+    panel.press(12.0, 14.0)
+    panel.move_to(15.0, 16.0)
+    panel.release(15.0, 16.0)
+    assert g.params(ids["points"])["points"][0]["handle"] == [15, 16]
+    assert all(isinstance(v, int) for v in g.params(ids["points"])["points"][0]["handle"])
+    editor.undo()
+    assert g.params(ids["points"])["points"] == [{"handle": [12, 14], "target": [20, 14]}]

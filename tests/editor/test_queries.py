@@ -1,0 +1,110 @@
+"""The editor's graph queries, without a display: what a node shows, what is upstream, where
+nodes go, file names, the quick search's order, and how Continue chains a drag."""
+
+from __future__ import annotations
+
+from nodegraph import Graph
+from nodegraph.editor import queries
+
+
+def _two_stage() -> tuple[Graph, dict[str, str]]:
+    g = Graph()
+    ids = {
+        "gen": g.add("Generator"),
+        "latent": g.add("Latent", seed=4),
+        "points": g.add("PointSet", points=[{"handle": [57, 70], "target": [66, 70]}]),
+        "drag": g.add("DragOptimizer", id="stage1", steps=80),
+        "export": g.add("Export", path="out.png", pos=(600, 0)),
+    }
+    g.connect(ids["gen"], "generator", ids["latent"], "generator")
+    for out, inp, src in [("generator", "generator", "gen"), ("latent", "latent", "latent"),
+                          ("points", "points", "points")]:  # fmt: skip
+        g.connect(ids[src], out, ids["drag"], inp)
+    g.connect(ids["drag"], "image", ids["export"], "image")
+    return g, {k: str(v) for k, v in ids.items()}
+
+
+def test_a_drag_shows_its_own_image_and_starts_from_its_latents_render():
+    g, ids = _two_stage()
+    assert queries.image_source(g, ids["drag"]) == queries.Source(ids["drag"], "image")
+    before = queries.input_image_source(g, ids["drag"])
+    assert before == queries.Source(ids["latent"], "latent", (ids["gen"], "generator"))
+    assert queries.image_source(g, ids["points"]).node == ids["latent"]  # its consumer's input
+
+
+def test_the_upstream_signature_changes_with_upstream_edits_only():
+    g, ids = _two_stage()
+    before = queries.upstream_signature(g, ids["drag"])
+    g.move(ids["drag"], (500, 500))
+    g.set(ids["export"], path="other.png")
+    assert queries.upstream_signature(g, ids["drag"]) == before
+    g.set(ids["latent"], seed=5)
+    assert queries.upstream_signature(g, ids["drag"]) != before
+
+
+def test_a_run_reads_its_targets_and_everything_upstream():
+    g, ids = _two_stage()
+    assert queries.run_closure(g, [ids["drag"]]) == {
+        ids[k] for k in ("gen", "latent", "points", "drag")
+    }
+
+
+def test_the_overlay_of_a_drag_is_its_point_sets_pairs_with_the_tracked_handles():
+    g, ids = _two_stage()
+    overlay = queries.overlay_for(g, ids["drag"], [(60.0, 70.0)])
+    assert overlay.handles == [(57, 70)] and overlay.targets == [(66, 70)]
+    assert overlay.tracked == [(60.0, 70.0)]
+
+
+def test_quick_search_ranks_names_that_start_with_the_query_first():
+    g, _ = _two_stage()
+    assert queries.search_types(g, "lat")[0] == "Latent"
+    assert queries.search_types(g, "drag")[0] == "DragOptimizer"
+
+
+def test_project_names_get_one_project_suffix():
+    for typed in (
+        "scratch",
+        "scratch.ngproj",
+        "scratch.json",
+        "scratch.ngproj.json",
+        "scratch.png",
+    ):
+        assert queries.project_path(f"/tmp/{typed}").name == "scratch.ngproj.json", typed
+    assert queries.DEFAULT_PROJECT_NAME == "untitled.ngproj.json"
+
+
+def test_the_title_of_a_project_from_an_image_names_the_image():
+    g, _ = _two_stage()
+    assert queries.window_title(g, "/home/u/ux/photo.png").startswith(
+        "photo.png (project from an image)"
+    )
+    assert queries.window_title(Graph(), None) == "untitled - nodegraph"
+
+
+def test_a_free_spot_is_inside_the_view_and_overlaps_no_node():
+    view = (100.0, 50.0, 800.0, 600.0)
+    occupied = [(120.0, 70.0, 190.0, 300.0), (350.0, 70.0, 190.0, 300.0)]
+    x, y = queries.free_spot(occupied, view, (190.0, 300.0))
+    assert 100 <= x and x + 190 <= 900 and 50 <= y and y + 300 <= 650
+    assert not any(queries._overlaps((x, y, 190, 300), r) for r in occupied)
+    assert queries.fit_offset(occupied, view) == (0.0, 0.0)
+    assert queries.fit_offset([(-900.0, 2000.0, 10.0, 10.0)], view) == (1020.0, -1930.0)
+
+
+def test_whole_coordinates_stay_ints():
+    assert queries.whole(57.0) == 57 and isinstance(queries.whole(57.0), int)
+    assert queries.whole(57.25) == 57.25
+
+
+def test_continue_adds_a_point_set_from_the_tracked_handles_and_a_drag_after_the_first():
+    g, ids = _two_stage()
+    stage = queries.continue_drag(g, ids["drag"], [(61.0, 70.0)], [(66.0, 70.0)], budget=80)
+    assert g.params(stage.points)["points"] == [{"handle": [61, 70], "target": [66, 70]}]
+    into = g.links_into(stage.drag)
+    assert (into["latent"].src, into["latent"].output) == (ids["drag"], "latent")
+    assert into["generator"].src == ids["gen"] and into["points"].src == stage.points
+    assert g.links_into(ids["export"])["image"].src == stage.drag  # downstream reads the new stage
+    assert g.params(stage.drag)["steps"] == 80 and stage.relinked == [ids["export"]]
+    g.undo()  # one undo step
+    assert stage.drag not in g and g.links_into(ids["export"])["image"].src == ids["drag"]
