@@ -14,10 +14,11 @@ from .features import resize_source_coordinate
 
 
 def step_reach(r1: float, r2: int) -> int:
-    """Image pixels around a handle's rounded position that one step may read: the tracking
-    window (r2; 'subpixel' may add half a pixel), around any position it finds the motion patch
-    (offsets below r1) moved by d (at most 1), and the bilinear neighbour of each sample (+1)."""
-    return r2 + math.ceil(r1) + 2
+    """Image pixels around a handle's rounded position that one step may read: tracking reaches
+    r2 (+ 0.5 in 'subpixel' mode); around any position it finds, the motion patch's offsets are
+    below r1 (at most ceil(r1) - 1), the shift d at most 1, and each bilinear sample also reads
+    the pixel after its floor: r2 + 0.5 + ceil(r1) - 1 + 1 rounded up, plus 1."""
+    return r2 + math.ceil(r1) + 1
 
 
 def feature_windows(

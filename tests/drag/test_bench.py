@@ -4,23 +4,32 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from nodes.commands import commands
 
 
 def test_bench_drag_prints_ratios_and_memory_as_json(capsys):
     code = commands()["bench"](
-        ["drag", "--json", "--configs", "tiny", "--steps", "2", "--device", "cpu", "--threads", "1"]
+        ["drag", "--json", "--configs", "tiny", "--scenarios", "5-handles,masked"]
+        + ["--steps", "2", "--device", "cpu", "--threads", "1"]
     )
     report = json.loads(capsys.readouterr().out)
     tiny = report["configs"]["tiny"]
-    assert code == 0 and tiny["same_loss"]
-    assert tiny["engine"]["ms_per_step"] > 0 and tiny["reference"]["peak_bytes"] > 0
-    assert {
-        "step_ratio",
-        "peak_memory_ratio",
-        "loop_memory_ratio",
-        "loss_max_rel_diff",
-    } <= tiny.keys()
+    assert code == 0 and set(tiny) == {"5-handles", "masked"}
+    for entry in tiny.values():
+        assert entry["same_loss"] and entry["loss_max_rel_diff"] <= 1e-4
+        assert entry["engine"]["ms_per_step"] > 0 and entry["reference"]["peak_bytes"] > 0
+        assert {"step_ratio", "wall_step_ratio", "peak_memory_ratio", "loop_memory_ratio"} <= (
+            entry.keys()
+        )
+
+
+def test_bench_drag_refuses_an_unknown_scenario(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        commands()["bench"](["drag", "--scenarios", "7-handles", "--configs", "tiny"])
+    assert exit_info.value.code == 2
+    assert "7-handles" in capsys.readouterr().err
 
 
 def test_commands_unpack_as_help_and_function_and_unknown_bench_fails(capsys):
