@@ -54,6 +54,10 @@ def upfirdn2d(
     """Upsample by zero insertion, pad (x0, x1, y0, y1), convolve with the FIR filter f, keep
     every `down`-th sample. f is 2-D, or 1-D and applied along x then y (StyleGAN3's separable
     filters), scaled so the whole filter has gain `gain`; None is the identity filter."""
+    if f is not None and f.ndim == 1:
+        f = (f * gain ** 0.5).to(x.dtype)
+        x = _separable_pass(x, f, up, pad[0], pad[1], down, dim=3)
+        return _separable_pass(x, f, up, pad[2], pad[3], down, dim=2)
     n, c, h, w = x.shape
     if up > 1:
         # [N, C, H, 1, W, 1] -> zeros after each sample -> [N, C, H*up, W*up]
@@ -65,16 +69,39 @@ def upfirdn2d(
     x = x[:, :, max(-py0, 0) : x.shape[2] - max(-py1, 0), max(-px0, 0) : x.shape[3] - max(-px1, 0)]
     if f is None:
         x = x * gain if gain != 1 else x
-    else:
-        # conv2d correlates; the reference convolves, hence the flip.
-        weight = (f * gain ** (f.ndim / 2)).to(x.dtype).flip(list(range(f.ndim)))
-        if f.ndim == 2:
-            x = F.conv2d(x, weight[None, None].repeat(c, 1, 1, 1), groups=c)
-        else:
-            weight = weight[None, None].repeat(c, 1, 1)  # [C, 1, taps]
-            x = F.conv2d(x, weight.unsqueeze(2), groups=c)  # along x
-            x = F.conv2d(x, weight.unsqueeze(3), groups=c)  # along y
-    return x[:, :, ::down, ::down] if down > 1 else x
+        return x[:, :, ::down, ::down] if down > 1 else x
+    # conv2d correlates; the reference convolves, hence the flip. A strided conv computes only
+    # the samples that downsampling keeps.
+    weight = (f * gain).to(x.dtype).flip([0, 1])
+    return F.conv2d(x, weight[None, None].repeat(c, 1, 1, 1), stride=down, groups=c)
+
+
+def _separable_pass(
+    x: torch.Tensor, f: torch.Tensor, up: int, pad0: int, pad1: int, down: int, dim: int
+) -> torch.Tensor:
+    """upfirdn along one axis (dim 3 = x, 2 = y) with a 1-D filter. Upsampling is a transposed
+    conv, which skips the inserted zeros: output o of the reference (zero insertion, padding,
+    convolution) is sample o + taps - 1 - pad0 of conv_transpose(x, f, stride=up)."""
+    channels, taps = x.shape[1], f.shape[0]
+    kernel = (1, taps) if dim == 3 else (taps, 1)
+    stride = (1, up) if dim == 3 else (up, 1)
+    if up > 1:
+        length = x.shape[dim] * up + pad0 + pad1 - taps + 1
+        weight = f.reshape(1, 1, *kernel).repeat(channels, 1, 1, 1)
+        x = F.conv_transpose2d(x, weight, stride=stride, groups=channels)
+        x = _window(x, dim, taps - 1 - pad0, length)
+        return x if down == 1 else x.index_select(dim, torch.arange(0, length, down, device=x.device))
+    x = _window(x, dim, -pad0, x.shape[dim] + pad0 + pad1)
+    weight = f.flip(0).reshape(1, 1, *kernel).repeat(channels, 1, 1, 1)
+    return F.conv2d(x, weight, stride=(1, down) if dim == 3 else (down, 1), groups=channels)
+
+
+def _window(x: torch.Tensor, dim: int, start: int, length: int) -> torch.Tensor:
+    """Samples start .. start + length - 1 of x along dim, zeros where that leaves x."""
+    before, after = max(0, -start), max(0, start + length - x.shape[dim])
+    if before or after:
+        x = F.pad(x, [before, after] if dim == 3 else [0, 0, before, after])
+    return x.narrow(dim, start + before, length)
 
 
 def upsample2d(x: torch.Tensor, f: torch.Tensor, up: int = 2) -> torch.Tensor:

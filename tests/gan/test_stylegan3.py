@@ -286,3 +286,19 @@ def test_info_names_the_family(tmp_path, capsys, tiny_generator):
         path = save_generator(G, tmp_path / f"{family}.safetensors")
         assert info_command([str(path)]) == 0
         assert f"generator    {family}\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("up", "down", "pad"),
+    [(2, 1, (9, 8, 9, 8)), (4, 1, (-6, -9, -6, -9)), (1, 2, (0, 0, 0, 0)), (1, 1, (3, -2, 0, 1))],
+)
+def test_separable_resampling_equals_the_zero_insertion_reference(up, down, pad):
+    """StyleGAN3's 1-D filters run as transposed / strided convs; the 2-D outer-product filter
+    runs NVIDIA's reference way (zero insertion, padding, full convolution, subsampling)."""
+    from nodes.gan.ops import upfirdn2d
+
+    gen = torch.Generator().manual_seed(up * 10 + down)
+    x, taps = torch.randn(2, 3, 19, 17, generator=gen), torch.randn(12, generator=gen)
+    separable = upfirdn2d(x, taps, up=up, pad=pad, gain=up * up, down=down)
+    reference = upfirdn2d(x, torch.outer(taps, taps), up=up, pad=pad, gain=up * up, down=down)
+    torch.testing.assert_close(separable, reference, atol=1e-5, rtol=1e-5)
