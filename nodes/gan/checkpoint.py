@@ -12,7 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from .families import AnyConfig, AnyGenerator, build_generator, config_from_dict, family_name
 from .stylegan3 import StyleGAN3Config
@@ -77,9 +79,36 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu") 
 
 def implied_shapes(cfg: AnyConfig) -> dict[str, tuple[int, ...]]:
     """The state dict's names and shapes that cfg implies, built on the meta device (no memory)."""
-    with torch.device("meta"):
+    with torch.device("meta"), _ShapesOnly():
         G = build_generator(cfg)
     return {name: tuple(t.shape) for name, t in G.state_dict().items()}
+
+
+class _ShapesOnly(TorchFunctionMode):
+    """Makes the meta-device build cheap: the first meta randn, outer, eye or division of a
+    process imports torch's Python decompositions (1-3 s of CPU here), yet only shapes are read.
+    Those ops return empty tensors of their result's shape (elementwise: the broadcast shape)."""
+
+    ELEMENTWISE = {"add", "sub", "mul", "div", "pow", "square", "sqrt", "rsqrt", "exp", "sin",
+                   "cos", "abs", "neg", "__add__", "__radd__", "__sub__", "__rsub__", "__mul__",
+                   "__rmul__", "__truediv__", "__rtruediv__", "__pow__", "__neg__"}  # fmt: skip
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if func is torch.randn:
+            kwargs.pop("generator", None)
+            return torch.empty(*args, **kwargs)
+        if func is torch.outer:
+            return torch.empty(len(args[0]), len(args[1]), dtype=args[0].dtype)
+        if func is torch.eye:
+            return torch.empty(args[0], args[1] if len(args) > 1 else args[0], dtype=kwargs.get("dtype"))
+        tensors = [a for a in args[:2] if isinstance(a, torch.Tensor)]
+        if name in self.ELEMENTWISE and tensors and all(t.is_meta for t in tensors):
+            # numpy's broadcast: torch.broadcast_shapes imports torch.fx's symbolic shapes (1 s)
+            shape = np.broadcast_shapes(*(tuple(a.shape) if isinstance(a, torch.Tensor) else () for a in args[:2]))
+            return torch.empty(shape, dtype=tensors[0].dtype)
+        return func(*args, **kwargs)
 
 
 def check_tensors_fit(cfg: AnyConfig, shapes: dict[str, Any], source: str) -> None:
