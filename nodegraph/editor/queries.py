@@ -17,7 +17,7 @@ from nodegraph.fingerprint import canonical
 
 PROJECT_SUFFIX = ".ngproj.json"
 DEFAULT_PROJECT_NAME = "untitled" + PROJECT_SUFFIX
-STAGE_DX, STAGE_DY = 240.0, -150.0  # where Continue puts the next drag and its point set
+STAGE_DX = 230.0  # Continue puts the next stage in a new column this far right
 
 
 # --- which image a node shows ---------------------------------------------------------------
@@ -324,13 +324,14 @@ def continue_drag(
     if budget is not None and "steps" in params:
         params["steps"] = budget
     x, y = g.pos(drag_id)
+    points_y = g.pos(points_src)[1]
     consumers = g.links_from(drag_id)
-    after = nx.descendants(g.snapshot().dag(), drag_id)
+    right = [str(n) for n in g.nodes if g.pos(n)[0] > x + 1]
     with g.transaction(f"continue {drag_id}"):
-        for node_id in after:  # make room: the new stage goes where the next node was
-            nx_, ny_ = g.pos(node_id)
-            g.move(node_id, (nx_ + STAGE_DX, ny_))
-        new_points = g.add(g.type_of(points_src), pos=(x + STAGE_DX, y + STAGE_DY), points=pairs)
+        for node_id in right:  # make room: a new column right of the stopped drag
+            px, py = g.pos(node_id)
+            g.move(node_id, (px + STAGE_DX, py))
+        new_points = g.add(g.type_of(points_src), pos=(x + STAGE_DX, points_y), points=pairs)
         new_drag = g.add(g.type_of(drag_id), pos=(x + STAGE_DX, y), **params)
         for name, link in g.links_into(drag_id).items():
             if name == points_in:
