@@ -14,12 +14,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from nodegraph import events as ev
+from nodegraph.batching import command as batch_command
 from nodegraph.errors import GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
+from nodegraph.overrides import parse_assignment, parse_value
 from nodegraph.registry import CommandFn, load_commands, registry
 from nodegraph.trust import ALLOW_FOREIGN_FLAG, ALLOW_OUTSIDE_FLAG, Permissions
 
-BUILTIN = ("run", "nodes", "edit")
+BUILTIN = ("run", "nodes", "edit", "batch")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -59,16 +61,7 @@ def build_parser(extra: dict[str, tuple[str, CommandFn]]) -> argparse.ArgumentPa
         metavar="NODE.PARAM=VALUE",
         help="override a param; VALUE is JSON or a string",
     )
-    run.add_argument(
-        ALLOW_OUTSIDE_FLAG,
-        action="store_true",
-        help="let the project write outside its output folder (absolute paths, .., ~, symlinks)",
-    )
-    run.add_argument(
-        ALLOW_FOREIGN_FLAG,
-        action="store_true",
-        help="let the project replace files nodegraph did not write where it sets overwrite=true",
-    )
+    add_trust_flags(run)
     run.add_argument(
         "--quiet",
         action="store_true",
@@ -95,6 +88,7 @@ def build_parser(extra: dict[str, tuple[str, CommandFn]]) -> argparse.ArgumentPa
         "--fps-log", metavar="FILE", help="append frames drawn, fps and CPU use once a second"
     )
     edit.set_defaults(func=cmd_edit)
+    batch_command.add_parser(sub, add_trust_flags).set_defaults(func=cmd_batch)
     for name, (help_text, _) in sorted(extra.items()):
         if name not in BUILTIN:
             sub.add_parser(name, help=help_text, add_help=False)
@@ -112,9 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except (ProjectError, GraphError) as exc:
         print_error(exc)
         return EXIT_USAGE
-    graph.permissions = Permissions(
-        write_outside=args.allow_outside, overwrite_foreign=args.allow_overwrite_foreign
-    )
+    graph.permissions = permissions_from(args)
     cancel = CancelToken()
     progress = ProgressPrinter(quiet=args.quiet)
     try:
@@ -157,19 +149,35 @@ def print_error(exc: BaseException, prog: str = "nodegraph") -> None:
     print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
 
 
+def add_trust_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags by which the user allows a project more than the trust rule (run and batch)."""
+    parser.add_argument(
+        ALLOW_OUTSIDE_FLAG,
+        action="store_true",
+        help="let the project write outside its output folder (absolute paths, .., ~, symlinks)",
+    )
+    parser.add_argument(
+        ALLOW_FOREIGN_FLAG,
+        action="store_true",
+        help="let the project replace files nodegraph did not write where it sets overwrite=true",
+    )
+
+
+def permissions_from(args: argparse.Namespace) -> Permissions:
+    return Permissions(
+        write_outside=args.allow_outside, overwrite_foreign=args.allow_overwrite_foreign
+    )
+
+
 def apply_set(graph: Any, assignment: str) -> None:
     """Applies one `--set NODE.PARAM=VALUE`; VALUE is parsed as JSON when it can be."""
-    target, sep, text = assignment.partition("=")
-    node, dot, param = target.partition(".")
-    if not sep or not dot or not node or not param:
-        raise GraphError(
-            f"--set {assignment!r} must look like NODE.PARAM=VALUE, e.g. latent.seed=4"
-        )
-    try:
-        value = json.loads(text)
-    except ValueError:
-        value = text
-    graph.set(node, **{param: value})
+    node, param, text = parse_assignment(assignment)
+    graph.set(node, **{param: parse_value(text)})
+
+
+# --- batch ---------------------------------------------------------------------------------
+def cmd_batch(args: argparse.Namespace) -> int:
+    return batch_command.cmd_batch(args, permissions_from(args))
 
 
 class ProgressPrinter:

@@ -43,6 +43,11 @@ class ProjectError(ValueError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class BatchError(ValueError):
+    """A batch run was refused before any job ran: a bad sweep, a clash of overrides, an output
+    folder another batch holds; names the option or file at fault and the fix."""
+
+
 class Cancelled(Exception):
     """Raised inside a node (by ctx.progress / ctx.check_cancel) when the run was cancelled."""
 

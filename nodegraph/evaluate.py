@@ -37,6 +37,7 @@ class NodeRecord:
     warnings: list[str] = field(default_factory=list)
     settled: dict[str, Any] | None = None  # params that reproduce a result kept on finish()
     read_outside: list[str] = field(default_factory=list)  # files read outside the project folder
+    facts: dict[str, Any] = field(default_factory=dict)  # figures the node noted (ctx.note)
 
 
 @dataclass
@@ -166,6 +167,11 @@ class Context:
         """A visible warning about this node's result (the run still succeeds)."""
         self._record.warnings.append(message)
         self._emit(ev.NodeWarning(self.node_id, message))
+
+    def note(self, **facts: Any) -> None:
+        """Figures about this node's result as plain data (e.g. a drag's steps and final
+        distance), kept in its NodeRecord.facts; a batch run's manifest records them."""
+        self._record.facts.update(facts)
 
     def log(self, message: str) -> None:
         self._record.log.append(message)

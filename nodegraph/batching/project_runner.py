@@ -1,0 +1,98 @@
+"""One batch job inside a worker: the project with the job's overrides, evaluated as
+`nodegraph run --set ... --output-dir DIR/<job-id>` would. The worker loads the project once
+and keeps the graph between jobs, so its cache keeps what jobs share (the generator, first)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from nodegraph.cache import Cache
+from nodegraph.errors import GraphError, NodeError, ProjectError
+from nodegraph.events import CancelToken
+from nodegraph.overrides import apply_overrides
+from nodegraph.trust import Permissions
+
+from .manifest import Manifest
+from .sweep import Job
+from .workers import describe
+
+# A worker keeps results between jobs, but a batch rarely reuses more than the generator.
+WORKER_CACHE_BYTES = 1024**3
+
+
+class ProjectRunner:
+    """Runs jobs (Job) of one project; returns each job's manifest row."""
+
+    def __init__(
+        self,
+        project: str,
+        folder: str,
+        device: str = "auto",
+        permissions: Permissions | None = None,
+    ) -> None:
+        from nodegraph.project import load
+
+        self.graph = load(project)
+        self.graph.cache = Cache(WORKER_CACHE_BYTES)
+        self.graph.permissions = permissions or Permissions()
+        self.manifest = Manifest(folder)
+        self.device = device
+        self._cancel = CancelToken()
+        self._stopped = False
+        self._lock = threading.Lock()
+        self._noted: dict[str, dict[str, Any]] = {}  # fingerprint digest -> facts its node noted
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._cancel.set()
+
+    def run(self, job: Job) -> dict[str, Any]:
+        row: dict[str, Any] = {"job": job.id, "overrides": job.overrides, "status": "cancelled",
+                               "seconds": 0.0, "outputs": [], "error": None, "nodes": {}}  # fmt: skip
+        with self._lock:
+            if self._stopped:
+                return row
+            self._cancel = cancel = CancelToken()
+        start = time.perf_counter()
+        try:
+            with self.graph.transaction(f"batch job {job.id}"):
+                apply_overrides(self.graph, job.overrides)
+        except (GraphError, ProjectError) as exc:
+            return {**row, "status": "failed", "error": describe(exc)}
+        try:
+            self._evaluate(job, cancel, row)
+        finally:
+            self.graph.undo()  # back to the project's own params for the next job
+            row["seconds"] = round(time.perf_counter() - start, 3)
+        return row
+
+    def _evaluate(self, job: Job, cancel: CancelToken, row: dict[str, Any]) -> None:
+        folder = self.manifest.folder / job.id
+        try:
+            report = self.graph.evaluate(device=self.device, cancel=cancel, output_dir=str(folder))
+            row["status"] = "cancelled" if report.cancelled else "ok"
+        except NodeError as exc:
+            report = exc.report
+            row.update(status="failed", error=describe(exc))
+        except (GraphError, ProjectError) as exc:  # ProjectError: the trust rule refused a write
+            report = None
+            row.update(status="failed", error=describe(exc))
+        if report is not None:
+            row["device"] = report.device
+            row["outputs"] = [self.manifest.record_path(p) for p in report.written]
+            row["nodes"] = self._facts(report)
+
+    def _facts(self, report: Any) -> dict[str, dict[str, Any]]:
+        """What each node noted (ctx.note), by node id; a node this job took from the cache
+        reports what it noted when an earlier job computed that same result."""
+        facts = {}
+        for node_id, record in report.nodes.items():
+            digest = record.fingerprint.digest if record.fingerprint is not None else None
+            if record.status == "computed" and record.facts:
+                facts[node_id] = self._noted[digest] = dict(record.facts)
+            elif record.status == "cached" and digest in self._noted:
+                facts[node_id] = self._noted[digest]
+        return facts
