@@ -16,6 +16,7 @@ import torch
 from nodes.gan import Generator
 from nodes.gan.crop import CropPlan, plan_crops, supports_crops
 
+from .adam import Adam
 from .config import DragConfig, ResolvedConfig, recommended_settings
 from .features import sample_as_resized, synthesize_features
 from .motion import mask_loss, motion_loss
@@ -203,7 +204,7 @@ def run_drag(
     keep = prepare_keep(mask, cfg.image_size, G.device)
     steps_form = formulation(G, ws0, handles_now, keep, cfg)
     latent = LatentCode(ws0, cfg.layers, cfg.space)
-    optimizer = torch.optim.Adam([latent.variable], lr=cfg.lr)
+    optimizer = Adam(latent.variable, lr=cfg.lr)
     history: list[HistoryEntry] = []
     stopped, tracked_at_latest = "budget", True
     for step in range(cfg.steps):
@@ -222,7 +223,7 @@ def run_drag(
         if not bool(torch.isfinite(loss)):
             stopped = "non-finite"
             break
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         tracked_at_latest = False

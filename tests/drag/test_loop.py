@@ -154,3 +154,18 @@ def test_bad_input_gets_a_clear_value_error(tiny_generator, kwargs, message):
 def test_bad_config_gets_a_value_error_naming_the_field(field, value):
     with pytest.raises(ValueError, match=f"DragConfig.{field}"):
         DragConfig(**{field: value})
+
+
+def test_adam_makes_torch_adams_updates():
+    from nodes.drag.adam import Adam
+
+    target = torch.randn(3, 5, generator=torch.Generator().manual_seed(0))
+    ours = torch.zeros(3, 5, requires_grad=True)
+    theirs = torch.zeros(3, 5, requires_grad=True)
+    optimizers = [Adam(ours, lr=0.01), torch.optim.Adam([theirs], lr=0.01)]
+    for _ in range(20):
+        for variable, optimizer in zip((ours, theirs), optimizers):
+            optimizer.zero_grad()
+            ((variable - target) ** 3).abs().sum().backward()
+            optimizer.step()
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
