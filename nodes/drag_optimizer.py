@@ -101,6 +101,9 @@ class DragOptimizerNode(Node):
         ctx.check_cancel()
         stop_px = config.resolve(G.img_resolution, len(G.block_resolutions), G.num_ws).stop_px
         _report_end(ctx, result, config.steps, stop_px)
+        distances = [math.dist(h, t) for h, t in zip(result.handles, result.targets)]
+        ctx.note(steps=result.steps, converged=bool(result.converged), stopped=result.stopped,
+                 distance_px=round(max(distances), 3), mean_distance_px=round(sum(distances) / len(distances), 3))  # fmt: skip
         with torch.no_grad():
             image = result.image().clamp(-1, 1)
         ctx.log(f"{result.steps} steps, converged={result.converged}, handles at {[tuple(round(v, 1) for v in h) for h in result.handles]}")
