@@ -2,7 +2,8 @@
 
 Build a Graph from registered Node types, evaluate it, save it; the editor and CLI sit on top."""
 
-from nodegraph.errors import Cancelled, GraphError, NodeError, ProjectError
+from nodegraph.batching import batch
+from nodegraph.errors import BatchError, Cancelled, GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
 from nodegraph.graph import Graph, Link, NodeHandle, PortRef
 from nodegraph.node import ANY, Input, Node, Output, Param, file_key
@@ -10,6 +11,7 @@ from nodegraph.registry import register, registry
 
 __all__ = [
     "ANY",
+    "BatchError",
     "CancelToken",
     "Cancelled",
     "Graph",
@@ -23,6 +25,7 @@ __all__ = [
     "Param",
     "PortRef",
     "ProjectError",
+    "batch",
     "file_key",
     "register",
     "registry",

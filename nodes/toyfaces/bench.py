@@ -203,18 +203,18 @@ def bench_landmarks(argv: list[str]) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--save-pictures", type=Path, help="folder for before / after / target PNGs")
+    parser.add_argument("--engine", choices=("local", "ray"), help="drag the pairs on worker processes or Ray (as nodegraph batch); default: in this process")
+    parser.add_argument("--workers", type=int, help="--engine: workers (default: one per core, or per Ray CPU/GPU)")
+    parser.add_argument("--ray-address", help="--engine ray: the cluster (default: RAY_ADDRESS, else a local Ray)")
     args = parser.parse_args(argv)
     G, detector = _load(args.checkpoint, args.detector, args.device)
     chosen = {"steps": args.steps, "feature_block": args.feature_block, "tracking": args.tracking, "lr": args.lr}
     config = DragConfig(**{k: v for k, v in chosen.items() if v is not None})
     resolved = config.resolve(G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G))
-    outcomes = []
-    for names in (ONE, FIVE, None):
-        for i in range(args.pairs):
-            outcome = drag_pair(G, detector, PAIR_SEEDS.start + args.seed * 1000 + i, names, config)
-            if args.save_pictures is not None:
-                save_pictures(outcome, args.save_pictures / f"pair{i}_{outcome.setting}.png")
-            outcomes.append(outcome)
+    from .landmark_jobs import drag_pairs, pair_tasks
+
+    outcomes = drag_pairs(pair_tasks(args.pairs, args.seed), args.checkpoint, args.detector, args.device, config,
+                          args.save_pictures, args.engine, args.workers, args.ray_address, loaded=(G, detector))  # fmt: skip
     rows = summarise(outcomes)
     report = {"config": asdict(resolved), "resolution": G.img_resolution, "settings": rows,
               "targets": {"1": "<= 2 px", "5": "<= 2 px", "all": "<= 3 px", "reduction": ">= 80%"}}

@@ -1,0 +1,102 @@
+"""The local engine: worker processes on this machine, a tiny generator, real node types."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from nodegraph import cli
+from nodegraph.batching import batch
+from tests.batch.conftest import POINTS, manifest_rows, pixels
+
+
+def test_a_grid_of_two_params_gives_a_folder_and_a_manifest_row_per_job(drag_project, tmp_path):
+    out = tmp_path / "out"
+    rows = batch(drag_project, ["latent.seed=0:2", "drag.steps=2,3"], output_dir=out, workers=2, device="cpu", progress=False)
+    assert [row["job"] for row in rows] == [
+        "latent.seed=0,drag.steps=2", "latent.seed=0,drag.steps=3",
+        "latent.seed=1,drag.steps=2", "latent.seed=1,drag.steps=3",
+    ]  # fmt: skip
+    assert all(row["status"] == "ok" and row["outputs"] == [f"{row['job']}/img.png"] for row in rows)
+    assert manifest_rows(out) == rows
+    for row in rows:  # what the drag reported: it ran its budget unless it converged first
+        drag = row["nodes"]["drag"]
+        assert drag["steps"] == row["overrides"]["drag.steps"] or drag["converged"]
+        assert drag["distance_px"] >= drag["mean_distance_px"] >= 0
+    assert not np.array_equal(pixels(out / rows[0]["outputs"][0]), pixels(out / rows[2]["outputs"][0]))
+
+
+def test_a_job_is_what_nodegraph_run_makes_with_the_same_overrides(drag_project, tmp_path):
+    rows = batch(drag_project, ["latent.seed=3"], ["drag.steps=4"], output_dir=tmp_path / "out", workers=1, device="cpu", progress=False)
+    code = cli.main(["run", str(drag_project), "--set", "latent.seed=3", "--set", "drag.steps=4",
+                     "--output-dir", str(tmp_path / "single"), "--device", "cpu", "--quiet"])  # fmt: skip
+    assert code == 0
+    assert rows[0]["overrides"] == {"drag.steps": 4, "latent.seed": 3}
+    assert np.array_equal(pixels(tmp_path / "out" / rows[0]["outputs"][0]), pixels(tmp_path / "single" / "img.png"))
+
+
+def test_a_failed_job_is_recorded_with_its_error_and_the_others_finish(drag_project, tmp_path, capsys):
+    values = tmp_path / "points.jsonl"
+    values.write_text(f"{POINTS}\n[]\n".replace("'", '"'))
+    out = tmp_path / "out"
+    code = cli.main(["batch", str(drag_project), "--sweep", f"points.points=@{values}", "--output-dir", str(out),
+                     "--workers", "1", "--device", "cpu", "--quiet"])  # fmt: skip
+    assert code == 1
+    ok, failed = manifest_rows(out)
+    assert ok["status"] == "ok" and (out / ok["outputs"][0]).is_file()
+    assert failed["status"] == "failed" and failed["outputs"] == []
+    assert "node 'drag' (DragOptimizer) failed" in failed["error"] and "got no points" in failed["error"]
+    assert f"failed {failed['job']}: node 'drag'" in capsys.readouterr().out
+
+
+def test_a_rerun_skips_done_jobs_and_redoes_those_whose_outputs_are_gone(drag_project, tmp_path):
+    out = tmp_path / "out"
+    first = batch(drag_project, ["latent.seed=0:2"], output_dir=out, workers=1, device="cpu", progress=False)
+    (out / first[1]["outputs"][0]).unlink()
+    second = batch(drag_project, ["latent.seed=0:3"], output_dir=out, workers=1, device="cpu", progress=False)
+    assert second[0] == first[0]  # skipped: the same row, same worker and seconds
+    assert second[1]["worker"] != first[1]["worker"] and (out / second[1]["outputs"][0]).is_file()
+    assert second[2]["status"] == "ok"
+    assert manifest_rows(out) == second
+
+
+def test_ctrl_c_exits_130_and_keeps_the_finished_jobs(drag_project, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "nodegraph", "batch", str(drag_project), "--sweep", "latent.seed=0:40",
+               "--set", "drag.steps=40", "--set", "drag.stop_px=0", "--output-dir", str(out),
+               "--workers", "1", "--device", "cpu", "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    try:
+        deadline = time.monotonic() + 180
+        while not _ok_rows(out) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert _ok_rows(out), "no job finished in time"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    rows = manifest_rows(out)
+    done = [row for row in rows if row["status"] == "ok"]
+    assert 1 <= len(done) < 40 and all((out / row["outputs"][0]).is_file() for row in done)
+    assert {row["status"] for row in rows} <= {"ok", "cancelled"}
+    assert "interrupted" in stdout
+
+
+def _ok_rows(out) -> list[dict]:
+    try:
+        return [row for row in manifest_rows(out) if row["status"] == "ok"]
+    except (FileNotFoundError, ValueError):
+        return []
+
+
+def test_bad_sweeps_exit_2_before_any_job_runs(drag_project, tmp_path, capsys):
+    code = cli.main(["batch", str(drag_project), "--sweep", "latent.seed=a:b", "--output-dir", str(tmp_path / "out")])
+    assert code == 2
+    assert "node 'latent' (Latent) param 'seed': 'a:b' is not an int" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "batch.jsonl").exists()
