@@ -61,9 +61,13 @@ def session_editor(display):
 @pytest.fixture
 def editor(session_editor):
     """The session's Editor with a new, empty graph (as File > New does)."""
+    import dearpygui.dearpygui as dpg
+
     from nodegraph import Graph
 
     ed = session_editor
+    for window in _dialogs(ed):  # a prompt left open by a test would take every later input
+        dpg.configure_item(window, show=False)
     ed.set_live(False)
     ed.runner.cancel()
     ed.wait_idle(timeout=60)
@@ -72,6 +76,13 @@ def editor(session_editor):
     ed.last_report = ed.last_error = None
     ed.run_frames(2)
     return ed
+
+
+def _dialogs(ed) -> list:
+    files = ed.files
+    windows = [ed.search_window, files.confirm_window, files.open_dialog, files.save_dialog]
+    trust = getattr(ed, "trust", None)  # the trust prompt, where the editor has one
+    return windows + ([trust.window] if trust is not None else [])
 
 
 @pytest.fixture(scope="session")

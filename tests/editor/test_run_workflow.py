@@ -132,7 +132,8 @@ def test_escape_on_an_idle_editor_does_nothing(xeditor):
 
 def test_deleting_a_node_during_a_run_cancels_the_run(xeditor, tiny_checkpoint, tmp_path):
     ids = _long_drag(xeditor, tiny_checkpoint)
-    export = xeditor.add_node("Export", pos=(640, 10), path=str(tmp_path / "out.png"))
+    xeditor.graph.base_dir = str(tmp_path)  # the output folder of this untitled project
+    export = xeditor.add_node("Export", pos=(640, 10), path="out.png")
     xeditor.connect(ids["drag"], "image", export, "image")
     xeditor.run()
     wait_until(xeditor, lambda: _drag_step(xeditor, ids["drag"]) >= 2, 120, "drag steps")
