@@ -17,7 +17,7 @@ from .types import GENERATOR, IMAGE, LATENT, MASK, POINTS, LatentCode, PointPair
 # Ranges, choices and docs of the DragConfig fields as node params (defaults come from DragConfig).
 PARAM_SPECS: dict[str, dict] = {
     "steps": dict(min=0, max=100000, doc="step budget"),
-    "lr": dict(min=1e-6, max=1.0, step=1e-4, doc="Adam learning rate (official GUI 0.001)"),
+    "lr": dict(min=1e-6, max=1.0, step=1e-4, doc="Adam learning rate; empty = the checkpoint's recommendation, else the official 0.001"),
     "r1": dict(min=0.5, max=64, doc="motion-supervision radius in px; empty = 3 * h / 512"),
     "r2": dict(min=1, max=128, doc="tracking window half-size in px; empty = 12 * h / 512"),
     "lambda_mask": dict(min=0.0, max=1000.0, doc="weight of the term that keeps the unmasked region"),
