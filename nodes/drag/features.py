@@ -12,7 +12,14 @@ import math
 import torch
 
 from nodes.gan import Generator
-from nodes.gan.crop import CroppedMap, CropPlan, read_bilinear, synthesize_cropped
+from nodes.gan.crop import (
+    CroppedMap,
+    CropPlan,
+    read_bilinear,
+    supports_crops,
+    synthesize_cropped,
+    synthesize_whole,
+)
 
 
 def feature_block_index(G: Generator, feature_block: int) -> int:
@@ -31,14 +38,17 @@ def synthesize_features(
     """F = output of synthesis block `block` ([1, C, S, S]), computing nothing above it.
 
     With `trainable_rows`, the W+ rows from that index on enter detached: they are fixed during a
-    drag, so the modulated convs that only use them need no style gradient. With a crop `plan`
-    (nodes.gan.crop) F is a CroppedMap, known on the plan's windows only. The values are
-    those of `G.synthesis(ws, stop_at_block=block)` in every case (up to float rounding)."""
+    drag, so the modulated convs that only use them need no style gradient; a StyleGAN2 then
+    runs its non-fused convs (nodes.gan.crop.synthesize_whole). With a crop `plan` F is a
+    CroppedMap, known on the plan's windows only. The values are those of
+    `G.synthesis(ws, stop_at_block=block)` in every case (up to float rounding)."""
     if trainable_rows is None and plan is None:
         return G.synthesis(ws, noise_mode=noise_mode, stop_at_block=block)[block]
     rows = block_rows(G, ws, block, trainable_rows)
     if plan is not None:
         return synthesize_cropped(G, rows, plan, noise_mode)
+    if supports_crops(G):
+        return synthesize_whole(G, rows, noise_mode)
     x = None
     for block_module, block_ws in zip(G.synthesis.blocks(), rows):
         x = block_module(x, block_ws, noise_mode)

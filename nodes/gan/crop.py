@@ -204,9 +204,7 @@ def synthesize_cropped(
 
     `block_ws[b]` holds block b's W+ rows ([1, num_conv, w_dim]), as SynthesisBlock.forward takes."""
     blocks = G.synthesis.blocks()
-    x = None
-    for b in range(plan.start_block):
-        x = blocks[b](x, block_ws[b], noise_mode, fused=False)
+    x = synthesize_whole(G, block_ws[: plan.start_block], noise_mode)
     cropped = range(plan.start_block, plan.feature_block + 1)
     # One noise draw per layer and synthesis, shared by the crops ('random' mode).
     noises = {
@@ -226,6 +224,15 @@ def synthesize_cropped(
             )
         pieces += _inside_parts(h, group.blocks[plan.feature_block].outputs, size)
     return CroppedMap(pieces, size)
+
+
+def synthesize_whole(G, block_ws: list[torch.Tensor], noise_mode: str = "const") -> torch.Tensor:
+    """Blocks 0..len(block_ws) - 1 on the whole map with the non-fused convs the crops use: the
+    numbers of G.synthesis up to float rounding, with a cheaper style gradient."""
+    x = None
+    for block, ws in zip(G.synthesis.blocks(), block_ws):
+        x = block(x, ws, noise_mode, fused=False)
+    return x
 
 
 def read_window(x: torch.Tensor, window: Window) -> torch.Tensor:

@@ -145,6 +145,7 @@ class SynthesisLayer(nn.Module):
         self.register_buffer("noise_const", torch.randn([resolution, resolution]))
         self.noise_strength = nn.Parameter(torch.zeros([]))
         self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))
+        self._energy, self._energy_key = None, None  # weight_energy()'s cache
 
     def forward(
         self,
@@ -162,9 +163,27 @@ class SynthesisLayer(nn.Module):
         if noise is None:
             noise = self.noise_map(noise_mode, x.shape[0], x.device)
         x = modulated_conv2d(
-            x, self.weight, styles, noise, up=self.up, padding=padding, resample_filter=self.resample_filter, fused=fused
+            x,
+            self.weight,
+            styles,
+            noise,
+            up=self.up,
+            padding=padding,
+            resample_filter=self.resample_filter,
+            fused=fused,
+            weight_energy=None if fused else self.weight_energy(),
         )
         return bias_act(x, self.bias.to(x.dtype), lrelu=True, gain=LRELU_GAIN, clamp=self.conv_clamp)
+
+    def weight_energy(self) -> torch.Tensor:
+        """sum over the kernel of weight^2 ([out, in]) for the non-fused path's demodulation; kept
+        while the weight is unchanged (same storage, version counter, no gradient wanted)."""
+        weight = self.weight
+        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
+        if weight.requires_grad or self._energy_key != key:
+            self._energy = weight.square().sum(dim=[2, 3])
+            self._energy_key = None if weight.requires_grad else key
+        return self._energy
 
     def noise_map(self, noise_mode: str, batch: int, device: torch.device) -> torch.Tensor | None:
         """The per-pixel noise added after the conv, scaled: [R, R] ('const'), [batch, 1, R, R]

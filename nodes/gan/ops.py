@@ -142,6 +142,7 @@ def modulated_conv2d(
     resample_filter: torch.Tensor | None = None,
     demodulate: bool = True,
     fused: bool = True,
+    weight_energy: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Style-modulated convolution (StyleGAN2 eq. 1-3), one grouped conv for the whole batch.
 
@@ -149,15 +150,19 @@ def modulated_conv2d(
     (the crops of one image, nodes/gan/crop.py). `fused=False` is NVIDIA's other path: the input
     scaled by the styles, a conv with the plain weight, the output scaled by the demodulation
     coefficients; the same numbers up to float rounding, and a style gradient that needs no
-    gradient of a modulated [N, O, I, k, k] weight (what a drag step backpropagates to)."""
+    gradient of a modulated [N, O, I, k, k] weight (what a drag step backpropagates to).
+    `weight_energy`, sum over the kernel of weight^2 ([O, I]), saves recomputing it there."""
     batch = styles.shape[0]
     out_ch, in_ch, kh, kw = weight.shape
     if x.dtype == torch.float16 and demodulate:
         # Pre-normalise to avoid float16 overflow; demodulation cancels the scale.
         weight = weight * (1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
         styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+        weight_energy = None  # of the unscaled weight
     if not fused:
-        return _modulated_conv2d_unfused(x, weight, styles, noise, up, padding, resample_filter, demodulate)
+        if demodulate and weight_energy is None:
+            weight_energy = weight.square().sum(dim=[2, 3])
+        return _modulated_conv2d_unfused(x, weight, styles, noise, up, padding, resample_filter, weight_energy)
     w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)  # [N, O, I, k, k]
     if demodulate:
         dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
@@ -184,10 +189,10 @@ def _modulated_conv2d_unfused(
     up: int,
     padding: int,
     resample_filter: torch.Tensor | None,
-    demodulate: bool,
+    weight_energy: torch.Tensor | None,
 ) -> torch.Tensor:
-    """modulated_conv2d with fused=False: sum_k (w s)^2 = sum_i s_i^2 sum_k w_ik^2 gives the
-    demodulation coefficients from an [O, I] matrix."""
+    """modulated_conv2d with fused=False (demodulating when weight_energy is given): sum_k (w s)^2
+    = sum_i s_i^2 sum_k w_ik^2 gives the demodulation coefficients from an [O, I] matrix."""
     batch = styles.shape[0]
     x = x * styles.to(x.dtype).reshape(batch, -1, 1, 1)
     w = weight.to(x.dtype)
@@ -195,8 +200,8 @@ def _modulated_conv2d_unfused(
         x = _upsampling_conv(x, w, resample_filter, up, padding, groups=1)
     else:
         x = F.conv2d(x, w, padding=padding)
-    if demodulate:
-        dcoefs = (styles.square() @ weight.square().sum(dim=[2, 3]).t() + 1e-8).rsqrt()  # [N, O]
+    if weight_energy is not None:
+        dcoefs = (styles.square() @ weight_energy.t() + 1e-8).rsqrt()  # [N, O]
         x = x * dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)
     if noise is not None:
         x = x + noise.to(x.dtype)

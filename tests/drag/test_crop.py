@@ -15,6 +15,7 @@ from nodes.drag.loop import SampledFormulation, run_drag
 from nodes.drag.region import feature_windows, step_reach
 from nodes.gan import StyleGAN3Config, StyleGAN3Generator
 from nodes.gan.crop import Window, plan_crops, supports_crops, synthesize_cropped
+from nodes.gan.ops import modulated_conv2d, setup_filter
 from tests.tiny import make_tiny_generator
 
 # Handle sets in fractions of the image: one in the middle, one in a corner, two close together
@@ -178,3 +179,20 @@ def test_generators_without_local_layers_fall_back_to_the_whole_map():
     ).eval()
     assert not supports_crops(G) and supports_crops(make_tiny_generator(32))
     assert plan_crops(G, 3, [Window(0, 0, 4, 4)], start_block=1) is None
+
+
+@pytest.mark.parametrize("up", [1, 2])
+def test_non_fused_modulated_conv_on_a_batch_of_crops_equals_the_fused_conv_of_each(up):
+    generator = torch.Generator().manual_seed(0)
+    crops = torch.randn(3, 8, 6, 6, generator=generator)
+    weight = torch.randn(5, 8, 3, 3, generator=generator)
+    styles = torch.randn(1, 8, generator=generator)
+    fir = setup_filter([1, 3, 3, 1])
+    batch = modulated_conv2d(
+        crops, weight, styles, up=up, padding=1, resample_filter=fir, fused=False
+    )
+    for index in range(3):
+        alone = modulated_conv2d(
+            crops[index : index + 1], weight, styles, up=up, padding=1, resample_filter=fir
+        )
+        torch.testing.assert_close(batch[index : index + 1], alone, rtol=1e-5, atol=1e-5)
