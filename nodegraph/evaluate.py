@@ -145,9 +145,6 @@ class Context:
         self._emit(ev.NodeProgress(self.node_id, step, total, preview, message, points))
         self.check_cancel()
 
-    def cancelled(self) -> bool:
-        return self.cancel.is_set()
-
     def finishing(self) -> bool:
         """True when the user asked to stop and keep the result so far (CancelToken.finish)
         and this node's type can (`Node.stops_early`)."""
@@ -198,12 +195,6 @@ class Context:
         path = confine(path, self.output_dir, self.permissions, self.node_id, param)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
-
-    @property
-    def torch_device(self) -> Any:
-        import torch
-
-        return torch.device(self.device)
 
 
 def resolve_device(device: str | None) -> str:

@@ -79,11 +79,6 @@ def file_key(path: str | os.PathLike) -> str:
     return f"{os.fspath(path)}:size={st.st_size}:mtime_ns={st.st_mtime_ns}"
 
 
-def _is_tensor(value: Any) -> bool:
-    torch = __import__("sys").modules.get("torch")
-    return torch is not None and isinstance(value, torch.Tensor)
-
-
 def coerce_param(param: Param, value: Any) -> Any:
     """Returns `value` converted to the param's type; raises ValueError saying what is allowed."""
     if value is None:

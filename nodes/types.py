@@ -54,9 +54,6 @@ class PointPairs:
             targets.append(_xy(pair["target"], f"points[{i}].target"))
         return cls(handles, targets)
 
-    def to_param(self) -> list[dict]:
-        return [{"handle": list(h), "target": list(t)} for h, t in zip(self.handles, self.targets)]
-
 
 def _xy(value, where: str) -> tuple[float, float]:
     if not isinstance(value, list | tuple) or len(value) != 2:

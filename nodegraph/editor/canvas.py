@@ -206,7 +206,7 @@ class Canvas:
         elif decl.type is bool:
             kw.pop("width")
             widget = dpg.add_checkbox(default_value=bool(value), **kw)
-        elif decl.type is int:  # input fields: one click and type (a drag field needs two)
+        elif decl.type is int and decl.default is not None:  # one click and type (a drag field needs two)
             lo = max(-INT_LIMIT, int(decl.min)) if decl.min is not None else -INT_LIMIT
             hi = min(INT_LIMIT, int(decl.max)) if decl.max is not None else INT_LIMIT
             widget = dpg.add_input_int(
@@ -221,12 +221,7 @@ class Canvas:
                 min_clamped=math.isfinite(lo), max_clamped=math.isfinite(hi),
                 step=0, format="%.4g", **kw,
             )  # fmt: skip
-        elif decl.type in (
-            str,
-            "path",
-            float,
-            int,
-        ):  # float with a None default: text, empty = auto
+        elif decl.type in (str, "path", float, int):  # a number with a None default: empty = auto
             hint = "auto" if decl.default is None else ""
             widget = dpg.add_input_text(
                 default_value="" if value is None else str(value), hint=hint, on_enter=True, **kw

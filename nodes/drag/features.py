@@ -22,11 +22,6 @@ from nodes.gan.crop import (
 )
 
 
-def feature_block_index(G: Generator, feature_block: int) -> int:
-    """The block to read F from: `feature_block`, clamped to the last block of a small generator."""
-    return min(feature_block, len(G.block_resolutions) - 1)
-
-
 def synthesize_features(
     G: Generator,
     ws: torch.Tensor,

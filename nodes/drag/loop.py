@@ -193,7 +193,8 @@ def drag(
 
 
 def run_drag(
-    G, ws, handles, targets, mask, config, on_step, cancel, formulation: type
+    G, ws, handles, targets, mask, config, on_step, cancel,
+    formulation: Callable[..., Formulation],
 ) -> DragResult:
     """drag() with the step formulation as a parameter (the benchmark runs the official one)."""
     cfg = (config or DragConfig()).resolve(

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 
 import torch
 
-STAGES = ("latent", "pti")
-
 
 @dataclass
 class InversionStep:
