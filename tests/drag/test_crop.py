@@ -9,7 +9,7 @@ import functools
 import pytest
 import torch
 
-from nodes.drag import DragConfig
+from nodes.drag import DragConfig, drag
 from nodes.drag.features import block_rows, synthesize_features
 from nodes.drag.loop import SampledFormulation, run_drag
 from nodes.drag.region import feature_windows, step_reach
@@ -176,9 +176,12 @@ def test_generators_without_local_layers_fall_back_to_the_whole_map():
         StyleGAN3Config(
             z_dim=8, w_dim=8, img_resolution=16, channel_base=256, channel_max=16, mapping_layers=1
         )
-    ).eval()
+    )
+    G = G.eval().requires_grad_(False)
     assert not supports_crops(G) and supports_crops(make_tiny_generator(32))
     assert plan_crops(G, 3, [Window(0, 0, 4, 4)], start_block=1) is None
+    result = drag(G, G.random_ws(0), [(5.0, 6.0)], [(11.0, 6.0)], config=DragConfig(steps=1, r2=2))
+    assert result.steps == 1 and result.stopped == "budget"
 
 
 @pytest.mark.parametrize("up", [1, 2])
