@@ -14,33 +14,43 @@ from nodegraph.node import Input, Node, Output, Param
 
 from .types import GENERATOR, IMAGE, LATENT, MASK, POINTS, LatentCode, PointPairs
 
-# Ranges, choices and docs of the DragConfig fields as node params (defaults come from DragConfig).
-PARAM_SPECS: dict[str, dict] = {
-    "steps": dict(min=0, max=100000, doc="step budget"),
-    "lr": dict(min=1e-6, max=1.0, step=1e-4, doc="Adam learning rate; empty = the checkpoint's recommendation, else the official 0.001"),
-    "r1": dict(min=0.5, max=64, doc="motion-supervision radius in px; empty = 3 * h / 512"),
-    "r2": dict(min=1, max=128, doc="tracking window half-size in px; empty = 12 * h / 512"),
-    "lambda_mask": dict(min=0.0, max=1000.0, doc="weight of the term that keeps the unmasked region"),
-    "layers": dict(min=1, max=64, doc="W+ rows optimised, from the first"),
-    "space": dict(choices=("latent", "w+", "w"), doc="'latent' = the space the Latent node chose"),
-    "feature_block": dict(min=0, max=16, doc="synthesis block whose features drive the drag"),
-    "stop_px": dict(min=0.0, max=64.0, doc="a handle this close to its target is done; empty = max(2, 2h/512)"),
-    "noise_mode": dict(choices=("const", "random", "none")),
-    "tracking": dict(choices=("nn", "subpixel", "consistent"), doc="point tracking mode"),
-    "tracking_norm": dict(choices=("l2", "l1"), doc="feature distance for tracking"),
-    "max_jump_px": dict(min=0.1, max=64.0, doc="'consistent' tracking: longest move per step"),
+LATENT_SPACE = "latent"  # the `space` choice that keeps the space the Latent node chose
+
+# Docs of the DragConfig fields as node params; defaults, ranges and choices come from DragConfig.
+PARAM_DOCS: dict[str, str] = {
+    "steps": "step budget",
+    "lr": "Adam learning rate; empty = the checkpoint's recommendation, else the official 0.001",
+    "r1": "motion-supervision radius in px; empty = 3 * h / 512",
+    "r2": "tracking window half-size in px; empty = 12 * h / 512",
+    "lambda_mask": "weight of the term that keeps the unmasked region",
+    "layers": "W+ rows optimised, from the first",
+    "space": f"{LATENT_SPACE!r} = the space the Latent node chose",
+    "feature_block": "synthesis block whose features drive the drag",
+    "stop_px": "a handle this close to its target is done; empty = max(2, 2h/512)",
+    "tracking": "point tracking mode",
+    "tracking_norm": "feature distance for tracking",
+    "max_jump_px": "'consistent' tracking: longest move per step",
 }
+SLIDER_STEPS = {"lr": 1e-4}
 
 
 def _config_params() -> list[Param]:
-    from nodes.drag import DragConfig
+    """One param per DragConfig field: its default, and the range or choices of its FieldRule
+    (an open lower bound, e.g. lr > 0, is enforced by validate through DragConfig itself)."""
+    from nodes.drag.config import FIELD_RULES, DragConfig
 
     params = []
     for f in dataclasses.fields(DragConfig):
-        default = "latent" if f.name == "space" else f.default
+        rule = FIELD_RULES[f.name]
+        default, choices = f.default, rule.choices
+        if f.name == "space":
+            default, choices = LATENT_SPACE, (LATENT_SPACE, *choices)
         # None defaults (r1, r2, stop_px, max_jump_px) mean "scale with the image": floats.
-        kind = str if isinstance(default, str) else int if type(default) is int else float
-        params.append(Param(f.name, kind, default, **PARAM_SPECS.get(f.name, {})))
+        kind = str if choices is not None else rule.kind
+        params.append(Param(
+            f.name, kind, default, min=rule.low, max=rule.high, choices=choices,
+            doc=PARAM_DOCS.get(f.name, ""), step=SLIDER_STEPS.get(f.name),
+        ))  # fmt: skip
     return params
 
 
@@ -64,14 +74,16 @@ class DragOptimizerNode(Node):
         Param("preview_every", int, 10, min=0, max=10000, doc="send a preview image every N steps (0 = never; each costs a synthesis)"),
     ]
 
-    def compute(self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None):
-        from nodes.drag import DragConfig, drag
+    @classmethod
+    def validate(cls, params: dict) -> None:
+        """DragConfig's own check (e.g. lr > 0), with 'latent' standing for either space."""
+        _drag_config(params, "w+")
 
-        params = dict(ctx.params)
-        preview_every = params.pop("preview_every")
-        if params["space"] == "latent":
-            params["space"] = latent.space
-        config = DragConfig(**params)
+    def compute(self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None):
+        from nodes.drag import drag
+
+        preview_every = ctx.params["preview_every"]
+        config = _drag_config(ctx.params, latent.space)
         G = generator
         if not points.handles:
             raise ValueError(f"DragOptimizer {ctx.node_id!r} got no points: add handle/target pairs to its PointSet")
@@ -112,6 +124,16 @@ class DragOptimizerNode(Node):
             "points": PointPairs([tuple(h) for h in result.handles], list(points.targets)),
             "image": image,
         }
+
+
+def _drag_config(params: dict, latent_space: str):
+    """The DragConfig of the node's params; `space` 'latent' becomes the latent's own space."""
+    from nodes.drag import DragConfig
+
+    fields = {name: value for name, value in params.items() if name != "preview_every"}
+    if fields["space"] == LATENT_SPACE:
+        fields["space"] = latent_space
+    return DragConfig(**fields)
 
 
 def _report_end(ctx, result, budget: int, stop_px: float) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from nodegraph.node import Input, Node, Output, Param
+from nodes.gan.model import LATENT_SPACES, NOISE_MODES
 
 from .types import GENERATOR, IMAGE, LATENT, LatentCode
 
@@ -29,12 +30,12 @@ class InvertNode(Node):
     ]
     params = [
         Param("steps", int, 300, min=0, max=100000, doc="latent search steps"),
-        Param("space", str, "w+", choices=("w+", "w"), doc="'w': one w for all layers; 'w+': one per layer (closer fit)"),
+        Param("space", str, "w+", choices=LATENT_SPACES, doc="'w': one w for all layers; 'w+': one per layer (closer fit)"),
         Param("lr", float, 0.1, min=1e-5, max=10.0, step=0.01, doc="Adam's peak rate, in units of the spread of w"),
         Param("loss", str, "l2+edges", choices=("l2+edges", "l2", "lpips"), doc="'lpips' only when the lpips package and its weights are installed"),
         Param("pti_steps", int, 0, min=0, max=100000, doc="Pivotal Tuning steps; 0 = off"),
         Param("pti_lr", float, 1e-3, min=1e-7, max=1.0, step=1e-4, doc="peak Adam rate of Pivotal Tuning, warmed up and decayed (paper: constant 3e-4 for 350 steps)"),
-        Param("noise_mode", str, "const", choices=("const", "random", "none")),
+        Param("noise_mode", str, "const", choices=NOISE_MODES),
         Param("preview_every", int, 10, min=0, max=10000, doc="send the current reconstruction every N steps (0 = never)"),
     ]
 

@@ -6,6 +6,7 @@ import torch
 
 from nodegraph.node import Input, Node, Output, Param, file_key
 from nodegraph.readers import read_regular
+from nodes.gan.model import LATENT_SPACES
 
 from .types import GENERATOR, LATENT, LatentCode
 
@@ -21,7 +22,7 @@ class LatentNode(Node):
     params = [
         Param("seed", int, 0, min=0, max=2**32 - 1, doc="z = RandomState(seed).randn(z_dim)"),
         Param("truncation_psi", float, 0.7, min=0.0, max=2.0, step=0.05, doc="w = w_avg + psi (w - w_avg); 0.7 as DragGAN"),
-        Param("space", str, "w+", choices=("w+", "w"), doc="the space a following drag edits by default"),
+        Param("space", str, "w+", choices=LATENT_SPACES, doc="the space a following drag edits by default"),
         Param("from_file", "path", "", doc="a latent saved by Export (.safetensors); overrides seed"),
     ]
     pure = False  # from_file reads a file

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from nodegraph.node import Input, Node, Output, Param
+from nodes.gan.model import NOISE_MODES
 
 from .types import GENERATOR, IMAGE, LATENT
 
@@ -15,7 +16,7 @@ class RenderNode(Node):
     doc = "Synthesises the image of a latent."
     inputs = [Input("generator", GENERATOR), Input("latent", LATENT)]
     outputs = [Output("image", IMAGE, "[1, 3, H, W] in [-1, 1]")]
-    params = [Param("noise_mode", str, "const", choices=("const", "random", "none"))]
+    params = [Param("noise_mode", str, "const", choices=NOISE_MODES)]
 
     def compute(self, ctx, generator, latent):
         with torch.no_grad():

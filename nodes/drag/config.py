@@ -11,13 +11,64 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-SPACES = ("w+", "w")
+from nodes.gan.model import LATENT_SPACES, NOISE_MODES
+
 TRACKING_MODES = ("nn", "subpixel", "consistent")
 TRACKING_NORMS = ("l2", "l1")
-NOISE_MODES = ("const", "random", "none")
 OFFICIAL_LR = 0.001  # the official GUI's Adam lr (the paper reports 2e-3 for FFHQ)
 RECOMMENDATIONS_KEY = "drag_defaults"  # GeneratorConfig.extra key: {field: value} a model suggests
 RECOMMENDABLE = ("lr", "r1", "r2", "stop_px", "max_jump_px")  # the fields whose None means "default"
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What DragConfig accepts in one field: a number of `kind` in [low, high] (above `low`
+    when `low_open`), or one of `choices`; also None when `optional`. The DragOptimizer node
+    takes its params' ranges and choices from these, so the node and drag() never disagree."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    choices: tuple[str, ...] | None = None
+    optional: bool = False
+
+    def accepts(self, value) -> bool:
+        if value is None:
+            return self.optional
+        if self.choices is not None:
+            return value in self.choices
+        if self.kind is int and not (isinstance(value, int) and not isinstance(value, bool)):
+            return False
+        if not _finite(value):
+            return False
+        above_low = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        return above_low and (self.high is None or value <= self.high)
+
+    def describe(self) -> str:
+        if self.choices is not None:
+            return f"one of {self.choices}"
+        kind = "an integer" if self.kind is int else "a finite number"
+        bounds = [f"{'>' if self.low_open else '>='} {self.low}"] if self.low is not None else []
+        bounds += [f"<= {self.high}"] if self.high is not None else []
+        return ("None or " if self.optional else "") + " ".join([kind, " and ".join(bounds)]).strip()
+
+
+FIELD_RULES: dict[str, FieldRule] = {
+    "steps": FieldRule(int, 0, 100_000),
+    "lr": FieldRule(float, 0, 1.0, low_open=True, optional=True),
+    "r1": FieldRule(float, 0, 64, low_open=True, optional=True),
+    "r2": FieldRule(float, 1, 128, optional=True),
+    "lambda_mask": FieldRule(float, 0, 1000),
+    "layers": FieldRule(int, 1),  # at most the generator's num_ws: checked by resolve
+    "space": FieldRule(str, choices=LATENT_SPACES),
+    "feature_block": FieldRule(int, 0, 16),
+    "stop_px": FieldRule(float, 0, 64, optional=True),
+    "noise_mode": FieldRule(str, choices=NOISE_MODES),
+    "tracking": FieldRule(str, choices=TRACKING_MODES),
+    "tracking_norm": FieldRule(str, choices=TRACKING_NORMS),
+    "max_jump_px": FieldRule(float, 0, 64, low_open=True, optional=True),
+}
 
 
 @dataclass
@@ -62,60 +113,9 @@ class DragConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the field and the fix for any setting out of range."""
-        _check(
-            isinstance(self.steps, int) and self.steps >= 0, "steps", self.steps, "an integer >= 0"
-        )
-        _check(self.lr is None or _positive(self.lr), "lr", self.lr, "None or a finite number > 0")
-        _check(self.r1 is None or _positive(self.r1), "r1", self.r1, "None or a number > 0")
-        _check(
-            self.r2 is None or (_finite(self.r2) and self.r2 >= 1),
-            "r2",
-            self.r2,
-            "None or a number >= 1",
-        )
-        _check(
-            _finite(self.lambda_mask) and self.lambda_mask >= 0,
-            "lambda_mask",
-            self.lambda_mask,
-            "a finite number >= 0",
-        )
-        _check(
-            isinstance(self.layers, int) and self.layers >= 1,
-            "layers",
-            self.layers,
-            "an integer >= 1",
-        )
-        _check(self.space in SPACES, "space", self.space, f"one of {SPACES}")
-        _check(
-            isinstance(self.feature_block, int) and self.feature_block >= 0,
-            "feature_block",
-            self.feature_block,
-            "an integer >= 0",
-        )
-        _check(
-            self.stop_px is None or (_finite(self.stop_px) and self.stop_px >= 0),
-            "stop_px",
-            self.stop_px,
-            "None or a number >= 0",
-        )
-        _check(
-            self.noise_mode in NOISE_MODES, "noise_mode", self.noise_mode, f"one of {NOISE_MODES}"
-        )
-        _check(
-            self.tracking in TRACKING_MODES, "tracking", self.tracking, f"one of {TRACKING_MODES}"
-        )
-        _check(
-            self.tracking_norm in TRACKING_NORMS,
-            "tracking_norm",
-            self.tracking_norm,
-            f"one of {TRACKING_NORMS}",
-        )
-        _check(
-            self.max_jump_px is None or _positive(self.max_jump_px),
-            "max_jump_px",
-            self.max_jump_px,
-            "None or a number > 0",
-        )
+        for name, rule in FIELD_RULES.items():
+            value = getattr(self, name)
+            _check(rule.accepts(value), name, value, rule.describe())
 
     def resolve(
         self,
@@ -205,10 +205,6 @@ class ResolvedConfig:
 
 def _finite(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _positive(value) -> bool:
-    return _finite(value) and value > 0
 
 
 def _check(ok: bool, field: str, value, expected: str) -> None:

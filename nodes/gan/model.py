@@ -24,6 +24,7 @@ from .ops import (
 )
 
 NOISE_MODES = ("const", "random", "none")
+LATENT_SPACES = ("w+", "w")  # what an edit optimises: one w per layer (W+), or one w for all
 PRECISIONS = ("float32", "float16", "bfloat16")
 
 

@@ -4,13 +4,12 @@ Tuning. Usable without the graph: `result = invert(G, image, steps=300, pti_step
 
 from .history import InversionState, InversionStep
 from .invert import InversionResult, invert
-from .latent import SPACES, mean_w, project_latent
-from .losses import LOSSES, lpips_available, psnr, reconstruction_loss
+from .latent import mean_w, project_latent
+from .losses import LOSSES, lpips_available, reconstruction_loss
 from .pti import pivotal_tuning
 
 __all__ = [
     "LOSSES",
-    "SPACES",
     "InversionResult",
     "InversionState",
     "InversionStep",
@@ -19,6 +18,5 @@ __all__ = [
     "mean_w",
     "pivotal_tuning",
     "project_latent",
-    "psnr",
     "reconstruction_loss",
 ]

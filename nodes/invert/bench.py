@@ -18,8 +18,10 @@ from pathlib import Path
 
 import torch
 
+from nodes.metrics import psnr
+
 from .invert import invert
-from .losses import LOSSES, psnr, reconstruction_loss
+from .losses import LOSSES, reconstruction_loss
 from .pti import pivotal_tuning
 
 SEED_BASE = 2_000_000
@@ -60,7 +62,7 @@ def bench_one(G, target: torch.Tensor, args) -> dict[str, tuple[float, float]]:
     loss_fn = reconstruction_loss(args.loss, G.device)
     tuned, _ = pivotal_tuning(G, result.ws, target, args.pti_steps, args.pti_lr, loss_fn)
     with torch.no_grad():
-        tuned_psnr = psnr(tuned.synthesis(result.ws), target)
+        tuned_psnr = float(psnr(tuned.synthesis(result.ws), target))
     figures["w+pti"] = (tuned_psnr, figures["w+"][1] + time.perf_counter() - start)
     return figures
 
@@ -99,7 +101,7 @@ def run_bench(argv: list[str]) -> int:
     G = load_generator(checkpoint, device=args.device).eval().requires_grad_(False)
     z, targets = held_out_faces(args.n)
     with torch.no_grad():
-        own = [psnr(G(z[i : i + 1].to(G.device), noise_mode="const"), targets[i : i + 1].to(G.device)) for i in range(args.n)]
+        own = [float(psnr(G(z[i : i + 1].to(G.device), noise_mode="const"), targets[i : i + 1].to(G.device))) for i in range(args.n)]
     rows = []
     for i in range(args.n):
         rows.append(bench_one(G, targets[i : i + 1].to(G.device), args))

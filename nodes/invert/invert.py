@@ -12,10 +12,12 @@ from dataclasses import dataclass
 import torch
 
 from nodes.gan import Generator
+from nodes.gan.model import LATENT_SPACES
+from nodes.metrics import psnr
 
 from .history import InversionState, InversionStep
-from .latent import SPACES, project_latent
-from .losses import LOSSES, psnr, reconstruction_loss
+from .latent import project_latent
+from .losses import LOSSES, reconstruction_loss
 from .pti import pivotal_tuning
 
 
@@ -88,7 +90,7 @@ def invert(
 
 @torch.no_grad()
 def _psnr_of(G: Generator, ws: torch.Tensor, target: torch.Tensor, noise_mode: str) -> float:
-    return psnr(G.synthesis(ws, noise_mode=noise_mode).float(), target)
+    return float(psnr(G.synthesis(ws, noise_mode=noise_mode).float(), target))
 
 
 def check_inputs(G: Generator, image, steps, space, lr, loss, pti_steps, pti_lr) -> torch.Tensor:
@@ -102,8 +104,8 @@ def check_inputs(G: Generator, image, steps, space, lr, loss, pti_steps, pti_lr)
             f"image is {image.shape[3]}x{image.shape[2]} but the generator makes {size}x{size}: "
             f"resize it first (ImageLoad does, when linked to the generator)"
         )
-    if space not in SPACES:
-        raise ValueError(f"space must be one of {SPACES}, got {space!r}")
+    if space not in LATENT_SPACES:
+        raise ValueError(f"space must be one of {LATENT_SPACES}, got {space!r}")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     for name, value in (("steps", steps), ("pti_steps", pti_steps)):

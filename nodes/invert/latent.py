@@ -16,11 +16,11 @@ from collections.abc import Callable
 import torch
 
 from nodes.gan import Generator
+from nodes.metrics import psnr
 
 from .history import InversionState, InversionStep, StageOutcome
-from .losses import ReconstructionLoss, psnr
+from .losses import ReconstructionLoss
 
-SPACES = ("w", "w+")
 START_SAMPLES = 1024  # mapped z samples whose mean starts the search (the official projector uses 10000)
 
 
@@ -93,7 +93,7 @@ def project_latent(
         last_finite = ws.detach()
         (latent.u.grad,) = torch.autograd.grad(loss, [latent.u])
         optimizer.step()
-        record = InversionStep("latent", step, float(loss.detach()), psnr(image, target))
+        record = InversionStep("latent", step, float(loss.detach()), float(psnr(image, target)))
         history.append(record)
         if on_step is not None:
             state_ws = latent.ws().detach()

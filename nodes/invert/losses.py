@@ -77,8 +77,3 @@ def reconstruction_loss(name: str, device: torch.device | str = "cpu") -> Recons
         return make_lpips_loss(torch.device(device))
     raise ValueError(f"unknown loss {name!r}; use one of {', '.join(LOSSES)}")
 
-
-def psnr(fake: torch.Tensor, real: torch.Tensor) -> float:
-    """PSNR in dB of images in [-1, 1] (peak-to-peak 2), fake clamped to the range first."""
-    mse = ((fake.detach().clamp(-1, 1) - real) / 2).square().mean()
-    return float(10 * torch.log10(1 / mse.clamp_min(1e-10)))

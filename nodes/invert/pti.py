@@ -17,10 +17,11 @@ from collections.abc import Callable
 import torch
 
 from nodes.gan import Generator
+from nodes.metrics import psnr
 
 from .history import InversionState, InversionStep, StageOutcome
 from .latent import learning_rate
-from .losses import ReconstructionLoss, psnr
+from .losses import ReconstructionLoss
 
 RAMPUP, RAMPDOWN = 0.10, 0.25  # fractions of the steps
 
@@ -63,7 +64,7 @@ def pivotal_tuning(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        record = InversionStep("pti", step, float(loss.detach()), psnr(image, target))
+        record = InversionStep("pti", step, float(loss.detach()), float(psnr(image, target)))
         history.append(record)
         if on_step is not None:
             on_step(InversionState("pti", step, total or first_step + steps, record.loss, record.psnr, image.detach(), pivot))

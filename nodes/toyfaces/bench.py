@@ -14,11 +14,12 @@ from pathlib import Path
 import torch
 
 from nodes.gan import Generator, load_generator
+from nodes.metrics import psnr
 
 from .bundled import DETECTOR_FILE, default_generator_path
 from .latent_space import face_params, geometry_pair, z_for_seeds
 from .render import LANDMARK_INDEX, NUM_LANDMARKS, render_batch
-from .scores import HELD_OUT_SEEDS, held_out_fidelity, mixing_fidelity, psnr, w_avg_error
+from .scores import HELD_OUT_SEEDS, held_out_fidelity, mixing_fidelity, w_avg_error
 
 TOYFACES_TARGETS = {
     "psnr_db": ">= 28",

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from nodes.gan import Generator
+from nodes.metrics import psnr
 
 from .latent_space import face_params, mix_ws, mixed_face_params, z_for_seeds
 from .render import render_batch
@@ -18,12 +19,6 @@ MIX_CROSSOVER = 6  # rows DragGAN optimises (DragConfig.layers): geometry lives 
 
 # 3x3 Laplacian [0 1 0; 1 -4 1; 0 1 0], applied to each colour channel on its own.
 _LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
-
-
-def psnr(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """Per-image PSNR in dB for images in [-1, 1]."""
-    mse = ((fake.clamp(-1, 1) - real) / 2).square().flatten(1).mean(1)
-    return 10 * torch.log10(1 / mse.clamp_min(1e-10))
 
 
 def laplacian_energy(images: torch.Tensor) -> torch.Tensor:
