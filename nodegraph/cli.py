@@ -1,5 +1,5 @@
 """The `nodegraph` command: run projects headless, list node types, open the editor, and the
-extra commands (info, convert, bench, ...) that packages add through "nodegraph.commands"."""
+extra commands (info, convert, bench, ...) that packages add through "nodegraph.cli_commands"."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from nodegraph.batching import command as batch_command
 from nodegraph.errors import GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
 from nodegraph.overrides import parse_assignment, parse_value
-from nodegraph.registry import CommandFn, load_commands, registry
+from nodegraph.registry import CliCommandFn, load_cli_commands, registry
 from nodegraph.trust import ALLOW_FOREIGN_FLAG, ALLOW_OUTSIDE_FLAG, Permissions
 
 BUILTIN = ("run", "nodes", "edit", "batch")
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code: 0 ok, 1 a node failed, 2 bad project or arguments,
     130 interrupted."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    extra = {} if argv and argv[0] in BUILTIN else load_commands()
+    extra = {} if argv and argv[0] in BUILTIN else load_cli_commands()
     if argv and argv[0] in extra:
         return int(extra[argv[0]][1](argv[1:]) or 0)
     parser = build_parser(extra)
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
-def build_parser(extra: dict[str, tuple[str, CommandFn]]) -> argparse.ArgumentParser:
+def build_parser(extra: dict[str, tuple[str, CliCommandFn]]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nodegraph", description="Node-graph environment for DragGAN-style editing."
     )
@@ -197,7 +197,7 @@ class ProgressPrinter:
             self._progress(event)
         elif isinstance(event, ev.NodeLog):
             self._write(f"  {event.node_id}: {event.message}")
-        elif isinstance(event, ev.NodeFinished | ev.NodeFailed | ev.Cancelled):
+        elif isinstance(event, ev.NodeFinished | ev.NodeFailed | ev.RunCancelled):
             self.close()
 
     def _progress(self, event: ev.NodeProgress) -> None:

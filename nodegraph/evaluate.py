@@ -473,7 +473,7 @@ def _execute(
             )
             if run.cancel.is_set() and not run.report.cancelled:
                 run.report.cancelled = True
-                run.emit(ev.Cancelled(None))
+                run.emit(ev.RunCancelled(None))
             continue
         same = run.graph.cache.get(record.fingerprint.digest)  # made earlier in this run
         if same is not None:
@@ -485,7 +485,7 @@ def _execute(
         except Cancelled:
             record.status, record.reason = "cancelled", "cancelled while running"
             run.report.cancelled = True
-            run.emit(ev.Cancelled(node_id))
+            run.emit(ev.RunCancelled(node_id))
         except Exception as exc:
             run.fail(node_id, exc)
     return run.errors[0] if run.errors else None

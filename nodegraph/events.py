@@ -90,8 +90,9 @@ class NodeFailed:
 
 
 @dataclass
-class Cancelled:
-    """The run was cancelled; node_id is the node that was running, None if between nodes."""
+class RunCancelled:
+    """The run was cancelled; node_id is the node that was running, None if between nodes.
+    (The exception a node's ctx.progress raises on cancel is nodegraph.errors.Cancelled.)"""
 
     node_id: str | None
 
@@ -110,6 +111,6 @@ Event = (
     | NodeSettled
     | NodeFinished
     | NodeFailed
-    | Cancelled
+    | RunCancelled
     | RunFinished
 )

@@ -1,6 +1,6 @@
 """Node types by name, and extra CLI commands, from the entry-point groups.
 
-Third-party packages add types through "nodegraph.nodes" and commands through "nodegraph.commands"."""
+Third-party packages add types through "nodegraph.nodes" and CLI commands through "nodegraph.cli_commands"."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from nodegraph.errors import GraphError
 from nodegraph.node import PARAM_TYPES, Node, coerce_param
 
 NODES_GROUP = "nodegraph.nodes"
-COMMANDS_GROUP = "nodegraph.commands"
+CLI_COMMANDS_GROUP = "nodegraph.cli_commands"
 
-CommandFn = Callable[[list[str]], int]
+CliCommandFn = Callable[[list[str]], int]
 
 
 class Registry:
@@ -107,13 +107,13 @@ def _check_declarations(cls: type[Node]) -> None:
             ) from None
 
 
-def load_commands() -> dict[str, tuple[str, CommandFn]]:
-    """Extra CLI commands from "nodegraph.commands": {name: (one-line help, fn(argv) -> exit code)}.
+def load_cli_commands() -> dict[str, tuple[str, CliCommandFn]]:
+    """Extra CLI commands from "nodegraph.cli_commands": {name: (one-line help, fn(argv) -> exit code)}.
 
     An entry point gives a callable returning {name: fn} or {name: (help, fn)}; help defaults to
     the first line of fn's docstring."""
-    commands: dict[str, tuple[str, CommandFn]] = {}
-    for ep in entry_points(group=COMMANDS_GROUP):
+    commands: dict[str, tuple[str, CliCommandFn]] = {}
+    for ep in entry_points(group=CLI_COMMANDS_GROUP):
         try:
             loaded = ep.load()
             table = loaded() if callable(loaded) else loaded

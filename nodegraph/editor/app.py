@@ -507,7 +507,7 @@ class Editor:
             self.warnings.append((event.node_id, event.message))
             self.canvas.set_status(event.node_id, "warning (see log)", WARNING)
             self.log(f"{event.node_id}: warning: {event.message}", WARNING)
-        elif isinstance(event, events.Cancelled):
+        elif isinstance(event, events.RunCancelled):
             self.log(f"cancelled{' in ' + event.node_id if event.node_id else ''}", RUNNING)
             if event.node_id:
                 self.canvas.set_progress(event.node_id, None)

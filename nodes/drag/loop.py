@@ -159,9 +159,10 @@ class SampledFormulation:
         return loss
 
 
-class LatentCode:
-    """The optimised variable: the first `layers` W+ rows ('w+') or one w broadcast to them ('w');
-    the remaining rows stay those of the starting code."""
+class LatentVariable:
+    """The drag's optimised variable (as invert's LatentVariable is the inversion's): the first
+    `layers` W+ rows ('w+') or one w broadcast to them ('w'); the remaining rows stay those of
+    the starting code."""
 
     def __init__(self, ws0: torch.Tensor, layers: int, space: str):
         self.ws0, self.layers = ws0, layers
@@ -204,7 +205,7 @@ def run_drag(
     handles_now, target_points = prepare_pairs(handles, targets, cfg.image_size, G.device)
     keep = prepare_keep(mask, cfg.image_size, G.device)
     steps_form = formulation(G, ws0, handles_now, keep, cfg)
-    latent = LatentCode(ws0, cfg.layers, cfg.space)
+    latent = LatentVariable(ws0, cfg.layers, cfg.space)
     optimizer = Adam(latent.variable, lr=cfg.lr)
     history: list[HistoryEntry] = []
     stopped, tracked_at_latest = "budget", True

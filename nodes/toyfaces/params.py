@@ -21,7 +21,7 @@ ArrayLike = np.ndarray | torch.Tensor
 
 
 @dataclass(frozen=True)
-class Param:
+class FaceParam:
     """One renderer parameter: its range and whether it is geometry or appearance."""
 
     name: str
@@ -31,50 +31,50 @@ class Param:
     doc: str
 
 
-PARAMS: tuple[Param, ...] = (
+PARAMS: tuple[FaceParam, ...] = (
     # --- geometry: head -------------------------------------------------------------------
-    Param("head_x", 0.42, 0.58, "geometry", "head centre x, fraction of image width"),
-    Param("head_y", 0.40, 0.50, "geometry", "head centre y, fraction of image height"),
-    Param("head_size", 0.21, 0.27, "geometry", "head half-width a, fraction of image size"),
-    Param("head_aspect", 1.12, 1.32, "geometry", "head half-height b over half-width a"),
-    Param("roll", -0.30, 0.30, "geometry", "head roll in radians (clockwise on screen)"),
-    Param("yaw", -0.22, 0.22, "geometry", "yaw-like shift of the features, fraction of a"),
-    Param("ear_size", 0.14, 0.26, "geometry", "ear radius, fraction of a"),
+    FaceParam("head_x", 0.42, 0.58, "geometry", "head centre x, fraction of image width"),
+    FaceParam("head_y", 0.40, 0.50, "geometry", "head centre y, fraction of image height"),
+    FaceParam("head_size", 0.21, 0.27, "geometry", "head half-width a, fraction of image size"),
+    FaceParam("head_aspect", 1.12, 1.32, "geometry", "head half-height b over half-width a"),
+    FaceParam("roll", -0.30, 0.30, "geometry", "head roll in radians (clockwise on screen)"),
+    FaceParam("yaw", -0.22, 0.22, "geometry", "yaw-like shift of the features, fraction of a"),
+    FaceParam("ear_size", 0.14, 0.26, "geometry", "ear radius, fraction of a"),
     # --- geometry: eyes and brows ---------------------------------------------------------
-    Param("eye_y", -0.14, 0.04, "geometry", "eye line, fraction of b below the head centre"),
-    Param("eye_spacing", 0.35, 0.47, "geometry", "half the distance between eyes, fraction of a"),
-    Param("eye_size", 0.17, 0.24, "geometry", "eye half-width (centre to corner), fraction of a"),
-    Param("eye_open", 0.3, 1.0, "geometry", "eyelid openness, 1 = wide open"),
-    Param("gaze_x", -1.0, 1.0, "geometry", "iris offset to the right, fraction of its range"),
-    Param("gaze_y", -1.0, 1.0, "geometry", "iris offset downwards, fraction of its range"),
-    Param("brow_height", 0.15, 0.25, "geometry", "brow centre above the eye centre, fraction of b"),
-    Param("brow_tilt", -0.35, 0.35, "geometry", "brow angle, radians; > 0 lowers the inner end"),
+    FaceParam("eye_y", -0.14, 0.04, "geometry", "eye line, fraction of b below the head centre"),
+    FaceParam("eye_spacing", 0.35, 0.47, "geometry", "half the distance between eyes, fraction of a"),
+    FaceParam("eye_size", 0.17, 0.24, "geometry", "eye half-width (centre to corner), fraction of a"),
+    FaceParam("eye_open", 0.3, 1.0, "geometry", "eyelid openness, 1 = wide open"),
+    FaceParam("gaze_x", -1.0, 1.0, "geometry", "iris offset to the right, fraction of its range"),
+    FaceParam("gaze_y", -1.0, 1.0, "geometry", "iris offset downwards, fraction of its range"),
+    FaceParam("brow_height", 0.15, 0.25, "geometry", "brow centre above the eye centre, fraction of b"),
+    FaceParam("brow_tilt", -0.35, 0.35, "geometry", "brow angle, radians; > 0 lowers the inner end"),
     # --- geometry: nose and mouth ---------------------------------------------------------
-    Param("nose_length", 0.20, 0.34, "geometry", "nose tip below the eye line, fraction of b"),
-    Param("nose_width", 0.09, 0.16, "geometry", "half-width of the nose base, fraction of a"),
-    Param("mouth_y", 0.50, 0.64, "geometry", "mouth line below the head centre, fraction of b"),
-    Param("mouth_width", 0.24, 0.42, "geometry", "mouth half-width, fraction of a"),
-    Param("smile", -0.45, 1.0, "geometry", "lip curve: > 0 corners up, < 0 corners down"),
-    Param("mouth_open", -0.4, 1.0, "geometry", "mouth opening; <= 0 closed, 1 wide open"),
+    FaceParam("nose_length", 0.20, 0.34, "geometry", "nose tip below the eye line, fraction of b"),
+    FaceParam("nose_width", 0.09, 0.16, "geometry", "half-width of the nose base, fraction of a"),
+    FaceParam("mouth_y", 0.50, 0.64, "geometry", "mouth line below the head centre, fraction of b"),
+    FaceParam("mouth_width", 0.24, 0.42, "geometry", "mouth half-width, fraction of a"),
+    FaceParam("smile", -0.45, 1.0, "geometry", "lip curve: > 0 corners up, < 0 corners down"),
+    FaceParam("mouth_open", -0.4, 1.0, "geometry", "mouth opening; <= 0 closed, 1 wide open"),
     # --- appearance -----------------------------------------------------------------------
-    Param("skin_tone", 0.0, 1.0, "appearance", "skin colour from pale (0) to dark (1)"),
-    Param("hair_hue", 0.0, 1.0, "appearance", "hair hue (HSV)"),
-    Param("hair_saturation", 0.15, 0.85, "appearance", "hair saturation (HSV)"),
-    Param("hair_value", 0.10, 0.80, "appearance", "hair brightness (HSV)"),
-    Param(
+    FaceParam("skin_tone", 0.0, 1.0, "appearance", "skin colour from pale (0) to dark (1)"),
+    FaceParam("hair_hue", 0.0, 1.0, "appearance", "hair hue (HSV)"),
+    FaceParam("hair_saturation", 0.15, 0.85, "appearance", "hair saturation (HSV)"),
+    FaceParam("hair_value", 0.10, 0.80, "appearance", "hair brightness (HSV)"),
+    FaceParam(
         "hair_volume", 0.03, 0.16, "appearance", "how far the hair stands off the head, fraction"
     ),
-    Param("hair_fringe", 0.28, 0.52, "appearance", "fringe line below the head top, fraction of b"),
-    Param(
+    FaceParam("hair_fringe", 0.28, 0.52, "appearance", "fringe line below the head top, fraction of b"),
+    FaceParam(
         "hair_sides", -0.55, 0.25, "appearance", "how far the hair runs down the sides (radians)"
     ),
-    Param("hair_wave", 0.0, 0.14, "appearance", "scallop depth of the fringe, fraction of b"),
-    Param("hair_length", -0.6, 1.0, "appearance", "long hair behind the head; <= 0 none"),
-    Param("iris_hue", 0.0, 1.0, "appearance", "iris hue (HSV)"),
-    Param("lip_tint", 0.0, 1.0, "appearance", "lip colour from pink (0) to brownish red (1)"),
-    Param("background_hue", 0.0, 1.0, "appearance", "background hue (HSV)"),
-    Param("background_value", 0.45, 0.95, "appearance", "background brightness (HSV)"),
-    Param("shirt_hue", 0.0, 1.0, "appearance", "shirt hue (HSV)"),
+    FaceParam("hair_wave", 0.0, 0.14, "appearance", "scallop depth of the fringe, fraction of b"),
+    FaceParam("hair_length", -0.6, 1.0, "appearance", "long hair behind the head; <= 0 none"),
+    FaceParam("iris_hue", 0.0, 1.0, "appearance", "iris hue (HSV)"),
+    FaceParam("lip_tint", 0.0, 1.0, "appearance", "lip colour from pink (0) to brownish red (1)"),
+    FaceParam("background_hue", 0.0, 1.0, "appearance", "background hue (HSV)"),
+    FaceParam("background_value", 0.45, 0.95, "appearance", "background brightness (HSV)"),
+    FaceParam("shirt_hue", 0.0, 1.0, "appearance", "shirt hue (HSV)"),
 )
 
 NUM_PARAMS = len(PARAMS)

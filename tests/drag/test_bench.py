@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from nodes.commands import commands
+from nodes.cli_commands import cli_commands
 
 
 def test_bench_drag_prints_ratios_and_memory_as_json(capsys):
-    code = commands()["bench"](
+    code = cli_commands()["bench"](
         ["drag", "--json", "--configs", "tiny", "--scenarios", "5-handles,masked"]
         + ["--steps", "2", "--device", "cpu", "--threads", "1"]
     )
@@ -27,13 +27,13 @@ def test_bench_drag_prints_ratios_and_memory_as_json(capsys):
 
 def test_bench_drag_refuses_an_unknown_scenario(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        commands()["bench"](["drag", "--scenarios", "7-handles", "--configs", "tiny"])
+        cli_commands()["bench"](["drag", "--scenarios", "7-handles", "--configs", "tiny"])
     assert exit_info.value.code == 2
     assert "7-handles" in capsys.readouterr().err
 
 
 def test_commands_unpack_as_help_and_function_and_unknown_bench_fails(capsys):
-    help_text, run = commands()["bench"]
+    help_text, run = cli_commands()["bench"]
     assert "bench" in help_text
     assert run(["no-such-bench"]) == 2
     assert "drag" in capsys.readouterr().out

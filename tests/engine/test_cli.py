@@ -130,7 +130,7 @@ def test_nodes_json_lists_types_with_ports_and_params(global_types, capsys):
 
 def test_help_lists_commands_from_entry_points(monkeypatch, capsys):
     monkeypatch.setattr(
-        cli, "load_commands", lambda: {"info": ("describe a checkpoint", lambda argv: 0)}
+        cli, "load_cli_commands", lambda: {"info": ("describe a checkpoint", lambda argv: 0)}
     )
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
@@ -140,7 +140,7 @@ def test_help_lists_commands_from_entry_points(monkeypatch, capsys):
 def test_entry_point_command_gets_the_remaining_arguments(monkeypatch):
     seen = []
     monkeypatch.setattr(
-        cli, "load_commands", lambda: {"bench": ("", lambda argv: seen.append(argv) or 7)}
+        cli, "load_cli_commands", lambda: {"bench": ("", lambda argv: seen.append(argv) or 7)}
     )
     assert cli.main(["bench", "--steps", "3"]) == 7 and seen == [["--steps", "3"]]
 

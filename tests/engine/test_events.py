@@ -65,7 +65,7 @@ def test_cancel_inside_a_long_node_stops_it_and_skips_the_rest(graph):
     assert report.cancelled
     assert report.nodes["slow"].status == "cancelled" and report.nodes["s"].status == "skipped"
     assert sum(isinstance(e, ev.NodeProgress) for e in seen) == 3
-    assert [e.node_id for e in seen if isinstance(e, ev.Cancelled)] == ["slow"]
+    assert [e.node_id for e in seen if isinstance(e, ev.RunCancelled)] == ["slow"]
 
 
 def test_cancelled_node_caches_nothing(graph):

@@ -1,5 +1,6 @@
-"""The domain's CLI commands, handed to `nodegraph` through the entry-point group
-"nodegraph.commands": `commands()` -> {name: Command}. Targets are imported only when run.
+"""The domain's CLI commands (`nodegraph info|convert|bench`), handed to `nodegraph` through the
+entry-point group "nodegraph.cli_commands": `cli_commands()` -> {name: CliCommand}. Targets are
+imported only when run. (Not the undo commands: those are nodegraph/commands.py.)
 
 To add a command or a benchmark, add one line to COMMANDS or BENCHES ("module:function", where
 the function takes argv (list of str) and returns an exit code).
@@ -15,7 +16,7 @@ from typing import NamedTuple
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": (
         "run a benchmark: nodegraph bench <name> [options] (drag, ...)",
-        "nodes.commands:bench",
+        "nodes.cli_commands:bench",
     ),
     "info": ("print a checkpoint's config, resolution, num_ws and parameter count", "nodes.gan.cli:info_command"),
     "convert": ("convert an NVIDIA .pkl (or rosinality .pt) to our .safetensors, running nothing from it", "nodes.gan.cli:convert_command"),
@@ -33,7 +34,7 @@ BENCHES: dict[str, tuple[str, str]] = {
 }
 
 
-class Command(NamedTuple):
+class CliCommand(NamedTuple):
     """A CLI command: unpacks as (help, run) and is itself callable as run(argv) -> exit code."""
 
     help: str
@@ -56,10 +57,10 @@ def _lazy(target: str) -> Callable[[list[str]], int]:
     return run
 
 
-def commands() -> dict[str, Command]:
+def cli_commands() -> dict[str, CliCommand]:
     """Every command of this package, for the `nodegraph` CLI."""
     return {
-        name: Command(help_text, _lazy(target)) for name, (help_text, target) in COMMANDS.items()
+        name: CliCommand(help_text, _lazy(target)) for name, (help_text, target) in COMMANDS.items()
     }
 
 
