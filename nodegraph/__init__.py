@@ -3,6 +3,7 @@
 Build a Graph from registered Node types, evaluate it, save it; the editor and CLI sit on top."""
 
 from nodegraph.batching import batch
+from nodegraph.context import Context
 from nodegraph.errors import BatchError, Cancelled, GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
 from nodegraph.graph import Graph, Link, NodeHandle, PortRef
@@ -14,6 +15,7 @@ __all__ = [
     "BatchError",
     "CancelToken",
     "Cancelled",
+    "Context",
     "Graph",
     "GraphError",
     "Input",

@@ -3,198 +3,23 @@ compute the rest in topological order, with events, cancel and a report that say
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
 from nodegraph import events as ev
+from nodegraph.context import Context
 from nodegraph.errors import Cancelled, GraphError, NodeError
 from nodegraph.fingerprint import Fingerprint, canonical, input_part
-from nodegraph.trust import Permissions, confine, is_inside
+from nodegraph.report import EvaluationReport, NodeRecord
+from nodegraph.serialise import snapshot_to_json
+from nodegraph.trust import confine
 
 if TYPE_CHECKING:
     from nodegraph.graph import Graph, GraphSnapshot
-
-
-@dataclass
-class NodeRecord:
-    """What happened to one node in a run: status is computed, cached, failed, cancelled or skipped."""
-
-    node_id: str
-    type_name: str
-    status: str
-    reason: str
-    seconds: float = 0.0
-    fingerprint: Fingerprint | None = None
-    error: Exception | None = None
-    written: list[str] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    settled: dict[str, Any] | None = None  # params that reproduce a result kept on finish()
-    read_outside: list[str] = field(default_factory=list)  # files read outside the project folder
-    facts: dict[str, Any] = field(default_factory=dict)  # figures the node noted (ctx.note)
-
-
-@dataclass
-class EvaluationReport:
-    """The result of Graph.evaluate: per-node records and the requested nodes' outputs."""
-
-    targets: list[str]
-    device: str
-    nodes: dict[str, NodeRecord] = field(default_factory=dict)
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    cancelled: bool = False
-    seconds: float = 0.0
-
-    def _with(self, status: str) -> list[str]:
-        return [n for n, r in self.nodes.items() if r.status == status]
-
-    @property
-    def computed(self) -> list[str]:
-        return self._with("computed")
-
-    @property
-    def cached(self) -> list[str]:
-        return self._with("cached")
-
-    @property
-    def failed(self) -> list[str]:
-        return self._with("failed")
-
-    @property
-    def skipped(self) -> list[str]:
-        return self._with("skipped")
-
-    @property
-    def ok(self) -> bool:
-        return not self.cancelled and not self.failed and not self.skipped
-
-    @property
-    def written(self) -> list[str]:
-        """Files the nodes reported writing (ctx.wrote), in run order."""
-        return [path for record in self.nodes.values() for path in record.written]
-
-    @property
-    def read_outside(self) -> list[tuple[str, str]]:
-        """(node, file) for each file read outside the project's folder (allowed, but listed:
-        the trust rule)."""
-        return [(n, path) for n, record in self.nodes.items() for path in record.read_outside]
-
-    def __str__(self) -> str:
-        rows = [("node", "type", "status", "seconds", "why")]
-        rows += [
-            (r.node_id, r.type_name, r.status, f"{r.seconds:.3f}", r.reason)
-            for r in self.nodes.values()
-        ]
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = [
-            "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[4] for row in rows
-        ]
-        summary = (
-            f"{len(self.computed)} computed, {len(self.cached)} cached, {len(self.failed)} failed"
-        )
-        summary += f", {len(self.skipped)} skipped" + (", cancelled" if self.cancelled else "")
-        lines.append(f"{summary} on {self.device} in {self.seconds:.2f} s")
-        return "\n".join(line.rstrip() for line in lines)
-
-
-class Context:
-    """What a node's compute sees: params, device, progress and cancel, paths, logging."""
-
-    permissions: Permissions = Permissions()  # the run sets the graph's (what the user allowed)
-
-    def __init__(
-        self,
-        node_id: str,
-        params: dict[str, Any],
-        device: str,
-        cancel: ev.CancelToken,
-        emit: Callable[[Any], None],
-        project_dir: Path,
-        output_dir: Path,
-        project_json: Callable[[], dict[str, Any]],
-        record: NodeRecord,
-        stops_early: bool = False,
-    ) -> None:
-        self.node_id = node_id
-        self.params = params
-        self.device = device
-        self.cancel = cancel
-        self.project_dir = project_dir
-        self.output_dir = output_dir
-        self.project_json = project_json
-        self._emit = emit
-        self._record = record
-        self._stops_early = stops_early
-
-    def progress(
-        self,
-        step: int,
-        total: int,
-        preview: Any = None,
-        message: str | None = None,
-        points: list | None = None,
-    ) -> None:
-        """Reports progress (an optional preview image and points to draw over it); raises
-        Cancelled if cancel was requested (not on finish() in a node that stops early)."""
-        self._emit(ev.NodeProgress(self.node_id, step, total, preview, message, points))
-        self.check_cancel()
-
-    def finishing(self) -> bool:
-        """True when the user asked to stop and keep the result so far (CancelToken.finish)
-        and this node's type can (`Node.stops_early`)."""
-        return self._stops_early and self.cancel.is_set() and self.cancel.keep_partial
-
-    def check_cancel(self) -> None:
-        if self.cancel.is_set() and not self.finishing():
-            raise Cancelled(self.node_id)
-
-    def settle(self, **params: Any) -> None:
-        """Says that the outputs about to be returned are what the node gives with `params`
-        (merged over its own), e.g. `steps=64` for a drag stopped at step 64: the result is
-        cached under those params and a NodeSettled event tells the editor to set them."""
-        self._record.settled = dict(params)
-
-    def warn(self, message: str) -> None:
-        """A visible warning about this node's result (the run still succeeds)."""
-        self._record.warnings.append(message)
-        self._emit(ev.NodeWarning(self.node_id, message))
-
-    def note(self, **facts: Any) -> None:
-        """Figures about this node's result as plain data (e.g. a drag's steps and final
-        distance), kept in its NodeRecord.facts; a batch run's manifest records them."""
-        self._record.facts.update(facts)
-
-    def log(self, message: str) -> None:
-        self._record.log.append(message)
-        self._emit(ev.NodeLog(self.node_id, message))
-
-    def wrote(self, path: str | Path) -> None:
-        """Tells the run (and the CLI summary) that this node wrote a file."""
-        self._record.written.append(str(path))
-
-    def resolve_path(self, path: str | Path) -> Path:
-        """A path from a param, relative to the project's folder, made absolute. A file outside
-        that folder may be read, but the run report lists it (the trust rule)."""
-        path = Path(path).expanduser()
-        path = path if path.is_absolute() else self.project_dir / path
-        if not is_inside(path, self.project_dir) and str(path) not in self._record.read_outside:
-            self._record.read_outside.append(str(path))
-        return path
-
-    def output_path(self, path: str | Path) -> Path:
-        """Where to write an output file: relative to the output folder (default: the project's),
-        its folders created. TrustError when it leaves the output folder and the user did not
-        allow that (the trust rule, nodegraph/trust.py)."""
-        param = next((n for n, v in self.params.items() if v == os.fspath(path)), "path")
-        path = confine(path, self.output_dir, self.permissions, self.node_id, param)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
 
 
 def resolve_device(device: str | None) -> str:
@@ -274,8 +99,6 @@ class _Run:
 
     def project_json(self) -> dict[str, Any]:
         if self._project_json is None:
-            from nodegraph.project import snapshot_to_json
-
             self._project_json = snapshot_to_json(self.snap, inline_tensors=True)
         return self._project_json
 

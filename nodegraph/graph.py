@@ -22,9 +22,9 @@ from nodegraph.registry import Registry, registry
 from nodegraph.trust import Permissions
 
 if TYPE_CHECKING:
-    from nodegraph.evaluate import EvaluationReport
     from nodegraph.events import CancelToken
     from nodegraph.fingerprint import Fingerprint
+    from nodegraph.report import EvaluationReport
 
 NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 
@@ -376,7 +376,7 @@ class Graph:
         return load(path, registry)
 
     def to_json(self) -> dict[str, Any]:
-        from nodegraph.project import snapshot_to_json
+        from nodegraph.serialise import snapshot_to_json
 
         return snapshot_to_json(self.snapshot(), inline_tensors=True)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from nodegraph.errors import GraphError
 
 if TYPE_CHECKING:
-    from nodegraph.evaluate import Context
+    from nodegraph.context import Context
 
 ANY = "ANY"
 PARAM_TYPES = (int, float, str, bool, list, dict, "tensor", "path")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nodegraph.errors import GraphError, ProjectError
-from nodegraph.graph import NODE_ID, Graph, GraphSnapshot, Link
+from nodegraph.graph import NODE_ID, Graph, Link
 from nodegraph.node import coerce_param
 from nodegraph.png_text import read_text
 from nodegraph.readers import (
@@ -27,6 +27,14 @@ from nodegraph.readers import (
     open_regular,
     parse_json,
     read_regular,
+)
+from nodegraph.serialise import (
+    FORMAT,
+    INLINE_ENCODING,
+    TENSOR_REF,
+    VERSION,
+    encode_snapshot,
+    tensor_bytes,
 )
 from nodegraph.trust import Permissions
 
@@ -40,12 +48,8 @@ if TYPE_CHECKING:
 
     from nodegraph.registry import Registry
 
-FORMAT = "nodegraph.project"
-VERSION = 1
 PNG_KEY = "nodegraph.project"
 PNG_NODE_KEY = "nodegraph.node"
-TENSOR_REF = "$tensor"
-INLINE_ENCODING = "safetensors+base64"
 TEMP_SUFFIX = ".nodegraph-tmp"
 # A temporary file no writer holds (POSIX lock) and older than this was left by a killed writer.
 STALE_TEMP_SECONDS = 2.0 if fcntl is not None else 24 * 3600.0
@@ -151,49 +155,6 @@ def _fsync_dir(folder: Path) -> None:
 
 
 # --- writing -------------------------------------------------------------------------------
-def _encode(snap: GraphSnapshot) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The JSON document and the tensors it refers to, keyed "node.param"."""
-    tensors: dict[str, Any] = {}
-    nodes = []
-    for state in snap.nodes.values():
-        params = {}
-        for name, value in state.params.items():
-            decl = state.cls.param(name)
-            if decl is not None and decl.type == "tensor" and value is not None:
-                key = f"{state.id}.{name}"
-                tensors[key] = value.detach().cpu().contiguous().clone()
-                value = {TENSOR_REF: key}
-            params[name] = value
-        nodes.append(
-            {"id": state.id, "type": state.cls.type_name, "params": params, "pos": list(state.pos)}
-        )
-    links = [{"from": [link.src, link.output], "to": [link.dst, link.input]} for link in snap.links]
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "nodes": nodes,
-        "links": links,
-        "meta": snap.meta,
-    }, tensors
-
-
-def _tensor_bytes(tensors: dict[str, Any]) -> bytes:
-    from safetensors.torch import save as save_tensors
-
-    return save_tensors(tensors, metadata={"format": FORMAT})
-
-
-def snapshot_to_json(snap: GraphSnapshot, inline_tensors: bool = True) -> dict[str, Any]:
-    """The project document; tensors inline (base64 safetensors) so it stands alone, e.g. in a PNG."""
-    data, tensors = _encode(snap)
-    if tensors and inline_tensors:
-        data["tensors"] = {
-            "encoding": INLINE_ENCODING,
-            "data": base64.b64encode(_tensor_bytes(tensors)).decode(),
-        }
-    return data
-
-
 def save(graph: Graph, path: str | Path) -> None:
     """Writes X.ngproj.json (and, when params hold tensors, the sidecar it names), so that a
     kill at any moment leaves the old pair or the new pair loadable: the new sidecar goes
@@ -201,8 +162,8 @@ def save(graph: Graph, path: str | Path) -> None:
     sidecars it no longer names are removed. A failed save raises ProjectError."""
     path = Path(path)
     try:
-        data, tensors = _encode(graph.snapshot())
-        blob = _tensor_bytes(tensors) if tensors else None
+        data, tensors = encode_snapshot(graph.snapshot())
+        blob = tensor_bytes(tensors) if tensors else None
         keep = None
         if blob is not None:
             digest = hashlib.sha256(blob).hexdigest()

@@ -1,0 +1,109 @@
+"""The plugin API: the Context a node's compute (and impure_key) receives — params, device,
+progress and cancel, paths under the trust rule, logs, warnings and notes. Importable without
+the evaluator, which builds one per node and run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nodegraph import events as ev
+from nodegraph.errors import Cancelled
+from nodegraph.report import NodeRecord
+from nodegraph.trust import Permissions, confine, is_inside
+
+
+class Context:
+    """What a node's compute sees: params, device, progress and cancel, paths, logging."""
+
+    permissions: Permissions = Permissions()  # the run sets the graph's (what the user allowed)
+
+    def __init__(
+        self,
+        node_id: str,
+        params: dict[str, Any],
+        device: str,
+        cancel: ev.CancelToken,
+        emit: Callable[[Any], None],
+        project_dir: Path,
+        output_dir: Path,
+        project_json: Callable[[], dict[str, Any]],
+        record: NodeRecord,
+        stops_early: bool = False,
+    ) -> None:
+        self.node_id = node_id
+        self.params = params
+        self.device = device
+        self.cancel = cancel
+        self.project_dir = project_dir
+        self.output_dir = output_dir
+        self.project_json = project_json
+        self._emit = emit
+        self._record = record
+        self._stops_early = stops_early
+
+    def progress(
+        self,
+        step: int,
+        total: int,
+        preview: Any = None,
+        message: str | None = None,
+        points: list | None = None,
+    ) -> None:
+        """Reports progress (an optional preview image and points to draw over it); raises
+        Cancelled if cancel was requested (not on finish() in a node that stops early)."""
+        self._emit(ev.NodeProgress(self.node_id, step, total, preview, message, points))
+        self.check_cancel()
+
+    def finishing(self) -> bool:
+        """True when the user asked to stop and keep the result so far (CancelToken.finish)
+        and this node's type can (`Node.stops_early`)."""
+        return self._stops_early and self.cancel.is_set() and self.cancel.keep_partial
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set() and not self.finishing():
+            raise Cancelled(self.node_id)
+
+    def settle(self, **params: Any) -> None:
+        """Says that the outputs about to be returned are what the node gives with `params`
+        (merged over its own), e.g. `steps=64` for a drag stopped at step 64: the result is
+        cached under those params and a NodeSettled event tells the editor to set them."""
+        self._record.settled = dict(params)
+
+    def warn(self, message: str) -> None:
+        """A visible warning about this node's result (the run still succeeds)."""
+        self._record.warnings.append(message)
+        self._emit(ev.NodeWarning(self.node_id, message))
+
+    def note(self, **facts: Any) -> None:
+        """Figures about this node's result as plain data (e.g. a drag's steps and final
+        distance), kept in its NodeRecord.facts; a batch run's manifest records them."""
+        self._record.facts.update(facts)
+
+    def log(self, message: str) -> None:
+        self._record.log.append(message)
+        self._emit(ev.NodeLog(self.node_id, message))
+
+    def wrote(self, path: str | Path) -> None:
+        """Tells the run (and the CLI summary) that this node wrote a file."""
+        self._record.written.append(str(path))
+
+    def resolve_path(self, path: str | Path) -> Path:
+        """A path from a param, relative to the project's folder, made absolute. A file outside
+        that folder may be read, but the run report lists it (the trust rule)."""
+        path = Path(path).expanduser()
+        path = path if path.is_absolute() else self.project_dir / path
+        if not is_inside(path, self.project_dir) and str(path) not in self._record.read_outside:
+            self._record.read_outside.append(str(path))
+        return path
+
+    def output_path(self, path: str | Path) -> Path:
+        """Where to write an output file: relative to the output folder (default: the project's),
+        its folders created. TrustError when it leaves the output folder and the user did not
+        allow that (the trust rule, nodegraph/trust.py)."""
+        param = next((n for n, v in self.params.items() if v == os.fspath(path)), "path")
+        path = confine(path, self.output_dir, self.permissions, self.node_id, param)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
