@@ -10,12 +10,11 @@ import json
 import math
 import os
 import re
-import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nodegraph.atomic import atomic_write
 from nodegraph.errors import GraphError, ProjectError
 from nodegraph.graph import NODE_ID, Graph, Link
 from nodegraph.node import coerce_param
@@ -38,11 +37,6 @@ from nodegraph.serialise import (
 )
 from nodegraph.trust import Permissions
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: stale temporary files are recognised by age alone
-    fcntl = None
-
 if TYPE_CHECKING:
     from PIL.PngImagePlugin import PngInfo
 
@@ -50,9 +44,6 @@ if TYPE_CHECKING:
 
 PNG_KEY = "nodegraph.project"
 PNG_NODE_KEY = "nodegraph.node"
-TEMP_SUFFIX = ".nodegraph-tmp"
-# A temporary file no writer holds (POSIX lock) and older than this was left by a killed writer.
-STALE_TEMP_SECONDS = 2.0 if fcntl is not None else 24 * 3600.0
 
 # MIGRATIONS[n] turns a version-n document into a version n + 1 one; add one per format change.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -73,85 +64,6 @@ def sidecar_of(path: str | Path) -> Path | None:
 def _stem(path: str | Path) -> str:
     name = Path(path).name
     return name[: -len(".json")] if name.endswith(".json") else name
-
-
-def atomic_write(path: str | Path, data: bytes) -> None:
-    """Writes a temporary file in the same folder, flushes, fsyncs and renames it over `path`:
-    readers see the old file or the new one, never half of one. Temporary files that a killed
-    writer left in the folder are removed first (clean_stale_temps)."""
-    path = Path(path)
-    clean_stale_temps(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # held until renamed: tells cleaners the writer lives
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the user's usual mode
-        with os.fdopen(fd, "wb", closefd=False) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        os.close(fd)
-    _fsync_dir(path.parent)
-
-
-def clean_stale_temps(folder: str | Path) -> list[Path]:
-    """Removes the temporary files of atomic_write that no live writer holds (a kill mid-write
-    leaves one); returns what it removed. A writer holds a lock on its file until the rename."""
-    removed = []
-    try:
-        entries = [e for e in os.scandir(folder) if e.name.startswith(".") and e.name.endswith(TEMP_SUFFIX)]
-    except OSError:
-        return removed
-    for entry in entries:
-        if _is_stale(entry):
-            Path(entry.path).unlink(missing_ok=True)
-            removed.append(Path(entry.path))
-    return removed
-
-
-def _is_stale(entry: os.DirEntry) -> bool:
-    try:
-        if not entry.is_file(follow_symlinks=False):
-            return False
-        if time.time() - entry.stat(follow_symlinks=False).st_mtime < STALE_TEMP_SECONDS:
-            return False  # a writer may be between creating its file and locking it
-        if fcntl is None:
-            return True
-        fd = os.open(entry.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except OSError:
-        return False  # a live writer holds it
-    finally:
-        os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Makes the rename itself durable (best effort; not every platform can open a folder)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --- writing -------------------------------------------------------------------------------

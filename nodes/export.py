@@ -7,15 +7,14 @@ allow that by itself: the user must too (the trust rule, docs/PROJECTS.md).
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from pathlib import Path
 
+from nodegraph.atomic import atomic_file
 from nodegraph.node import Input, Node, Output, Param
 from nodegraph.png_text import SIGNATURE as PNG_SIGNATURE
 from nodegraph.png_text import read_text
-from nodegraph.project import atomic_write
 from nodegraph.readers import kind_of, open_regular
 from nodegraph.trust import ALLOW_FOREIGN_FLAG, Permissions, TrustError
 
@@ -91,7 +90,7 @@ def write_image(path: Path, image, fmt: str, quality: int, project: dict | None,
         exif = Image.Exif()
         exif[0x0131] = MARKER  # Software tag
         kwargs.update(quality=quality, exif=exif.tobytes())
-    _atomic_write(path, lambda f: pil.save(f, format=fmt, **kwargs))
+    _write_atomically(path, lambda f: pil.save(f, format=fmt, **kwargs))
 
 
 def write_latent(path: Path, latent) -> None:
@@ -99,7 +98,7 @@ def write_latent(path: Path, latent) -> None:
 
     metadata = {"Software": MARKER, "space": latent.space, "resolution": str(latent.resolution), "source": latent.source}
     data = save({"ws": latent.ws.detach().float().cpu().contiguous()}, metadata=metadata)
-    _atomic_write(path, lambda f: f.write(data))
+    _write_atomically(path, lambda f: f.write(data))
 
 
 def written_by_us(path: Path) -> bool:
@@ -147,10 +146,9 @@ def check_target(path: Path, overwrite: bool, permissions: Permissions, node_id:
         )  # fmt: skip
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Render into memory, then the engine's atomic write (temp file, fsync, rename): a failed
+def _write_atomically(path: Path, write) -> None:
+    """`write(file)` through the engine's atomic write (temp file, fsync, rename): a failed
     export leaves the old file intact."""
-    buffer = io.BytesIO()
-    write(buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, buffer.getvalue())
+    with atomic_file(path) as f:
+        write(f)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import dearpygui.dearpygui as dpg
 
 from nodegraph import Graph, GraphError, ProjectError
+from nodegraph.atomic import atomic_write
 from nodegraph.editor.queries import DEFAULT_PROJECT_NAME, project_path
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class Files:
         self.recent = [path] + [p for p in self.recent if p != path][: RECENT_MAX - 1]
         try:
             self.recent_path.parent.mkdir(parents=True, exist_ok=True)
-            self.recent_path.write_text(json.dumps(self.recent, indent=1))
+            atomic_write(self.recent_path, json.dumps(self.recent, indent=1).encode())
         except OSError as exc:
             self.editor.log(f"could not write {self.recent_path}: {exc}")
         self.fill_recent_menu()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,9 @@ class CheckpointError(Exception):
 
 def save_generator(G: AnyGenerator, path: str | os.PathLike, dtype: torch.dtype | None = None) -> Path:
     """Write G's state dict and config atomically; dtype=torch.float16 halves the file."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from nodegraph.atomic import atomic_write
 
     path = Path(path)
     tensors = {}
@@ -43,19 +44,7 @@ def save_generator(G: AnyGenerator, path: str | os.PathLike, dtype: torch.dtype 
         tensors[name] = t.contiguous()
     fmt = FORMAT_NAME_STYLEGAN3 if isinstance(G.config, StyleGAN3Config) else FORMAT_NAME
     metadata = {FORMAT_KEY: fmt, CONFIG_KEY: json.dumps(G.config.to_dict())}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the user's usual mode
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, save(tensors, metadata=metadata))
     return path
 
 

@@ -164,7 +164,9 @@ def train(
 
 
 def save_detector(detector: LandmarkDetector, path: Path, record: dict) -> None:
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from nodegraph.atomic import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in detector.state_dict().items()}
@@ -173,7 +175,7 @@ def save_detector(detector: LandmarkDetector, path: Path, record: dict) -> None:
         "landmark_names": json.dumps(LANDMARK_NAMES),
         "training": json.dumps(record),
     }
-    save_file(state, str(path), metadata=metadata)
+    atomic_write(path, save(state, metadata=metadata))
 
 
 def load_detector(

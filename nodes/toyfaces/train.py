@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from nodegraph.atomic import atomic_file, atomic_write
 from nodes.gan import Generator, GeneratorConfig, save_generator
 
 from .bundled import GENERATOR_FILE
@@ -235,10 +236,10 @@ def update_ema(G_ema: Generator, G: Generator, beta: float) -> None:
 
 
 def _checkpoint(G, G_ema, opt, step, log, cfg, state_path: Path) -> None:
-    tmp = state_path.with_suffix(".tmp")
+    """The training state, written atomically: a kill mid-save keeps the previous state."""
     state = {"G": G.state_dict(), "G_ema": G_ema.state_dict(), "opt": opt.state_dict(), "step": step}
-    torch.save({**state, "log": json.dumps(log), "cfg": json.dumps(asdict(cfg))}, tmp)
-    tmp.replace(state_path)
+    with atomic_file(state_path) as f:
+        torch.save({**state, "log": json.dumps(log), "cfg": json.dumps(asdict(cfg))}, f)
 
 
 def export(G: Generator, cfg: TrainConfig, step: int, log: list, path: Path) -> Path:
@@ -267,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     path = train(cfg, args.out, args.max_minutes)
     print(f"wrote {path}")
     if args.install:
-        GENERATOR_FILE.write_bytes(path.read_bytes())
+        atomic_write(GENERATOR_FILE, path.read_bytes())
         print(f"installed as the bundled model: {GENERATOR_FILE}")
     return 0
 

@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from nodegraph import Graph
+from nodegraph import Graph, atomic
 from nodegraph import project as proj
 from nodegraph.registry import Registry
 from tests.engine.engine_nodes import TensorSum
@@ -82,18 +82,18 @@ def test_a_finished_save_keeps_one_sidecar(registry, tmp_path):
 
 
 def test_temp_files_of_a_killed_writer_are_cleaned_on_the_next_write(registry, tmp_path):
-    stale = tmp_path / f".p.ngproj.json.killed{proj.TEMP_SUFFIX}"
+    stale = tmp_path / f".p.ngproj.json.killed{atomic.TEMP_SUFFIX}"
     stale.write_bytes(b"half a project")
-    old = time.time() - 10 * proj.STALE_TEMP_SECONDS
+    old = time.time() - 10 * atomic.STALE_TEMP_SECONDS
     os.utime(stale, (old, old))
     graph_with(registry, 1.0).save(tmp_path / "other.ngproj.json")
     assert not stale.exists()
 
 
 def test_a_temp_file_a_live_writer_holds_is_kept(registry, tmp_path):
-    busy = tmp_path / f".p.ngproj.json.busy{proj.TEMP_SUFFIX}"
+    busy = tmp_path / f".p.ngproj.json.busy{atomic.TEMP_SUFFIX}"
     busy.write_bytes(b"being written")
-    old = time.time() - 10 * proj.STALE_TEMP_SECONDS
+    old = time.time() - 10 * atomic.STALE_TEMP_SECONDS
     os.utime(busy, (old, old))
     with open(busy, "rb") as held:
         fcntl.flock(held.fileno(), fcntl.LOCK_EX)
