@@ -1,6 +1,8 @@
 """The result cache: fingerprint digest -> a node's outputs, least recently used out first.
 
-Results stay on the device they were made on; the budget counts tensor bytes wherever they live."""
+Results stay on the device they were made on; the budget counts tensor bytes wherever they live.
+An entry of a node that wrote files also keeps each file's state as written (`files`), so the
+evaluator can tell that a file was since deleted or changed and the node must write it again."""
 
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ class Cache:
     def __init__(self, budget_bytes: int = DEFAULT_BUDGET) -> None:
         self.budget_bytes = budget_bytes
         self._entries: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
+        self._files: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         self.bytes = 0
 
@@ -58,20 +61,32 @@ class Cache:
         with self._lock:
             return key in self._entries
 
-    def put(self, key: str, outputs: dict[str, Any]) -> None:
+    def put(self, key: str, outputs: dict[str, Any], files: dict[str, str] | None = None) -> None:
+        """Stores `outputs` under `key`; `files` maps each file the node wrote to its state
+        then (nodegraph.node.file_key)."""
         size = sizeof(outputs)
         with self._lock:
             if key in self._entries:
                 self.bytes -= self._entries.pop(key)[1]
             self._entries[key] = (outputs, size)
+            self._files.pop(key, None)
+            if files:
+                self._files[key] = dict(files)
             self.bytes += size
             while self.bytes > self.budget_bytes and len(self._entries) > 1:
-                _, (_, evicted) = self._entries.popitem(last=False)
+                evicted_key, (_, evicted) = self._entries.popitem(last=False)
+                self._files.pop(evicted_key, None)
                 self.bytes -= evicted
+
+    def files(self, key: str) -> dict[str, str]:
+        """The files the entry's node wrote, with their state as written ({} for none)."""
+        with self._lock:
+            return dict(self._files.get(key, {}))
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._files.clear()
             self.bytes = 0
 
     def __len__(self) -> int:

@@ -14,6 +14,7 @@ from nodegraph import events as ev
 from nodegraph.context import Context
 from nodegraph.errors import Cancelled, GraphError, NodeError
 from nodegraph.fingerprint import Fingerprint, canonical, input_part
+from nodegraph.node import file_key
 from nodegraph.report import EvaluationReport, NodeRecord
 from nodegraph.serialise import snapshot_to_json
 from nodegraph.trust import confine
@@ -79,6 +80,7 @@ class _Run:
         self.fingerprints: dict[str, Fingerprint | None] = {}
         self.results: dict[str, dict[str, Any]] = {}
         self.errors: list[NodeError] = []
+        self.stale: dict[str, str] = {}  # node -> which file it wrote is gone or changed
         self._project_json: dict[str, Any] | None = None
 
     def order(self) -> list[str]:
@@ -166,7 +168,9 @@ class _Run:
         for name, link in self.snap.inputs_of(node_id).items():
             inputs[name] = self.results[link.src][link.output]
         reason = record.fingerprint.explain(self.graph.last_fingerprints.get(node_id))
-        record.reason = "not in the cache (evicted or cleared)" if reason == "unchanged" else reason
+        if reason == "unchanged":
+            reason = self.stale.get(node_id, "not in the cache (evicted or cleared)")
+        record.reason = reason
         self.emit(ev.NodeStarted(node_id, record.type_name, record.reason))
         start = time.perf_counter()
         try:
@@ -176,7 +180,8 @@ class _Run:
             record.seconds = time.perf_counter() - start
         if record.settled is not None:
             self.settle(node_id)
-        self.graph.cache.put(record.fingerprint.digest, outputs)
+        files = {path: file_key(path) for path in record.written}
+        self.graph.cache.put(record.fingerprint.digest, outputs, files)
         self.graph.last_fingerprints[node_id] = record.fingerprint
         self.results[node_id] = outputs
         record.status = "computed"
@@ -269,6 +274,9 @@ def _plan(run: _Run, order: list[str]) -> dict[str, str]:
             continue
         fp = run.fingerprints[node_id]
         cached = run.graph.cache.get(fp.digest) if fp is not None else None
+        if cached is not None and (changed := _changed_files(run.graph.cache.files(fp.digest))):
+            run.stale[node_id] = f"{changed} changed or was removed since this node wrote it"
+            cached = None
         if cached is not None:
             plan[node_id] = "cached"
             run.results[node_id] = cached
@@ -276,6 +284,11 @@ def _plan(run: _Run, order: list[str]) -> dict[str, str]:
         plan[node_id] = "compute"
         wanted |= {link.src for link in run.snap.inputs_of(node_id).values()}
     return plan
+
+
+def _changed_files(files: dict[str, str]) -> str:
+    """The first file a cached node wrote that is no longer as it was written; "" when none."""
+    return next((path for path, state in files.items() if file_key(path) != state), "")
 
 
 def _execute(
@@ -299,7 +312,7 @@ def _execute(
                 run.emit(ev.RunCancelled(None))
             continue
         same = run.graph.cache.get(record.fingerprint.digest)  # made earlier in this run
-        if same is not None:
+        if same is not None and node_id not in run.stale:
             run.results[node_id] = same
             _mark_cached(run, node_id)
             continue

@@ -7,6 +7,7 @@ allow that by itself: the user must too (the trust rule, docs/PROJECTS.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -36,8 +37,18 @@ class ExportNode(Node):
         Param("quality", int, 95, min=1, max=100, doc="JPEG/WebP quality"),
         Param("overwrite", bool, False, doc="replace a file that nodegraph did not write (from a project file, only with the user's permission too)"),
     ]
-    pure = False  # writes files: always runs when asked
+    # Cached like any node: besides its inputs and params, what it writes depends on the output
+    # folder and (a PNG) the project it embeds, so those make its impure key; a file it wrote
+    # that is deleted or changed since makes it write again (the evaluator checks, ctx.wrote).
+    pure = False
     is_output = True
+
+    def impure_key(self, params: dict) -> str:
+        key = f"output folder {self.ctx.output_dir}"
+        if image_format_or_none(Path(params["path"]), params["format"]) == "PNG":
+            project = json.dumps(self.ctx.project_json(), sort_keys=True).encode()
+            key += f"; embedded project sha256={hashlib.sha256(project).hexdigest()[:16]}"
+        return key
 
     def compute(self, ctx, image=None, latent=None):
         params = ctx.params
@@ -61,6 +72,13 @@ class ExportNode(Node):
         for p in targets:
             ctx.wrote(p)
         return {"path": str(targets[0])}
+
+
+def image_format_or_none(path: Path, fmt: str) -> str | None:
+    try:
+        return image_format(path, fmt)
+    except ValueError:
+        return None
 
 
 def image_format(path: Path, fmt: str) -> str:
