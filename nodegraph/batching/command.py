@@ -40,7 +40,8 @@ def add_parser(sub: Any, add_trust_flags: Any) -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, help="worker processes / Ray actors (default: one per core, or per GPU on CUDA)")
     parser.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     parser.add_argument("--ray-address", help="Ray cluster to use (default: RAY_ADDRESS, else a local Ray for this run)")
-    parser.add_argument("--cpus-per-job", type=float, default=1.0, help="Ray: CPUs (and torch threads) per job")
+    parser.add_argument("--cpus-per-job", type=float,
+                        help="CPUs (torch threads) per job (default: the cores shared out among local workers; 1 on Ray)")
     parser.add_argument("--gpus-per-job", type=float, default=0.0, help="Ray: GPUs per job (e.g. 1, or 0.5 to share)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
     add_trust_flags(parser)
@@ -50,6 +51,7 @@ def add_parser(sub: Any, add_trust_flags: Any) -> argparse.ArgumentParser:
 def cmd_batch(args: argparse.Namespace, permissions: Any) -> int:
     from nodegraph.batching.dispatch import EngineOptions
     from nodegraph.batching.run import BatchSpec, run_batch
+    from nodegraph.cli import print_error
 
     spec = BatchSpec(
         args.project, args.output_dir, args.sweep, args.set, args.zip, args.device, permissions,
@@ -58,8 +60,11 @@ def cmd_batch(args: argparse.Namespace, permissions: Any) -> int:
     try:
         result = run_batch(spec, progress=not args.quiet)
     except BatchError as exc:
-        print(f"nodegraph: error: {exc}", file=sys.stderr)
+        print_error(exc)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # a second Ctrl+C outside the jobs (planning, tidying the manifest)
+        print("nodegraph: aborted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(result.summary)
     if result.summary.interrupted:
         return EXIT_INTERRUPTED

@@ -32,12 +32,14 @@ class Pool(Protocol):
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """Where tasks run. `workers` None = one per core (local) or per free CPU/GPU share (Ray)."""
+    """Where tasks run. `workers` None = one per core, or per GPU on CUDA (local), or per free
+    CPU/GPU share (Ray). `cpus_per_job` (torch threads) None = the cores shared out among the
+    local workers, 1 on Ray."""
 
     engine: str = "local"
     workers: int | None = None
     ray_address: str | None = None
-    cpus_per_job: float = 1.0
+    cpus_per_job: float | None = None
     gpus_per_job: float = 0.0
 
     def check(self) -> None:
@@ -45,7 +47,7 @@ class EngineOptions:
             raise BatchError(f"unknown --engine {self.engine!r}; use one of {', '.join(ENGINES)}")
         if self.workers is not None and self.workers < 1:
             raise BatchError(f"--workers {self.workers}: use 1 or more")
-        if self.cpus_per_job <= 0 or self.gpus_per_job < 0:
+        if (self.cpus_per_job is not None and self.cpus_per_job <= 0) or self.gpus_per_job < 0:
             raise BatchError("--cpus-per-job must be > 0 and --gpus-per-job >= 0")
 
     def describe(self) -> str:
@@ -61,10 +63,13 @@ def open_pool(options: EngineOptions, factory: RunnerFactory, tasks: int, device
         from .ray_pool import RayPool
 
         workers = min(options.workers, tasks) if options.workers else None
-        return RayPool(factory, workers, options.ray_address, options.cpus_per_job, options.gpus_per_job)
+        cpus = options.cpus_per_job or 1.0
+        return RayPool(factory, workers, options.ray_address, cpus, options.gpus_per_job)
     from .local_pool import LocalPool
 
-    return LocalPool(factory, min(options.workers or default_local_workers(device), max(1, tasks)))
+    workers = min(options.workers or default_local_workers(device), max(1, tasks))
+    threads = int(options.cpus_per_job) if options.cpus_per_job else None
+    return LocalPool(factory, workers, threads)
 
 
 def run_tasks(

@@ -54,7 +54,9 @@ class Manifest:
         """Adds one row, flushed to disk before returning: a finished job survives a crash."""
         self.folder.mkdir(parents=True, exist_ok=True)
         line = json.dumps(row, default=str, allow_nan=True) + "\n"
-        with open(self.path, "a") as f:
+        with open(self.path, "a+") as f:
+            if f.tell() and not _ends_with_newline(self.path):
+                line = "\n" + line  # a killed writer's half line must not swallow this row
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
@@ -89,6 +91,12 @@ class Manifest:
             return str(path.resolve().relative_to(self.folder.resolve()))
         except ValueError:
             return str(path)
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as f:
+        f.seek(-1, os.SEEK_END)
+        return f.read(1) == b"\n"
 
 
 @contextmanager

@@ -74,9 +74,10 @@ class BatchSummary:
             + (f", {self.cancelled} cancelled" if self.cancelled else "")
             + (f", {self.not_run} not run" if self.not_run else "")
             + (" (interrupted)" if self.interrupted else ""),
-            f"  {self.ran} jobs in {self.seconds:.1f} s ({self.jobs_per_minute:.1f} jobs/min) "
-            f"on {self.workers} {self.engine} workers",
         ]
+        if self.ran or self.cancelled:
+            lines.append(f"  {self.ran} jobs in {self.seconds:.1f} s ({self.jobs_per_minute:.1f} jobs/min) "
+                         f"on {self.workers} {self.engine} workers")  # fmt: skip
         lines += [f"  failed {job}: {error}" for job, error in self.failures]
         lines.append(f"  manifest: {self.manifest}")
         return "\n".join(lines)
@@ -99,7 +100,7 @@ def batch(
     device: str = "auto",
     ray_address: str | None = None,
     gpus_per_job: float = 0.0,
-    cpus_per_job: float = 1.0,
+    cpus_per_job: float | None = None,
     permissions: Permissions | None = None,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
@@ -164,7 +165,7 @@ def run_batch(spec: BatchSpec, progress: bool = True) -> BatchResult:
                                manifest=str(manifest.path))  # fmt: skip
         stop = CancelToken()
         start = time.perf_counter()
-        with sigint_cancels(stop), _Progress(len(todo), progress) as bar:
+        with sigint_cancels(stop), _Progress(len(todo), progress and bool(todo)) as bar:
             recorder = _Recorder(manifest, {job.id: job for job in todo}, rows, summary, bar)
             not_run = _run(spec, todo, recorder, stop, summary)
         summary.seconds = time.perf_counter() - start
