@@ -6,9 +6,10 @@ from nodegraph.batching import batch
 from nodegraph.context import Context
 from nodegraph.errors import BatchError, Cancelled, GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
-from nodegraph.graph import Graph, Link, NodeHandle, PortRef
+from nodegraph.graph import Graph, NodeHandle, PortRef
 from nodegraph.node import ANY, Input, Node, Output, Param, file_key
 from nodegraph.registry import register, registry
+from nodegraph.store import Link
 
 __all__ = [
     "ANY",

@@ -1,6 +1,7 @@
 """Undo/redo: every graph edit is a command on one stack that the editor and scripts share.
 
-Commands call the graph's raw primitives; `History.transaction` groups several into one step."""
+Commands change the graph's store (nodegraph/store.py, checked); `History.transaction` groups
+several into one step."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nodegraph.graph import Graph, Link
+    from nodegraph.store import GraphStore, Link
 
 
 class Command:
     label: str = "edit"
 
-    def do(self, graph: Graph) -> None:
+    def do(self, store: GraphStore) -> None:
         raise NotImplementedError
 
-    def undo(self, graph: Graph) -> None:
+    def undo(self, store: GraphStore) -> None:
         raise NotImplementedError
 
     def merge(self, later: Command) -> bool:
@@ -35,11 +36,11 @@ class AddNode(Command):
     pos: tuple[float, float]
     label: str = "add node"
 
-    def do(self, graph: Graph) -> None:
-        graph._insert_node(self.node_id, self.cls, self.params, self.pos)
+    def do(self, store: GraphStore) -> None:
+        store.insert_node(self.node_id, self.cls, self.params, self.pos)
 
-    def undo(self, graph: Graph) -> None:
-        graph._delete_node(self.node_id)
+    def undo(self, store: GraphStore) -> None:
+        store.delete_node(self.node_id)
 
 
 @dataclass
@@ -50,19 +51,19 @@ class RemoveNode(Command):
     label: str = "remove node"
     _saved: tuple | None = None
 
-    def do(self, graph: Graph) -> None:
-        state = graph._node_state(self.node_id)
-        links = graph._links_touching(self.node_id)
+    def do(self, store: GraphStore) -> None:
+        state = store.state(self.node_id)
+        links = store.links_touching(self.node_id)
         self._saved = (state, links)
         for link in links:
-            graph._unlink(link)
-        graph._delete_node(self.node_id)
+            store.unlink(link)
+        store.delete_node(self.node_id)
 
-    def undo(self, graph: Graph) -> None:
+    def undo(self, store: GraphStore) -> None:
         state, links = self._saved
-        graph._insert_node(state.id, state.cls, state.params, state.pos)
+        store.insert_node(state.id, state.cls, state.params, state.pos)
         for link in links:
-            graph._link(link)
+            store.link(link)
 
 
 @dataclass
@@ -70,11 +71,11 @@ class Connect(Command):
     link: Link
     label: str = "connect"
 
-    def do(self, graph: Graph) -> None:
-        graph._link(self.link)
+    def do(self, store: GraphStore) -> None:
+        store.link(self.link)
 
-    def undo(self, graph: Graph) -> None:
-        graph._unlink(self.link)
+    def undo(self, store: GraphStore) -> None:
+        store.unlink(self.link)
 
 
 @dataclass
@@ -82,11 +83,11 @@ class Disconnect(Command):
     link: Link
     label: str = "disconnect"
 
-    def do(self, graph: Graph) -> None:
-        graph._unlink(self.link)
+    def do(self, store: GraphStore) -> None:
+        store.unlink(self.link)
 
-    def undo(self, graph: Graph) -> None:
-        graph._link(self.link)
+    def undo(self, store: GraphStore) -> None:
+        store.link(self.link)
 
 
 @dataclass
@@ -97,11 +98,11 @@ class SetParams(Command):
     mergeable: bool = False
     label: str = "set param"
 
-    def do(self, graph: Graph) -> None:
-        graph._write_params(self.node_id, self.new)
+    def do(self, store: GraphStore) -> None:
+        store.write_params(self.node_id, self.new)
 
-    def undo(self, graph: Graph) -> None:
-        graph._write_params(self.node_id, self.old)
+    def undo(self, store: GraphStore) -> None:
+        store.write_params(self.node_id, self.old)
 
     def merge(self, later: Command) -> bool:
         if not (self.mergeable and isinstance(later, SetParams) and later.mergeable):
@@ -120,11 +121,11 @@ class MoveNode(Command):
     mergeable: bool = False
     label: str = "move node"
 
-    def do(self, graph: Graph) -> None:
-        graph._write_pos(self.node_id, self.new)
+    def do(self, store: GraphStore) -> None:
+        store.write_pos(self.node_id, self.new)
 
-    def undo(self, graph: Graph) -> None:
-        graph._write_pos(self.node_id, self.old)
+    def undo(self, store: GraphStore) -> None:
+        store.write_pos(self.node_id, self.old)
 
     def merge(self, later: Command) -> bool:
         if not (self.mergeable and isinstance(later, MoveNode) and later.mergeable):
@@ -142,20 +143,20 @@ class Group(Command):
     label: str
     commands: list[Command] = field(default_factory=list)
 
-    def do(self, graph: Graph) -> None:
+    def do(self, store: GraphStore) -> None:
         for command in self.commands:
-            command.do(graph)
+            command.do(store)
 
-    def undo(self, graph: Graph) -> None:
+    def undo(self, store: GraphStore) -> None:
         for command in reversed(self.commands):
-            command.undo(graph)
+            command.undo(store)
 
 
 class History:
     """The undo and redo stacks of one graph."""
 
-    def __init__(self, graph: Graph, limit: int = 1000) -> None:
-        self._graph = graph
+    def __init__(self, store: GraphStore, limit: int = 1000) -> None:
+        self._store = store
         self.limit = limit
         self.undo_stack: list[Command] = []
         self.redo_stack: list[Command] = []
@@ -164,7 +165,7 @@ class History:
 
     def run(self, command: Command, merge: bool = False) -> None:
         """Does `command` and records it; a failing command records nothing."""
-        command.do(self._graph)
+        command.do(self._store)
         if self._open:
             self._open[-1].commands.append(command)
             return
@@ -188,7 +189,7 @@ class History:
             yield
         except BaseException:
             self._open.pop()
-            group.undo(self._graph)
+            group.undo(self._store)
             raise
         self._open.pop()
         if not group.commands:
@@ -204,7 +205,7 @@ class History:
         if not self.undo_stack:
             return False
         command = self.undo_stack.pop()
-        command.undo(self._graph)
+        command.undo(self._store)
         self.redo_stack.append(command)
         return True
 
@@ -214,7 +215,7 @@ class History:
         if not self.redo_stack:
             return False
         command = self.redo_stack.pop()
-        command.do(self._graph)
+        command.do(self._store)
         self.undo_stack.append(command)
         return True
 

@@ -1,10 +1,10 @@
-"""Graph: typed nodes and links on a networkx.DiGraph, edited through an undoable Python API.
+"""Graph: typed nodes and links (a GraphStore), edited through an undoable Python API.
 
-The editor and scripts call the same methods; every refusal is a GraphError naming both ends."""
+Graph = store + undo history + lock + the public API. The editor and scripts call the same
+methods; every refusal is a GraphError naming both ends."""
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,8 +17,9 @@ import networkx as nx
 from nodegraph import commands as cmd
 from nodegraph.cache import Cache
 from nodegraph.errors import GraphError
-from nodegraph.node import Node, types_compatible
+from nodegraph.node import Node
 from nodegraph.registry import Registry, registry
+from nodegraph.store import GraphStore, Link, NodeState, as_pos, port_names
 from nodegraph.trust import Permissions
 
 if TYPE_CHECKING:
@@ -26,34 +27,12 @@ if TYPE_CHECKING:
     from nodegraph.fingerprint import Fingerprint
     from nodegraph.report import EvaluationReport
 
-NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-
-
-@dataclass(frozen=True)
-class Link:
-    src: str
-    output: str
-    dst: str
-    input: str
-
-    def __str__(self) -> str:
-        return f"{self.src}.{self.output} -> {self.dst}.{self.input}"
-
-
 @dataclass(frozen=True)
 class PortRef:
     """A node's port by name: `handle["latent"]`, for `g.connect(a["latent"], b["latent"])`."""
 
     node: str
     port: str
-
-
-@dataclass(frozen=True)
-class NodeState:
-    id: str
-    cls: type[Node]
-    params: dict[str, Any]
-    pos: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -138,27 +117,27 @@ class Graph:
         # built in code or the editor; nothing for one loaded from a file until the user allows.
         self.permissions = Permissions.everything()
         self.revision = 0
-        self._dag = nx.DiGraph()
+        self.store = GraphStore(on_change=self._changed)
         self._lock = threading.RLock()
         self._listeners: list[Callable[[GraphChange], None]] = []
-        self._history = cmd.History(self)
+        self._history = cmd.History(self.store)
 
     # --- reading -------------------------------------------------------------------------
     def __len__(self) -> int:
-        return self._dag.number_of_nodes()
+        return len(self.store)
 
     def __contains__(self, node: object) -> bool:
-        return isinstance(node, str) and self._dag.has_node(str(node))
+        return node in self.store
 
     def __iter__(self) -> Iterator[NodeHandle]:
         return iter(self.nodes)
 
     def __repr__(self) -> str:
-        return f"<Graph {len(self)} nodes, {self._dag.number_of_edges()} linked pairs>"
+        return f"<Graph {len(self)} nodes, {self.store.linked_pairs()} linked pairs>"
 
     @property
     def nodes(self) -> list[NodeHandle]:
-        return [NodeHandle(self, n) for n in self._dag.nodes]
+        return [NodeHandle(self, n) for n in self.store.node_ids()]
 
     def node(self, node_id: str) -> NodeHandle:
         self._require(node_id)
@@ -167,41 +146,27 @@ class Graph:
     @property
     def links(self) -> list[Link]:
         with self._lock:
-            return [
-                Link(src, out, dst, inp)
-                for src, dst, data in self._dag.edges(data=True)
-                for inp, out in data["links"].items()
-            ]
+            return self.store.links()
 
     def links_into(self, node: str) -> dict[str, Link]:
         """Links feeding `node`, by input name."""
-        node = self._require(node)
-        return {
-            inp: Link(src, out, node, inp)
-            for src, _, data in self._dag.in_edges(node, data=True)
-            for inp, out in data["links"].items()
-        }
+        return self.store.links_into(self._require(node))
 
     def links_from(self, node: str) -> list[Link]:
-        node = self._require(node)
-        return [
-            Link(node, out, dst, inp)
-            for _, dst, data in self._dag.out_edges(node, data=True)
-            for inp, out in data["links"].items()
-        ]
+        return self.store.links_from(self._require(node))
 
     def type_of(self, node: str) -> type[Node]:
-        return self._dag.nodes[self._require(node)]["cls"]
+        return self.store.node_class(self._require(node))
 
     def params(self, node: str) -> dict[str, Any]:
-        return dict(self._dag.nodes[self._require(node)]["params"])
+        return self.store.params(self._require(node))
 
     def pos(self, node: str) -> tuple[float, float]:
-        return self._dag.nodes[self._require(node)]["pos"]
+        return self.store.pos(self._require(node))
 
     def snapshot(self) -> GraphSnapshot:
         with self._lock:
-            nodes = {n: self._node_state(n) for n in self._dag.nodes}
+            nodes = {n: self.store.state(n) for n in self.store.node_ids()}
             return GraphSnapshot(nodes, self.links, dict(self.meta), self.path)
 
     # --- editing (undoable) --------------------------------------------------------------
@@ -215,9 +180,9 @@ class Graph:
         """Adds a node of a registered type; `id` defaults to the type name in lower case."""
         cls = type_name if isinstance(type_name, type) else self.registry.get(type_name)
         with self._lock:
-            node_id = self._new_id(cls, id)
+            node_id = self.store.free_id(cls) if id is None else self.store.check_new_id(str(id))
             checked = cls.check_params(node_id, params)
-            self._history.run(cmd.AddNode(node_id, cls, checked, _as_pos(pos, node_id)))
+            self._history.run(cmd.AddNode(node_id, cls, checked, as_pos(pos, node_id)))
         return NodeHandle(self, node_id)
 
     def remove(self, node: str) -> None:
@@ -238,7 +203,7 @@ class Graph:
         if isinstance(src, PortRef) and isinstance(output, PortRef):
             src, output, dst, input = src.node, src.port, output.node, output.port
         with self._lock:
-            link = self._check_link(str(src), output, str(dst), input, replace)
+            link = self.store.check_link(str(src), output, str(dst), input, replace)
             existing = self.links_into(link.dst).get(link.input)
             with self.transaction("connect"):
                 if existing is not None:
@@ -257,7 +222,7 @@ class Graph:
                 cls = self.type_of(node)
                 if cls.input(input) is None:
                     raise GraphError(
-                        f"node {node!r} ({cls.type_name}) has no input {input!r}; its inputs: {_names(cls.inputs)}"
+                        f"node {node!r} ({cls.type_name}) has no input {input!r}; its inputs: {port_names(cls.inputs)}"
                     )
                 raise GraphError(f"input {node}.{input} is not linked; nothing to disconnect")
             self._history.run(cmd.Disconnect(link))
@@ -270,7 +235,7 @@ class Graph:
             return
         with self._lock:
             node = self._require(node)
-            current = self._dag.nodes[node]["params"]
+            current = self.store.params(node)
             checked = self.type_of(node).check_params(node, params, base=current)
             new = {name: checked[name] for name in params}
             old = {name: current[name] for name in params}
@@ -280,7 +245,7 @@ class Graph:
         """Moves a node in the editor; undoable (`merge=True` for a drag)."""
         with self._lock:
             node = self._require(node)
-            new = _as_pos(pos, node)
+            new = as_pos(pos, node)
             self._history.run(cmd.MoveNode(node, self.pos(node), new, mergeable=merge), merge=merge)
 
     @contextmanager
@@ -348,12 +313,12 @@ class Graph:
         if port is None:
             if len(cls.outputs) != 1:
                 raise GraphError(
-                    f"node {node!r} ({cls.type_name}) has outputs {_names(cls.outputs)}; name the port"
+                    f"node {node!r} ({cls.type_name}) has outputs {port_names(cls.outputs)}; name the port"
                 )
             port = cls.outputs[0].name
         elif cls.output(port) is None:
             raise GraphError(
-                f"node {node!r} ({cls.type_name}) has no output {port!r}; its outputs: {_names(cls.outputs)}"
+                f"node {node!r} ({cls.type_name}) has no output {port!r}; its outputs: {port_names(cls.outputs)}"
             )
         return self.evaluate([node], **kwargs).outputs[node][port]
 
@@ -395,121 +360,16 @@ class Graph:
 
     # --- checks --------------------------------------------------------------------------
     def _require(self, node: Any) -> str:
-        if isinstance(node, PortRef):
-            node = node.node
-        node_id = str(node)
-        if not self._dag.has_node(node_id):
-            known = ", ".join(self._dag.nodes) or "the graph is empty"
-            raise GraphError(f"no node {node_id!r} in the graph; nodes: {known}")
-        return node_id
-
-    def _new_id(self, cls: type[Node], wanted: str | None) -> str:
-        if wanted is not None:
-            wanted = str(wanted)
-            if not NODE_ID.match(wanted):
-                raise GraphError(
-                    f"node id {wanted!r} is not valid; use letters, digits, _ and -, starting with a letter"
-                )
-            if self._dag.has_node(wanted):
-                raise GraphError(f"node id {wanted!r} is taken; pick another id or leave it out")
-            return wanted
-        base = re.sub(r"[^A-Za-z0-9_]", "_", cls.type_name).lower() or "node"
-        base = base if NODE_ID.match(base) else f"n_{base}"
-        node_id, n = base, 1
-        while self._dag.has_node(node_id):
-            n += 1
-            node_id = f"{base}{n}"
-        return node_id
-
-    def _check_link(self, src: str, output: str, dst: str, input: str, replace: bool) -> Link:
-        src, dst = self._require(src), self._require(dst)
-        src_cls, dst_cls = self.type_of(src), self.type_of(dst)
-        out_decl, in_decl = src_cls.output(output), dst_cls.input(input)
-        what = f"cannot link {src}.{output} -> {dst}.{input}"
-        if out_decl is None:
-            raise GraphError(
-                f"{what}: node {src!r} ({src_cls.type_name}) has no output {output!r}; its outputs: {_names(src_cls.outputs)}"
-            )
-        if in_decl is None:
-            raise GraphError(
-                f"{what}: node {dst!r} ({dst_cls.type_name}) has no input {input!r}; its inputs: {_names(dst_cls.inputs)}"
-            )
-        if not types_compatible(out_decl.type, in_decl.type):
-            raise GraphError(
-                f"{what}: {src}.{output} gives {out_decl.type} but {dst}.{input} takes {in_decl.type}; "
-                f"link an output of type {in_decl.type}"
-            )
-        existing = self.links_into(dst).get(input)
-        if existing is not None and not replace:
-            raise GraphError(
-                f"{what}: input {dst}.{input} is already linked from {existing.src}.{existing.output}; "
-                f"disconnect it first (g.disconnect({dst!r}, {input!r})) or pass replace=True"
-            )
-        if src == dst or nx.has_path(self._dag, dst, src):
-            path = " -> ".join(nx.shortest_path(self._dag, dst, src)) if src != dst else src
-            raise GraphError(
-                f"{what}: it would make a cycle ({path} -> {dst}); a node cannot feed itself"
-            )
-        return Link(src, output, dst, input)
-
-    # --- raw primitives: no validation, no undo; called by commands ----------------------
-    def _node_state(self, node_id: str) -> NodeState:
-        data = self._dag.nodes[node_id]
-        return NodeState(node_id, data["cls"], dict(data["params"]), data["pos"])
-
-    def _links_touching(self, node_id: str) -> list[Link]:
-        return list(self.links_into(node_id).values()) + self.links_from(node_id)
-
-    def _insert_node(
-        self, node_id: str, cls: type[Node], params: dict[str, Any], pos: tuple[float, float]
-    ) -> None:
-        self._dag.add_node(node_id, cls=cls, params=dict(params), pos=pos)
-        self._changed("add", node_id)
-
-    def _delete_node(self, node_id: str) -> None:
-        self._dag.remove_node(node_id)
-        self.last_fingerprints.pop(node_id, None)
-        self._changed("remove", node_id)
-
-    def _link(self, link: Link) -> None:
-        if not self._dag.has_edge(link.src, link.dst):
-            self._dag.add_edge(link.src, link.dst, links={})
-        self._dag.edges[link.src, link.dst]["links"][link.input] = link.output
-        self._changed("connect", link.dst)
-
-    def _unlink(self, link: Link) -> None:
-        ports = self._dag.edges[link.src, link.dst]["links"]
-        del ports[link.input]
-        if not ports:
-            self._dag.remove_edge(link.src, link.dst)
-        self._changed("disconnect", link.dst)
-
-    def _write_params(self, node_id: str, params: dict[str, Any]) -> None:
-        data = self._dag.nodes[node_id]
-        data["params"] = {**data["params"], **params}
-        self._changed("set", node_id)
-
-    def _write_pos(self, node_id: str, pos: tuple[float, float]) -> None:
-        self._dag.nodes[node_id]["pos"] = pos
-        self._changed("move", node_id)
+        return self.store.require(node.node if isinstance(node, PortRef) else node)
 
     def _changed(self, kind: str, node_id: str | None) -> None:
+        """The store's on_change: a new revision, the listeners told, a removed node forgotten."""
+        if kind == "remove":
+            self.last_fingerprints.pop(node_id, None)
         self.revision += 1
         change = GraphChange(kind, node_id, self.revision)
         for listener in list(self._listeners):
             listener(change)
-
-
-def _names(ports: list) -> str:
-    return ", ".join(p.name for p in ports) or "none"
-
-
-def _as_pos(pos: Any, node_id: str) -> tuple[float, float]:
-    try:
-        x, y = pos
-        return (float(x), float(y))
-    except (TypeError, ValueError):
-        raise GraphError(f"node {node_id!r}: pos must be two numbers (x, y), got {pos!r}") from None
 
 
 def _default_registry() -> Registry:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nodegraph.atomic import atomic_write
 from nodegraph.errors import GraphError, ProjectError
-from nodegraph.graph import NODE_ID, Graph, Link
+from nodegraph.graph import Graph
 from nodegraph.node import coerce_param
 from nodegraph.png_text import read_text
 from nodegraph.readers import (
@@ -281,11 +281,10 @@ def _add_node(
     graph: Graph, entry: Any, i: int, tensors: dict[str, Any], used: set[str], source: str
 ) -> None:
     entry = _require_dict(entry, source, None, f"nodes[{i}]")
-    node_id = entry.get("id")
-    if not isinstance(node_id, str) or not NODE_ID.match(node_id) or node_id in graph:
-        raise ProjectError(
-            f"id {node_id!r} is not a valid, unique node id", source, field=f"nodes[{i}].id"
-        )
+    try:
+        node_id = graph.store.check_new_id(entry.get("id"))
+    except GraphError as exc:
+        raise ProjectError(str(exc), source, field=f"nodes[{i}].id") from None
     type_name = entry.get("type")
     if not isinstance(type_name, str):
         raise ProjectError("type must be a string", source, node_id, "type")
@@ -325,7 +324,7 @@ def _add_node(
     pos = entry.get("pos", [0.0, 0.0])
     if not isinstance(pos, list) or len(pos) != 2 or not all(_is_number(v) for v in pos):
         raise ProjectError(f"must be [x, y], got {pos!r}", source, node_id, "pos")
-    graph._insert_node(node_id, cls, params, (float(pos[0]), float(pos[1])))
+    graph.store.insert_node(node_id, cls, params, (float(pos[0]), float(pos[1])))
 
 
 def _is_number(value: Any) -> bool:
@@ -343,10 +342,10 @@ def _add_link(graph: Graph, entry: Any, i: int, source: str) -> None:
         )
     (src, output), (dst, input_) = ends
     try:
-        link = graph._check_link(src, output, dst, input_, replace=False)
+        link = graph.store.check_link(src, output, dst, input_)
     except GraphError as exc:
         raise ProjectError(str(exc), source, dst if dst in graph else None, f"links[{i}]") from None
-    graph._link(Link(link.src, link.output, link.dst, link.input))
+    graph.store.link(link)
 
 
 # --- PNG -----------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ ONE = ("nose_tip",)
 FIVE = ("eye_left_centre", "eye_right_centre", "nose_tip", "mouth_left", "mouth_right")
 
 
-def _load(checkpoint: str | None, detector: str | None, device: str):
+def load_models(checkpoint: str | None, detector: str | None, device: str):
+    """The generator and the landmark detector a benchmark scores (defaults: the bundled ones)."""
     from .landmarks import load_detector
 
     G = load_generator(checkpoint or default_generator_path(), device=device)
@@ -170,7 +171,7 @@ def bench_toyfaces(argv: list[str]) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    G, detector = _load(args.checkpoint, args.detector, args.device)
+    G, detector = load_models(args.checkpoint, args.detector, args.device)
     figures = fidelity(G, detector, args.n)
     figures["targets"] = TOYFACES_TARGETS
     if args.json:
@@ -208,7 +209,7 @@ def bench_landmarks(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, help="--engine: workers (default: one per core, or per Ray CPU/GPU)")
     parser.add_argument("--ray-address", help="--engine ray: the cluster (default: RAY_ADDRESS, else a local Ray)")
     args = parser.parse_args(argv)
-    G, detector = _load(args.checkpoint, args.detector, args.device)
+    G, detector = load_models(args.checkpoint, args.detector, args.device)
     chosen = {"steps": args.steps, "feature_block": args.feature_block, "tracking": args.tracking, "lr": args.lr}
     config = DragConfig(**{k: v for k, v in chosen.items() if v is not None})
     resolved = config.resolve(G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G))

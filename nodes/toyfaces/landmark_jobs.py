@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .bench import FIVE, ONE, PAIR_SEEDS, PairOutcome, _load, drag_pair, save_pictures
+from .bench import FIVE, ONE, PAIR_SEEDS, PairOutcome, drag_pair, load_models, save_pictures
 
 
 def pair_tasks(pairs: int, seed: int) -> list[tuple[str, tuple]]:
@@ -28,7 +28,7 @@ class PairRunner:
 
     def __init__(self, checkpoint: str | None, detector: str | None, device: str, config: Any,
                  pictures: Path | None = None, loaded: tuple | None = None) -> None:  # fmt: skip
-        self.G, self.detector = loaded or _load(checkpoint, detector, device)
+        self.G, self.detector = loaded or load_models(checkpoint, detector, device)
         self.config = config
         self.pictures = pictures
         self.stopped = False
