@@ -47,6 +47,7 @@ class Param:
     doc: str = ""
     step: float | None = None  # a hint for editor sliders
     writes: bool = False  # a "path" param the node writes to: held to the trust rule before a run
+    editor: Any = None  # how the editor's image panel edits it (nodegraph.views: PairsEditor, BrushEditor)
 
     @property
     def type_label(self) -> str:

@@ -15,7 +15,7 @@ import torch
 from nodegraph.node import Input, Node, Output, Param, file_key
 
 from .image_load import open_image
-from .types import IMAGE, LATENT, MASK
+from .types import IMAGE, LATENT, MASK, STROKES_EDITOR
 
 STROKE_MODES = ("add", "erase")
 # Limits (docs/PROJECTS.md, "Limits"): a project is someone else's data.
@@ -39,7 +39,7 @@ class MaskNode(Node):
     params = [
         Param("size", int, 0, min=0, max=MAX_MASK_SIZE, doc="mask size in pixels; 0 = from the linked input"),
         Param("fill", str, "keep", choices=("keep", "change"), doc="value before strokes: keep (0) or change (1)"),
-        Param("strokes", list, [], doc='[{"points": [[x, y], ...], "radius": r, "mode": "add"|"erase"}]'),
+        Param("strokes", list, [], doc='[{"points": [[x, y], ...], "radius": r, "mode": "add"|"erase"}]', editor=STROKES_EDITOR),
         Param("from_image", "path", "", doc="a PNG whose bright pixels (> 50%) start as 'may change'"),
     ]
     pure = False  # from_image reads a file

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nodegraph.node import Node, Output, Param
 
-from .types import POINTS, PointPairs
+from .types import POINT_PAIRS_EDITOR, POINTS, PointPairs
 
 # docs/PROJECTS.md, "Limits": a drag holds features around every handle at every step; the paper's
 # largest case moves 68 landmarks.
@@ -16,7 +16,7 @@ class PointSetNode(Node):
     category = "Edit"
     doc = "Handles (red) and targets (blue) of a drag, (x, y) in image pixels."
     outputs = [Output("points", POINTS)]
-    params = [Param("points", list, [], doc='[{"handle": [x, y], "target": [x, y]}, ...]')]
+    params = [Param("points", list, [], doc='[{"handle": [x, y], "target": [x, y]}, ...]', editor=POINT_PAIRS_EDITOR)]
 
     @classmethod
     def validate(cls, params: dict) -> None:

@@ -11,11 +11,18 @@ from dataclasses import dataclass, field
 
 import torch
 
+from nodegraph.views import BrushEditor, PairsEditor, PortView, register_port_view
+
 GENERATOR = "GENERATOR"
 LATENT = "LATENT"
 IMAGE = "IMAGE"
 MASK = "MASK"
 POINTS = "POINTS"
+
+# The editor's image panel edits these params: PointSet's pairs by clicks, Mask's strokes by
+# painting (nodegraph.views); the keys are those PointPairs.from_param and the Mask node read.
+POINT_PAIRS_EDITOR = PairsEditor(first="handle", second="target")
+STROKES_EDITOR = BrushEditor(points="points", radius="radius", mode="mode", paint="add", erase="erase")
 
 
 @dataclass
@@ -71,3 +78,16 @@ def image_to_uint8(image: torch.Tensor):
     """IMAGE [1, 3, H, W] in [-1, 1] -> numpy uint8 [H, W, 3] for saving and display."""
     img = (image.detach()[0].float().clamp(-1, 1) + 1) * 127.5
     return img.round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+
+
+def _pairs_of(points: PointPairs) -> tuple[list, list]:
+    return list(points.handles), list(points.targets)
+
+
+# How the editor shows each port type: the panel shows images, renders latents with a
+# generator, draws a point set's handles and targets, tints masks.
+register_port_view(IMAGE, PortView("image", (236, 160, 64)))
+register_port_view(LATENT, PortView("code", (170, 120, 240)))
+register_port_view(GENERATOR, PortView("model", (96, 200, 230)))
+register_port_view(MASK, PortView("region", (120, 210, 120)))
+register_port_view(POINTS, PortView("pairs", (235, 90, 90), pairs=_pairs_of))

@@ -26,6 +26,7 @@ from nodegraph.editor.pacing import POLL_S, FpsLog, FramePacer, InputWatch
 from nodegraph.editor.runner import EngineEvent, Job, JobDone, JobStarted, Runner
 from nodegraph.editor.trust_dialog import TrustDialog
 from nodegraph.evaluate import pick_targets
+from nodegraph.views import port_view
 
 SIZE = (1480, 900)
 LIVE_DEBOUNCE_S = 0.4
@@ -421,15 +422,14 @@ class Editor:
         if drag is None:
             self.status("select a drag node to continue (run or stop it first)", WARNING)
             return None
-        port = queries.port_of_type(g, drag, "POINTS")
+        port = queries.output_with_role(g, drag, "pairs")
         result = self.value_of(drag, port)
         if result is None:
             self.status(f"run {drag} first (or stop it): Continue starts from its result", WARNING)
             return None
+        tracked, targets = port_view(g.type_of(drag).output(port).type).pairs(result)
         try:
-            stage = queries.continue_drag(
-                g, drag, list(result.handles), list(result.targets), self._budgets.get(drag)
-            )
+            stage = queries.continue_drag(g, drag, list(tracked), list(targets), self._budgets.get(drag))
         except (GraphError, ValueError) as exc:
             self.report_error(f"cannot continue {drag}: {exc}")
             return None
@@ -516,7 +516,7 @@ class Editor:
     def _follow(self, node_id: str) -> None:
         """The panel shows the node being computed when it makes an image (a drag, a render),
         unless the user is in the middle of a gesture on the panel."""
-        if queries.port_of_type(self.graph, node_id, "IMAGE") and not self.panel.gesture:
+        if queries.output_with_role(self.graph, node_id, "image") and not self.panel.gesture:
             if _is_drag(self.graph, node_id):
                 self._last_drag = node_id
             if self.selected != node_id:
@@ -620,7 +620,7 @@ class Editor:
     def _thumbnail(self, node_id: str) -> None:
         if node_id not in self.graph:
             return
-        port = queries.port_of_type(self.graph, node_id, "IMAGE")
+        port = queries.output_with_role(self.graph, node_id, "image")
         image = self.value_of(node_id, port) if port else None
         if image is not None:
             self.canvas.set_thumbnail(node_id, image)
@@ -838,12 +838,11 @@ class Editor:
 
 
 def _is_drag(g: Graph, node_id: str) -> bool:
-    """A node that stops early with a result (a drag) and reads and gives POINTS."""
-    cls = g.type_of(node_id)
+    """A node that stops early with a result (a drag) and reads and gives point pairs."""
     return (
-        cls.stops_early
-        and any(i.type == "POINTS" for i in cls.inputs)
-        and any(o.type == "POINTS" for o in cls.outputs)
+        g.type_of(node_id).stops_early
+        and queries.input_with_role(g, node_id, "pairs") is not None
+        and queries.output_with_role(g, node_id, "pairs") is not None
     )
 
 

@@ -15,6 +15,7 @@ import dearpygui.dearpygui as dpg
 from nodegraph import Link
 from nodegraph.editor import pixels
 from nodegraph.editor.queries import fit_offset, free_spot
+from nodegraph.views import port_view
 
 if TYPE_CHECKING:
     from nodegraph.editor.host import Host
@@ -24,14 +25,6 @@ WIDGET_WIDTH = 80
 NODE_WIDTH, CHAR_PX = 168, 8.6  # output labels are right-aligned to about this width
 SHOWN_PARAMS = 6  # params past this many go under a "more" header, to keep nodes short
 INT_LIMIT = 2**31 - 1  # Dear PyGui int widgets are 32-bit
-PIN_COLORS = {
-    "IMAGE": (236, 160, 64),
-    "LATENT": (170, 120, 240),
-    "GENERATOR": (96, 200, 230),
-    "MASK": (120, 210, 120),
-    "POINTS": (235, 90, 90),
-}
-LIST_UNITS = {"points": "pair", "strokes": "stroke"}
 TEXT_FIELDS = ("mvInputText", "mvInputInt", "mvInputFloat")
 NODE_SIZE = (190.0, 300.0)  # a node's size before it was drawn, for placing new ones
 
@@ -151,7 +144,7 @@ class Canvas:
                 view.shown[decl.name] = params[decl.name]
             if len(cls.params) > SHOWN_PARAMS + 1:
                 dpg.pop_container_stack()
-            if any(o.type == "IMAGE" for o in cls.outputs):
+            if any(port_view(o.type).role == "image" for o in cls.outputs):
                 view.thumb_texture = dpg.add_dynamic_texture(
                     THUMB, THUMB, pixels.blank(THUMB), parent=self.textures
                 )
@@ -174,7 +167,7 @@ class Canvas:
         port: str,
     ) -> int:
         shape = dpg.mvNode_PinShape_CircleFilled if side == "out" else dpg.mvNode_PinShape_Circle
-        color = PIN_COLORS.get(type_name, (170, 170, 170))
+        color = port_view(type_name).color or (170, 170, 170)
         with dpg.node_attribute(parent=node, attribute_type=kind, shape=shape) as attr:
             indent = max(0, NODE_WIDTH - int(CHAR_PX * len(label))) if side == "out" else -1
             text = dpg.add_text(label, color=color, indent=indent)
@@ -185,7 +178,7 @@ class Canvas:
 
     def _pin_theme(self, type_name: str) -> int:
         if type_name not in self._pin_themes:
-            color = PIN_COLORS.get(type_name, (200, 200, 200))
+            color = port_view(type_name).color or (200, 200, 200)
             with dpg.theme() as theme, dpg.theme_component(dpg.mvAll):
                 dpg.add_theme_color(dpg.mvNodeCol_Pin, color, category=dpg.mvThemeCat_Nodes)
                 dpg.add_theme_color(
@@ -228,12 +221,12 @@ class Canvas:
             )
         else:
             with dpg.group(horizontal=True):
-                widget = dpg.add_text(summary(decl.name, value), color=(200, 200, 220))
+                widget = dpg.add_text(summary(decl, value), color=(200, 200, 220))
                 dpg.add_spacer(
-                    width=max(0, WIDGET_WIDTH - int(CHAR_PX * len(summary(decl.name, value))))
+                    width=max(0, WIDGET_WIDTH - int(CHAR_PX * len(summary(decl, value))))
                 )
                 dpg.add_text(decl.name)
-        where = "\nedit it in the image panel" if decl.name in LIST_UNITS else ""
+        where = "\nedit it in the image panel" if decl.editor is not None else ""
         tip(
             widget,
             decl.doc
@@ -253,7 +246,7 @@ class Canvas:
             view.shown[decl.name] = value
             widget = view.widgets[decl.name]
             if dpg.get_item_type(widget).endswith("mvText"):
-                dpg.set_value(widget, summary(decl.name, value))
+                dpg.set_value(widget, summary(decl, value))
             elif decl.choices is not None or dpg.get_item_type(widget).endswith("mvInputText"):
                 dpg.set_value(widget, "" if value is None else str(value))
             else:
@@ -422,10 +415,10 @@ def tip(item: int, text: str) -> None:
             dpg.add_text(text, wrap=340)
 
 
-def summary(name: str, value: Any) -> str:
+def summary(decl: Any, value: Any) -> str:
     """A short text for a param the canvas cannot edit in place (lists, dicts, tensors)."""
     if isinstance(value, list):
-        unit = LIST_UNITS.get(name, "item")
+        unit = getattr(decl.editor, "unit", "item")
         return f"{len(value)} {unit}{'' if len(value) == 1 else 's'}"
     if isinstance(value, dict):
         return f"{len(value)} keys"

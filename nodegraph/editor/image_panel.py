@@ -1,7 +1,9 @@
 """The image panel: the selected node's image, large, with zoom; click points and paint masks.
 
-PointSet: a click adds a handle (red), the next its target (blue); drag moves a point, right
-click deletes its pair. Mask: paint (left) or erase (right) strokes; the wheel sets the radius.
+A param with a PairsEditor (nodegraph.views; e.g. a point set's handles and targets): a click
+adds a first point (red), the next its second (blue); drag moves a point, right click deletes
+its pair. A param with a BrushEditor (e.g. a mask): paint (left) or erase (right) strokes; the
+wheel sets the radius.
 Each finished gesture is one `Graph.set` call, so one undo step. The panel owns its mouse
 handling: a press over the image starts a gesture that follows the pointer until release,
 wherever the pointer goes (positions are clamped to the image)."""
@@ -18,26 +20,29 @@ from nodegraph.editor import pixels
 from nodegraph.editor.queries import (
     Overlay,
     Source,
+    edited_param,
     editing_mode,
     image_source,
     input_image_source,
+    output_with_role,
     overlay_for,
-    port_of_type,
+    pairs_feeding,
     render_graph,
     upstream_signature,
     whole,
 )
+from nodegraph.views import port_view
 
 if TYPE_CHECKING:
     from nodegraph.editor.host import Host
 
-HANDLE = (235, 64, 52, 255)
-TARGET = (52, 120, 235, 255)
+FIRST = (235, 64, 52, 255)  # a pair's first point (a drag's handle)
+SECOND = (52, 120, 235, 255)  # its second (the target)
 TRACKED = (250, 210, 60, 255)
 BRUSH = (120, 230, 140, 200)
 ERASER = (230, 90, 90, 200)
 HIT_PX = 9  # screen pixels within which a click grabs a point
-LEGEND = (("handle", HANDLE), ("target", TARGET), ("tracked", TRACKED))
+LEGEND_COLORS = (FIRST, SECOND, TRACKED)
 
 
 class ImagePanel:
@@ -47,17 +52,17 @@ class ImagePanel:
         self.editor = host
         self.textures = textures
         self.node: str | None = None
-        self.mode = "view"  # view | points | mask
+        self.mode = "view"  # view | pairs | brush (queries.editing_mode)
         self.image: torch.Tensor | None = None
         self.preview_from: str | None = None  # the running node whose preview is shown
         self.tracked: list | None = None  # handles tracked during a run, for drawing
         self.mask: torch.Tensor | None = None
         self.zoom = 4.0
-        self.pending_handle: tuple[float, float] | None = None
-        self.grab: tuple[int, str] | None = None  # (pair index, "handle" | "target") being dragged
+        self.pending_handle: tuple[float, float] | None = None  # a first point awaiting its second
+        self.grab: tuple[int, int] | None = None  # (pair index, 0 = first | 1 = second) being dragged
         self.grab_pos: tuple[float, float] | None = None
         self.stroke: list[list[float]] | None = None
-        self.stroke_mode = "add"
+        self.erasing = False
         self.radius = 8.0
         self.gesture = False  # a button went down over the image and is not up yet
         self._rendered: dict[tuple, torch.Tensor | None] = {}
@@ -85,15 +90,12 @@ class ImagePanel:
                     callback=lambda s, v: self.set_zoom(v),
                 )  # fmt: skip
                 dpg.add_button(label="fit", callback=lambda: self.fit())
-                with dpg.drawlist(230, 18) as self.legend:
-                    for i, (name, color) in enumerate(LEGEND):
-                        dpg.draw_circle((10 + 76 * i, 9), 5, color=(0, 0, 0, 255), fill=color)
-                        dpg.draw_text((19 + 76 * i, 1), name, size=14, color=(190, 190, 200))
+                self.legend = dpg.add_drawlist(230, 18)
             self.hint = dpg.add_text("", color=(150, 150, 160), wrap=0)
-            with dpg.group(horizontal=True, show=False) as self.points_tools:
+            with dpg.group(horizontal=True, show=False) as self.pairs_tools:
                 dpg.add_button(label="delete last pair", callback=lambda: self.delete_pair(-1))
                 dpg.add_button(label="clear points", callback=lambda: self.clear_points())
-            with dpg.group(horizontal=True, show=False) as self.mask_tools:
+            with dpg.group(horizontal=True, show=False) as self.brush_tools:
                 self.mode_radio = dpg.add_radio_button(
                     ["paint", "erase"],
                     horizontal=True,
@@ -131,9 +133,10 @@ class ImagePanel:
             self.node = node = None
             self.preview_from, self.tracked = None, None
         self.mode = editing_mode(g, node)
-        dpg.configure_item(self.points_tools, show=self.mode == "points")
-        dpg.configure_item(self.mask_tools, show=self.mode == "mask")
-        dpg.set_value(self.hint, HINTS[self.mode])
+        dpg.configure_item(self.pairs_tools, show=self.mode == "pairs")
+        dpg.configure_item(self.brush_tools, show=self.mode == "brush")
+        dpg.set_value(self.hint, self._hint())
+        self._draw_legend()
         if node is None:
             dpg.set_value(self.title, "Select a node to see its image")
             self._set_image(None)
@@ -143,8 +146,8 @@ class ImagePanel:
         if self.preview_from is None:
             self._set_image(self._source_image(node))
         mask = None
-        if self.mode == "mask":
-            mask = self.editor.value_of(node, port_of_type(g, node, "MASK"))
+        if self.mode == "brush":
+            mask = self.editor.value_of(node, output_with_role(g, node, "region"))
             self._ask_values_if_missing(node, mask)
         if mask is not self.mask:
             self.mask, self._texture_dirty = mask, True
@@ -250,13 +253,15 @@ class ImagePanel:
         """The points drawn now: the node's pairs (its own, or those it consumes) and tracked
         handles from the running drag or, when current, from the node's last result."""
         g = self.editor.graph
-        if self.node is None or self.mode == "mask":
+        if self.node is None or self.mode == "brush":
             return Overlay()
         tracked = self.tracked
         if tracked is None and self.mode == "view":
-            port = port_of_type(g, self.node, "POINTS")
+            port = output_with_role(g, self.node, "pairs")
             value = self.editor.value_of(self.node, port) if port else None
-            tracked = getattr(value, "handles", None)
+            if value is not None:
+                pairs_of = port_view(g.type_of(self.node).output(port).type).pairs
+                tracked = pairs_of(value)[0] if pairs_of is not None else None
         return overlay_for(g, self.node, tracked)
 
     def redraw(self) -> None:
@@ -277,36 +282,49 @@ class ImagePanel:
             dpg.set_value(self.texture, pixels.rgba(self.image, self.mask))
         dpg.draw_image(self.texture, (0, 0), (w * z, h * z), parent=dl)
         self._draw_overlay(overlay)
-        if self.mode == "mask" and self.stroke:
+        if self.mode == "brush" and self.stroke:
             self._draw_stroke()
+
+    def _draw_legend(self) -> None:
+        """The colours of first points, second points and tracked points, named as the param
+        the pairs come from names them (e.g. handle, target)."""
+        dpg.delete_item(self.legend, children_only=True)
+        source = self.node if self.mode == "pairs" else None
+        if source is None and self.node is not None:
+            source = pairs_feeding(self.editor.graph, self.node)
+        param = edited_param(self.editor.graph, source) if source is not None else None
+        if param is None:
+            return
+        names = (param.editor.first, param.editor.second, "tracked")
+        for i, (name, color) in enumerate(zip(names, LEGEND_COLORS)):
+            dpg.draw_circle((10 + 76 * i, 9), 5, color=(0, 0, 0, 255), fill=color, parent=self.legend)
+            dpg.draw_text((19 + 76 * i, 1), name, size=14, color=(190, 190, 200), parent=self.legend)
 
     def _draw_overlay(self, overlay: Overlay) -> None:
         dl = self.drawlist
         for i, (handle, target) in enumerate(zip(overlay.handles, overlay.targets)):
-            if self.mode == "points" and self.grab is not None and self.grab[0] == i:
+            if self.mode == "pairs" and self.grab is not None and self.grab[0] == i:
                 if self.grab_pos is not None:
                     handle, target = (
-                        (self.grab_pos, target)
-                        if self.grab[1] == "handle"
-                        else (handle, self.grab_pos)
+                        (self.grab_pos, target) if self.grab[1] == 0 else (handle, self.grab_pos)
                     )
             hs, ts = self._screen(*handle), self._screen(*target)
             if math.dist(hs, ts) > 6:
                 dpg.draw_arrow(ts, hs, color=(255, 255, 255, 220), thickness=2, size=6, parent=dl)
-            dpg.draw_circle(hs, 6, color=(255, 255, 255, 255), fill=HANDLE, parent=dl)
-            dpg.draw_circle(ts, 6, color=(255, 255, 255, 255), fill=TARGET, parent=dl)
+            dpg.draw_circle(hs, 6, color=(255, 255, 255, 255), fill=FIRST, parent=dl)
+            dpg.draw_circle(ts, 6, color=(255, 255, 255, 255), fill=SECOND, parent=dl)
         for x, y in overlay.tracked:
             dpg.draw_circle(self._screen(x, y), 5, color=(0, 0, 0, 255), fill=TRACKED, parent=dl)
-        if self.mode == "points" and self.pending_handle is not None:
+        if self.mode == "pairs" and self.pending_handle is not None:
             ps = self._screen(*self.pending_handle)
-            dpg.draw_circle(ps, 6, color=(255, 255, 255, 255), fill=HANDLE, parent=dl)
-            dpg.draw_circle(ps, 11, color=HANDLE, thickness=2, parent=dl)
+            dpg.draw_circle(ps, 6, color=(255, 255, 255, 255), fill=FIRST, parent=dl)
+            dpg.draw_circle(ps, 11, color=FIRST, thickness=2, parent=dl)
 
     def _draw_stroke(self) -> None:
         """The stroke being painted: a disc at every sampled point joined by thick segments,
         so it reads as one continuous band however fast the pointer moved."""
         dl, z = self.drawlist, self.zoom
-        color = BRUSH if self.stroke_mode == "add" else ERASER
+        color = ERASER if self.erasing else BRUSH
         pts = [self._screen(x, y) for x, y in self.stroke]
         r = self.radius * z
         for a, b in zip(pts, pts[1:]):
@@ -360,7 +378,7 @@ class ImagePanel:
     def press(self, x: float, y: float, button: int = 0) -> None:
         """A mouse press at image pixel (x, y); button 0 = left, 1 = right."""
         x, y = whole(x), whole(y)
-        if self.mode == "points":
+        if self.mode == "pairs":
             hit = self._hit(x, y)
             if button == 1:
                 if hit is not None:
@@ -371,12 +389,11 @@ class ImagePanel:
             elif self.pending_handle is None:
                 self.pending_handle = (x, y)
             else:
-                pair = {"handle": list(self.pending_handle), "target": [x, y]}
+                pair = self._editor().pair(self.pending_handle, (x, y))
                 self.pending_handle = None
-                self._set_points(self._points_list() + [pair])
-        elif self.mode == "mask":
-            radio = dpg.get_value(self.mode_radio)
-            self.stroke_mode = "erase" if button == 1 or radio == "erase" else "add"
+                self._set_pairs(self._pairs_list() + [pair])
+        elif self.mode == "brush":
+            self.erasing = button == 1 or dpg.get_value(self.mode_radio) == "erase"
             self.stroke = [[x, y]]
         self.redraw()
 
@@ -401,21 +418,23 @@ class ImagePanel:
         if self.grab is not None:
             (index, which), pos = self.grab, self.grab_pos
             self.grab, self.grab_pos = None, None
-            points = self._points_list()
-            if pos is not None and index < len(points) and list(pos) != points[index][which]:
-                points[index][which] = list(pos)
-                self._set_points(points)
+            pairs, editor = self._pairs_list(), self._editor()
+            key = editor.first if which == 0 else editor.second
+            if pos is not None and index < len(pairs) and list(pos) != pairs[index][key]:
+                pairs[index][key] = list(pos)
+                self._set_pairs(pairs)
         elif self.stroke is not None:
-            stroke = {"points": self.stroke, "radius": float(self.radius), "mode": self.stroke_mode}
+            stroke = self._editor().stroke(self.stroke, float(self.radius), self.erasing)
             self.stroke = None
-            strokes = self.editor.graph.params(self.node)["strokes"] + [stroke]
-            if self.editor.set_param(self.node, strokes=strokes):
+            param = edited_param(self.editor.graph, self.node)
+            strokes = self.editor.graph.params(self.node)[param.name] + [stroke]
+            if self.editor.set_param(self.node, **{param.name: strokes}):
                 self.editor.request_values([self.node])
         self.redraw()
 
     def wheel(self, delta: float) -> None:
-        """Mouse wheel over the image: brush radius on a mask, else zoom."""
-        if self.mode == "mask":
+        """Mouse wheel over the image: brush radius when painting, else zoom."""
+        if self.mode == "brush":
             self.set_radius(self.radius + (1 if delta > 0 else -1) * max(1.0, self.radius * 0.1))
         else:
             self.set_zoom(self.zoom * (1.15 if delta > 0 else 1 / 1.15))
@@ -425,42 +444,49 @@ class ImagePanel:
         dpg.set_value(self.radius_slider, self.radius)
 
     def _set_stroke_mode(self, value: str) -> None:
-        self.stroke_mode = "erase" if value == "erase" else "add"
+        self.erasing = value == "erase"
 
     def _hit(self, x: float, y: float) -> tuple[int, str] | None:
         best, best_d = None, HIT_PX / self.zoom
         overlay = overlay_for(self.editor.graph, self.node, None)
         for i, (handle, target) in enumerate(zip(overlay.handles, overlay.targets)):
-            for which, p in (("target", target), ("handle", handle)):
+            for which, p in ((1, target), (0, handle)):
                 d = math.dist(p, (x, y))
                 if d <= best_d:
                     best, best_d = (i, which), d
         return best
 
-    def _points_list(self) -> list[dict]:
-        return [dict(p) for p in self.editor.graph.params(self.node)["points"]]
+    def _editor(self) -> Any:
+        """The PairsEditor or BrushEditor of the param this node's panel edits."""
+        return edited_param(self.editor.graph, self.node).editor
 
-    def _set_points(self, points: list[dict]) -> None:
-        self.editor.set_param(self.node, points=points)
+    def _pairs_list(self) -> list[dict]:
+        param = edited_param(self.editor.graph, self.node)
+        return [dict(p) for p in self.editor.graph.params(self.node)[param.name]]
+
+    def _set_pairs(self, pairs: list[dict]) -> None:
+        self.editor.set_param(self.node, **{edited_param(self.editor.graph, self.node).name: pairs})
 
     def delete_pair(self, index: int) -> None:
-        points = self._points_list()
-        if self.mode == "points" and points:
-            del points[index]
-            self._set_points(points)
+        pairs = self._pairs_list() if self.mode == "pairs" else []
+        if pairs:
+            del pairs[index]
+            self._set_pairs(pairs)
 
     def clear_points(self) -> None:
-        if self.mode == "points" and self._points_list():
-            self._set_points([])
+        if self.mode == "pairs" and self._pairs_list():
+            self._set_pairs([])
 
     def reset_mask(self) -> None:
-        if self.mode == "mask" and self.editor.graph.params(self.node)["strokes"]:
-            if self.editor.set_param(self.node, strokes=[]):
+        param = edited_param(self.editor.graph, self.node) if self.mode == "brush" else None
+        if param is not None and self.editor.graph.params(self.node)[param.name]:
+            if self.editor.set_param(self.node, **{param.name: []}):
                 self.editor.request_values([self.node])
 
-
-HINTS = {
-    "view": "",
-    "points": "click: handle, then target  ·  drag a point: move it  ·  right click: delete its pair",
-    "mask": "left drag: paint  ·  right drag: erase  ·  wheel: brush radius",
-}
+    def _hint(self) -> str:
+        if self.mode == "pairs":
+            editor = self._editor()
+            return f"click: {editor.first}, then {editor.second}  ·  drag a point: move it  ·  right click: delete its pair"
+        if self.mode == "brush":
+            return "left drag: paint  ·  right drag: erase  ·  wheel: brush radius"
+        return ""

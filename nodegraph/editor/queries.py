@@ -1,7 +1,9 @@
 """Graph queries the editor's views ask: which image a node shows, what is upstream, what a run
 touches, which points to draw, where a new node goes, how a file is named, how a drag continues.
 
-Plain functions over the engine's Graph: no Dear PyGui here, so they are tested without a display."""
+Plain functions over the engine's Graph: no Dear PyGui here, so they are tested without a display.
+What a port or param is for comes from what the node types declare (nodegraph.views: a port
+type's role, a param's editor), never from their names."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ import networkx as nx
 
 from nodegraph import Graph
 from nodegraph.fingerprint import canonical
+from nodegraph.node import Param
+from nodegraph.views import BrushEditor, PairsEditor, port_view
 
 PROJECT_SUFFIX = ".ngproj.json"
 DEFAULT_PROJECT_NAME = "untitled" + PROJECT_SUFFIX
@@ -23,75 +27,89 @@ STAGE_DX = 230.0  # Continue puts the next stage in a new column this far right
 # --- which image a node shows ---------------------------------------------------------------
 @dataclass
 class Source:
-    """Where the panel's image comes from: an IMAGE output, or a LATENT output to render."""
+    """Where the panel's image comes from: an image output, or a code output to render."""
 
     node: str
     port: str
-    render_with: tuple[str, str] | None = None  # the GENERATOR output to render the latent with
+    render_with: tuple[str, str] | None = None  # the model output to render the code with
 
 
-def port_of_type(g: Graph, node_id: str, port_type: str) -> str | None:
-    """The node's first output of `port_type` (e.g. "IMAGE"), or None."""
-    return next((o.name for o in g.type_of(node_id).outputs if o.type == port_type), None)
+def role(port_type: str) -> str | None:
+    """What a port type is for in the editor (nodegraph.views.ROLES), as its package declared."""
+    return port_view(port_type).role
+
+
+def output_with_role(g: Graph, node_id: str, port_role: str) -> str | None:
+    """The node's first output whose port type plays `port_role` (e.g. "image"), or None."""
+    return next((o.name for o in g.type_of(node_id).outputs if role(o.type) == port_role), None)
+
+
+def input_with_role(g: Graph, node_id: str, port_role: str) -> str | None:
+    """The node's first input whose port type plays `port_role`, or None."""
+    return next((i.name for i in g.type_of(node_id).inputs if role(i.type) == port_role), None)
 
 
 def image_source(g: Graph, node_id: str) -> Source | None:
-    """The image relevant to `node_id`: its own IMAGE output, else the image its consumer edits
-    (the consumer's LATENT input: an upstream IMAGE beside it, or that latent rendered)."""
+    """The image relevant to `node_id`: its own image output, else the image its consumer edits
+    (the consumer's code input: an upstream image beside it, or that code rendered)."""
     cls = g.type_of(node_id)
-    own = port_of_type(g, node_id, "IMAGE")
+    own = output_with_role(g, node_id, "image")
     if own is not None:
         return Source(node_id, own)
-    latent = port_of_type(g, node_id, "LATENT")
+    latent = output_with_role(g, node_id, "code")
     if latent is not None:
         gen = generator_feeding(g, node_id)
         return Source(node_id, latent, gen) if gen else None
     for link in g.links_from(node_id):
         feeds = g.links_into(link.dst)
         for decl in g.type_of(link.dst).inputs:
-            if decl.type == "LATENT" and decl.name in feeds:
+            if role(decl.type) == "code" and decl.name in feeds:
                 upstream = feeds[decl.name]
-                image = port_of_type(g, upstream.src, "IMAGE")
+                image = output_with_role(g, upstream.src, "image")
                 if image is not None:
                     return Source(upstream.src, image)
                 gen = generator_feeding(g, link.dst) or generator_feeding(g, upstream.src)
                 return Source(upstream.src, upstream.output, gen) if gen else None
-    for decl in cls.inputs:  # e.g. a Mask with its size from a linked image
+    for decl in cls.inputs:  # e.g. a mask with its size from a linked image
         link = g.links_into(node_id).get(decl.name)
-        if link is not None and decl.type in ("IMAGE", "LATENT"):
+        if link is not None and role(decl.type) in ("image", "code"):
             return image_source(g, link.src)
     return None
 
 
 def input_image_source(g: Graph, node_id: str) -> Source | None:
-    """The image a node starts from: that of what feeds its LATENT input (a drag's "before")."""
+    """The image a node starts from: that of what feeds its code input (a drag's "before")."""
     for decl in g.type_of(node_id).inputs:
         link = g.links_into(node_id).get(decl.name)
-        if decl.type == "LATENT" and link is not None:
+        if role(decl.type) == "code" and link is not None:
             return image_source(g, link.src)
     return None
 
 
 def generator_feeding(g: Graph, node_id: str) -> tuple[str, str] | None:
-    """(node, output) linked to the node's GENERATOR input, if any."""
+    """(node, output) linked to the node's model input, if any."""
     for decl in g.type_of(node_id).inputs:
         link = g.links_into(node_id).get(decl.name)
-        if decl.type == "GENERATOR" and link is not None:
+        if role(decl.type) == "model" and link is not None:
             return (link.src, link.output)
     return None
 
 
-def editing_mode(g: Graph, node_id: str | None) -> str:
-    """What the image panel does for a node: "points" (a POINTS output made from a `points`
-    param), "mask" (a MASK output made from `strokes`), else "view"."""
+def edited_param(g: Graph, node_id: str | None) -> Param | None:
+    """The param the image panel edits on this node: the first one declaring an editor."""
     if node_id is None:
-        return "view"
-    cls = g.type_of(node_id)
-    outputs = {o.type for o in cls.outputs}
-    if "POINTS" in outputs and cls.param("points") is not None:
-        return "points"
-    if "MASK" in outputs and cls.param("strokes") is not None:
-        return "mask"
+        return None
+    return next((p for p in g.type_of(node_id).params if p.editor is not None), None)
+
+
+def editing_mode(g: Graph, node_id: str | None) -> str:
+    """What the image panel does for a node: "pairs" (its param with a PairsEditor: click point
+    pairs), "brush" (a BrushEditor: paint strokes), else "view"."""
+    param = edited_param(g, node_id)
+    if param is not None and isinstance(param.editor, PairsEditor):
+        return "pairs"
+    if param is not None and isinstance(param.editor, BrushEditor):
+        return "brush"
     return "view"
 
 
@@ -126,11 +144,11 @@ def upstream_signature(g: Graph, node_id: str) -> str:
 
 
 def default_selection(g: Graph) -> str | None:
-    """The node whose image to show first: the last node (in link order) with an IMAGE output."""
+    """The node whose image to show first: the last node (in link order) with an image output."""
     if len(g) == 0:
         return None
     order = topological(g)
-    with_image = [n for n in order if port_of_type(g, n, "IMAGE")]
+    with_image = [n for n in order if output_with_role(g, n, "image")]
     return with_image[-1] if with_image else order[0]
 
 
@@ -139,21 +157,21 @@ def topological(g: Graph) -> list[str]:
 
 
 def image_nodes(g: Graph) -> list[str]:
-    """Nodes with an IMAGE output (the editor evaluates them for their thumbnails)."""
-    return [str(n) for n in g.nodes if port_of_type(g, str(n), "IMAGE")]
+    """Nodes with an image output (the editor evaluates them for their thumbnails)."""
+    return [str(n) for n in g.nodes if output_with_role(g, str(n), "image")]
 
 
 # --- rendering a latent ---------------------------------------------------------------------
 def render_graph(g: Graph, source: Source) -> tuple[Graph, str, str] | None:
-    """A scratch graph that renders `source`'s latent: copies of its upstream nodes plus a node
-    type that takes (GENERATOR, LATENT) and gives IMAGE. It shares `g`'s cache, so the copies'
-    results come from there (fingerprints do not depend on node ids)."""
+    """A scratch graph that renders `source`'s code: copies of its upstream nodes plus a node
+    type whose required inputs are a model and a code and which gives an image. It shares
+    `g`'s cache, so the copies' results come from there (fingerprints do not depend on ids)."""
     renderer = next(
         (
             cls
             for cls in g.registry.types().values()
-            if sorted(i.type for i in cls.inputs if not i.optional) == ["GENERATOR", "LATENT"]
-            and any(o.type == "IMAGE" for o in cls.outputs)
+            if sorted(str(role(i.type)) for i in cls.inputs if not i.optional) == ["code", "model"]
+            and any(role(o.type) == "image" for o in cls.outputs)
         ),
         None,
     )
@@ -168,10 +186,10 @@ def render_graph(g: Graph, source: Source) -> tuple[Graph, str, str] | None:
         if link.dst in needed:
             scratch.connect(link.src, link.output, link.dst, link.input)
     render_id = scratch.add(renderer, id="editor_render_preview")
-    ins = {i.type: i.name for i in renderer.inputs}
-    scratch.connect(source.render_with[0], source.render_with[1], render_id, ins["GENERATOR"])
-    scratch.connect(source.node, source.port, render_id, ins["LATENT"])
-    out = next(o.name for o in renderer.outputs if o.type == "IMAGE")
+    ins = {role(i.type): i.name for i in renderer.inputs if not i.optional}
+    scratch.connect(source.render_with[0], source.render_with[1], render_id, ins["model"])
+    scratch.connect(source.node, source.port, render_id, ins["code"])
+    out = next(o.name for o in renderer.outputs if role(o.type) == "image")
     return scratch, str(render_id), out
 
 
@@ -181,33 +199,34 @@ Point = tuple[float, float]
 
 @dataclass
 class Overlay:
-    """What the panel draws over a node's image: handle/target pairs and tracked handles."""
+    """What the panel draws over a node's image: point pairs (first points, e.g. a drag's
+    handles, and second points, its targets) and tracked first points."""
 
     handles: list[Point] = field(default_factory=list)
     targets: list[Point] = field(default_factory=list)
     tracked: list[Point] = field(default_factory=list)
 
 
-def points_param(g: Graph, node_id: str) -> list[tuple[Point, Point]]:
-    """A PointSet-like node's pairs from its `points` param."""
-    points = g.params(node_id).get("points") or []
-    return [(tuple(p["handle"]), tuple(p["target"])) for p in points]
+def pairs_param(g: Graph, node_id: str) -> list[tuple[Point, Point]]:
+    """The point pairs a node keeps in its param with a PairsEditor."""
+    param = edited_param(g, node_id)
+    return param.editor.read(g.params(node_id)[param.name])
 
 
-def points_feeding(g: Graph, node_id: str) -> str | None:
-    """The node linked to `node_id`'s POINTS input when it keeps its points in a param."""
+def pairs_feeding(g: Graph, node_id: str) -> str | None:
+    """The node linked to `node_id`'s pairs input when it keeps its pairs in a param."""
     for decl in g.type_of(node_id).inputs:
         link = g.links_into(node_id).get(decl.name)
-        if decl.type == "POINTS" and link is not None and editing_mode(g, link.src) == "points":
+        if role(decl.type) == "pairs" and link is not None and editing_mode(g, link.src) == "pairs":
             return link.src
     return None
 
 
 def overlay_for(g: Graph, node_id: str, tracked: Iterable[Point] | None) -> Overlay:
-    """The pairs a node edits or consumes (its own `points` param, else its POINTS input's) with
-    `tracked`: the handles where a run (running now, or its current result) left them."""
-    source = node_id if editing_mode(g, node_id) == "points" else points_feeding(g, node_id)
-    pairs = points_param(g, source) if source is not None else []
+    """The pairs a node edits or consumes (its own pairs param, else its pairs input's) with
+    `tracked`: the first points where a run (running now, or its current result) left them."""
+    source = node_id if editing_mode(g, node_id) == "pairs" else pairs_feeding(g, node_id)
+    pairs = pairs_param(g, source) if source is not None else []
     return Overlay([h for h, _ in pairs], [t for _, t in pairs], [tuple(p) for p in tracked or []])
 
 
@@ -308,16 +327,17 @@ def continue_drag(
 ) -> NextStage:
     """The next stage of a drag, as the official GUI continues one: a new point set whose
     handles are `tracked` (where the drag left them) and whose targets are `targets`, and a
-    copy of the drag node fed by it and by `drag_id`'s latent; the nodes that read `drag_id`
+    copy of the drag node fed by it and by `drag_id`'s code; the nodes that read `drag_id`
     now read the new stage. One undo step."""
-    points_src = points_feeding(g, drag_id)
+    points_src = pairs_feeding(g, drag_id)
     if points_src is None:
-        raise ValueError(f"node {drag_id!r} has no point set linked to its POINTS input")
-    latent_in = next(d.name for d in g.type_of(drag_id).inputs if d.type == "LATENT")
-    points_in = next(d.name for d in g.type_of(drag_id).inputs if d.type == "POINTS")
-    latent_out = port_of_type(g, drag_id, "LATENT")
+        raise ValueError(f"node {drag_id!r} has no point set linked to its point pairs input")
+    latent_in = input_with_role(g, drag_id, "code")
+    points_in = input_with_role(g, drag_id, "pairs")
+    latent_out = output_with_role(g, drag_id, "code")
+    pairs_decl = edited_param(g, points_src)
     pairs = [
-        {"handle": [whole(h[0]), whole(h[1])], "target": [whole(t[0]), whole(t[1])]}
+        pairs_decl.editor.pair((whole(h[0]), whole(h[1])), (whole(t[0]), whole(t[1])))
         for h, t in zip(tracked, targets)
     ]
     params = g.params(drag_id)
@@ -331,14 +351,16 @@ def continue_drag(
         for node_id in right:  # make room: a new column right of the stopped drag
             px, py = g.pos(node_id)
             g.move(node_id, (px + STAGE_DX, py))
-        new_points = g.add(g.type_of(points_src), pos=(x + STAGE_DX, points_y), points=pairs)
+        new_points = g.add(
+            g.type_of(points_src), pos=(x + STAGE_DX, points_y), **{pairs_decl.name: pairs}
+        )
         new_drag = g.add(g.type_of(drag_id), pos=(x + STAGE_DX, y), **params)
         for name, link in g.links_into(drag_id).items():
             if name == points_in:
                 continue
             src, out = (drag_id, latent_out) if name == latent_in else (link.src, link.output)
             g.connect(src, out, new_drag, name)
-        g.connect(new_points, port_of_type(g, str(new_points), "POINTS"), new_drag, points_in)
+        g.connect(new_points, output_with_role(g, str(new_points), "pairs"), new_drag, points_in)
         for link in consumers:
             g.connect(new_drag, link.output, link.dst, link.input, replace=True)
     return NextStage(str(new_points), str(new_drag), sorted({lk.dst for lk in consumers}))

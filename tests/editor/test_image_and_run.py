@@ -21,7 +21,7 @@ def test_click_adds_a_handle_then_its_target_as_one_undo_step(editor, tiny_check
     ids = drag_graph(editor, tiny_checkpoint)
     editor.select(ids["points"])
     editor.frame()
-    assert editor.panel.mode == "points"
+    assert editor.panel.mode == "pairs"
     editor.panel.press(10, 12)
     assert editor.graph.params(ids["points"])["points"] == []  # a handle alone is pending
     editor.panel.press(20, 22)
@@ -51,7 +51,7 @@ def test_painting_a_stroke_adds_it_to_the_mask(editor, tiny_checkpoint):
     editor.select(ids["mask"])
     editor.frame()
     panel = editor.panel
-    assert panel.mode == "mask"
+    assert panel.mode == "brush"
     panel.set_radius(3)
     panel.wheel(+1)
     assert panel.radius == 4
