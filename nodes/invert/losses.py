@@ -1,4 +1,4 @@
-"""Reconstruction losses for inversion and pivotal tuning, and the PSNR they are judged by.
+"""Reconstruction losses for inversion and pivotal tuning (judged by PSNR, nodes/metrics.py).
 
 There is no image encoder for our generators, so the generator's own features cannot score a
 target photo. The offline default is therefore "l2+edges": pixel L2 plus L2 at half and
