@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from nodegraph.atomic import atomic_write
 from nodegraph.errors import BatchError
-from nodegraph.project import atomic_write
 
 from .sweep import Job
 
