@@ -20,6 +20,7 @@ from nodes.gan.crop import (
     synthesize_cropped,
     synthesize_whole,
 )
+from nodes.gan.model import ModulationMemo
 
 
 def synthesize_features(
@@ -29,21 +30,22 @@ def synthesize_features(
     noise_mode: str = "const",
     trainable_rows: int | None = None,
     plan: CropPlan | None = None,
+    memo: ModulationMemo | None = None,
 ) -> torch.Tensor | CroppedMap:
     """F = output of synthesis block `block` ([1, C, S, S]), computing nothing above it.
 
     With `trainable_rows`, the W+ rows from that index on enter detached: they are fixed during a
-    drag, so the modulated convs that only use them need no style gradient; a StyleGAN2 then
-    runs its non-fused convs (nodes.gan.crop.synthesize_whole). With a crop `plan` F is a
+    drag, so the modulated convs that only use them need no style gradient, and a StyleGAN2's
+    `memo` keeps their modulated weights from step to step. With a crop `plan` F is a
     CroppedMap, known on the plan's windows only. The values are those of
     `G.synthesis(ws, stop_at_block=block)` in every case (up to float rounding)."""
     if trainable_rows is None and plan is None:
         return G.synthesis(ws, noise_mode=noise_mode, stop_at_block=block)[block]
     rows = block_rows(G, ws, block, trainable_rows)
     if plan is not None:
-        return synthesize_cropped(G, rows, plan, noise_mode)
+        return synthesize_cropped(G, rows, plan, noise_mode, memo)
     if supports_crops(G):
-        return synthesize_whole(G, rows, noise_mode)
+        return synthesize_whole(G, rows, noise_mode, memo)
     x = None
     for block_module, block_ws in zip(G.synthesis.blocks(), rows):
         x = block_module(x, block_ws, noise_mode)

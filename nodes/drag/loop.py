@@ -15,6 +15,7 @@ import torch
 
 from nodes.gan import Generator
 from nodes.gan.crop import CropPlan, plan_crops, supports_crops
+from nodes.gan.model import ModulationMemo
 
 from .adam import Adam
 from .config import DragConfig, ResolvedConfig, recommended_settings
@@ -113,6 +114,7 @@ class SampledFormulation:
     ):
         self.G, self.cfg, self.keep = G, cfg, keep
         self.crop_start_block = crop_start_block
+        self.memo = ModulationMemo()  # the fixed rows' modulated weights, from step to step
         with torch.no_grad():
             feat0 = self.features(ws0, handles)
         self.reference = sample_as_resized(feat0, handles, cfg.image_size)  # f_i, [N, C]
@@ -123,7 +125,13 @@ class SampledFormulation:
         cfg = self.cfg
         plan = self.crop_plan(handles)
         return synthesize_features(
-            self.G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers, plan=plan
+            self.G,
+            ws,
+            cfg.feature_block,
+            cfg.noise_mode,
+            trainable_rows=cfg.layers,
+            plan=plan,
+            memo=self.memo,
         )
 
     def crop_plan(self, handles: torch.Tensor | None) -> CropPlan | None:
@@ -194,7 +202,14 @@ def drag(
 
 
 def run_drag(
-    G, ws, handles, targets, mask, config, on_step, cancel,
+    G,
+    ws,
+    handles,
+    targets,
+    mask,
+    config,
+    on_step,
+    cancel,
     formulation: Callable[..., Formulation],
 ) -> DragResult:
     """drag() with the step formulation as a parameter (the benchmark runs the official one)."""

@@ -19,6 +19,8 @@ from itertools import combinations
 import torch
 import torch.nn.functional as F
 
+from .model import ModulationMemo
+
 # Cost of one conv call on a crop group beyond its multiply-adds (Python, small tensor ops:
 # window reads, noise crops, masks), in multiply-adds; calibrated with `nodegraph bench drag`.
 CALL_OVERHEAD_MACS = 4e6
@@ -152,8 +154,10 @@ class CroppedMap:
     def read(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Bilinear values at map coordinates (x, y) in [0, S - 1] ([K] each) -> [C, K]; each
         point is read from the first window that holds the pixels it weighs (ValueError if none)."""
-        out = torch.zeros([self.shape[1], x.numel()], dtype=self.dtype, device=self.device)
+        if x.numel() == 0:
+            return torch.zeros([self.shape[1], 0], dtype=self.dtype, device=self.device)
         pending = torch.ones_like(x, dtype=torch.bool)
+        indices, reads = [], []
         for window, values in self.pieces:
             # The pixel after floor(x) has weight 0 when x is whole, so x <= right - 1 suffices.
             held = (
@@ -166,14 +170,15 @@ class CroppedMap:
             index = held.nonzero().flatten()
             if len(index) == 0:
                 continue
-            read = read_bilinear(values, x[index] - window.left, y[index] - window.top)
-            out = out.index_copy(1, index, read)
+            indices.append(index)
+            reads.append(read_bilinear(values, x[index] - window.left, y[index] - window.top))
             pending = pending & ~held
         if bool(pending.any()):
             raise ValueError(
                 "CroppedMap.read: a point lies outside every window; the crop plan misses part of the region"
             )
-        return out
+        # Every point was read once: put the reads back in the points' order.
+        return torch.cat(reads, dim=1).index_select(1, torch.cat(indices).argsort())
 
     def to_dense(self) -> torch.Tensor:
         """The map with zeros outside the windows (for checks; the drag never builds it)."""
@@ -198,13 +203,18 @@ def _normalise(coord: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def synthesize_cropped(
-    G, block_ws: list[torch.Tensor], plan: CropPlan, noise_mode: str = "const"
+    G,
+    block_ws: list[torch.Tensor],
+    plan: CropPlan,
+    noise_mode: str = "const",
+    memo: ModulationMemo | None = None,
 ) -> CroppedMap:
     """F of plan.feature_block on the plan's windows, exact there.
 
-    `block_ws[b]` holds block b's W+ rows ([1, num_conv, w_dim]), as SynthesisBlock.forward takes."""
+    `block_ws[b]` holds block b's W+ rows ([1, num_conv, w_dim]) and `memo` keeps modulated
+    weights, as SynthesisBlock.forward takes them."""
     blocks = G.synthesis.blocks()
-    x = synthesize_whole(G, block_ws[: plan.start_block], noise_mode)
+    x = synthesize_whole(G, block_ws[: plan.start_block], noise_mode, memo)
     cropped = range(plan.start_block, plan.feature_block + 1)
     # One noise draw per layer and synthesis, shared by the crops ('random' mode).
     noises = {
@@ -220,18 +230,19 @@ def synthesize_cropped(
         h = read_windows(x, group.blocks[plan.start_block].inputs)
         for b in cropped:
             h = _block_on_windows(
-                blocks[b], h, block_ws[b], group.blocks[b], noises[b], b < plan.feature_block
+                blocks[b], h, block_ws[b], group.blocks[b], noises[b], b < plan.feature_block, memo
             )
         pieces += _inside_parts(h, group.blocks[plan.feature_block].outputs, size)
     return CroppedMap(pieces, size)
 
 
-def synthesize_whole(G, block_ws: list[torch.Tensor], noise_mode: str = "const") -> torch.Tensor:
-    """Blocks 0..len(block_ws) - 1 on the whole map with the non-fused convs the crops use: the
-    numbers of G.synthesis up to float rounding, with a cheaper style gradient."""
+def synthesize_whole(
+    G, block_ws: list[torch.Tensor], noise_mode: str = "const", memo: ModulationMemo | None = None
+) -> torch.Tensor:
+    """Blocks 0..len(block_ws) - 1 on the whole map (a block's rows: block_ws[b])."""
     x = None
     for block, ws in zip(G.synthesis.blocks(), block_ws):
-        x = block(x, ws, noise_mode, fused=False)
+        x = block(x, ws, noise_mode, memo=memo)
     return x
 
 
@@ -257,6 +268,7 @@ def _block_on_windows(
     windows: BlockWindows,
     noises: list,
     zero_outside: bool,
+    memo: ModulationMemo | None,
 ) -> torch.Tensor:
     """SynthesisBlock.forward on a batch of windows; outside the map the output is zeroed when a
     block above reads it (that is the zero padding its conv would see)."""
@@ -267,10 +279,10 @@ def _block_on_windows(
         ws[:, 0],
         padding=0,
         noise=_noise(noises[0], computed),
-        fused=False,
+        memo=memo,
     )
     x = _zero_outside(_trim(x, computed, windows.middles), windows.middles, size)
-    x = block.conv1(x, ws[:, 1], padding=0, noise=_noise(noises[1], windows.outputs), fused=False)
+    x = block.conv1(x, ws[:, 1], padding=0, noise=_noise(noises[1], windows.outputs), memo=memo)
     return _zero_outside(x, windows.outputs, size) if zero_outside else x
 
 

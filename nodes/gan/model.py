@@ -17,6 +17,8 @@ from .bounds import check_bounds, check_text_fields, shown
 from .ops import (
     LRELU_GAIN,
     bias_act,
+    modulate_weights,
+    modulate_weights_closed_form,
     modulated_conv2d,
     normalize_2nd_moment,
     setup_filter,
@@ -146,7 +148,6 @@ class SynthesisLayer(nn.Module):
         self.register_buffer("noise_const", torch.randn([resolution, resolution]))
         self.noise_strength = nn.Parameter(torch.zeros([]))
         self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))
-        self._energy, self._energy_key = None, None  # weight_energy()'s cache
 
     def forward(
         self,
@@ -155,12 +156,13 @@ class SynthesisLayer(nn.Module):
         noise_mode: str = "const",
         padding: int = 1,
         noise: torch.Tensor | None = None,
-        fused: bool = True,
+        memo: ModulationMemo | None = None,
     ) -> torch.Tensor:
         """The layer on the whole map; cropped synthesis (nodes/gan/crop.py) passes padding=0 (a
-        'valid' conv over a window that carries its halo), the noise of the output window and
-        fused=False (see modulated_conv2d)."""
-        styles = self.affine(w)
+        'valid' conv over a window that carries its halo) and the noise of the output window. A
+        `memo` keeps the modulated weight of a w that comes again."""
+        modulated = None if memo is None else memo.weights(self, w, x.dtype)
+        styles = self.affine(w) if modulated is None else None
         if noise is None:
             noise = self.noise_map(noise_mode, x.shape[0], x.device)
         x = modulated_conv2d(
@@ -171,20 +173,13 @@ class SynthesisLayer(nn.Module):
             up=self.up,
             padding=padding,
             resample_filter=self.resample_filter,
-            fused=fused,
-            weight_energy=None if fused else self.weight_energy(),
+            modulated=modulated,
         )
         return bias_act(x, self.bias.to(x.dtype), lrelu=True, gain=LRELU_GAIN, clamp=self.conv_clamp)
 
-    def weight_energy(self) -> torch.Tensor:
-        """sum over the kernel of weight^2 ([out, in]) for the non-fused path's demodulation; kept
-        while the weight is unchanged (same storage, version counter, no gradient wanted)."""
-        weight = self.weight
-        key = (weight.data_ptr(), weight._version, weight.dtype, weight.device)
-        if weight.requires_grad or self._energy_key != key:
-            self._energy = weight.square().sum(dim=[2, 3])
-            self._energy_key = None if weight.requires_grad else key
-        return self._energy
+    def modulated_weights(self, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """The conv weights for W row w as forward computes them for inputs of `dtype`."""
+        return modulate_weights(self.weight, self.affine(w), prenormalise=dtype == torch.float16)
 
     def noise_map(self, noise_mode: str, batch: int, device: torch.device) -> torch.Tensor | None:
         """The per-pixel noise added after the conv, scaled: [R, R] ('const'), [batch, 1, R, R]
@@ -194,6 +189,34 @@ class SynthesisLayer(nn.Module):
         if noise_mode == "const":
             return self.noise_const * self.noise_strength
         return None
+
+
+class ModulationMemo:
+    """How a drag modulates one sample's convs, step after step: the weights of a W row that
+    comes again unchanged (the rows a drag does not optimise) are computed once and reused; a
+    row that wants a gradient gets the style gradient in closed form
+    (ops.modulate_weights_closed_form). The same numbers as the plain path, forward; for one
+    generator whose weights stay fixed while the memo lives."""
+
+    def __init__(self):
+        self._kept: dict[int, tuple[torch.Tensor, torch.dtype, torch.Tensor]] = {}
+        self._energy: dict[int, torch.Tensor] = {}
+
+    def weights(self, layer: SynthesisLayer, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
+        """layer's modulated weights for w ([1, w_dim]), or None: the plain path (a batch of
+        rows, float16's pre-normalisation, a weight that wants a gradient)."""
+        if w.shape[0] != 1 or dtype == torch.float16 or layer.weight.requires_grad:
+            return None
+        if w.requires_grad:
+            key = id(layer)
+            if key not in self._energy:
+                self._energy[key] = layer.weight.square().sum(dim=[2, 3])
+            return modulate_weights_closed_form(layer.weight, layer.affine(w), self._energy[key])
+        kept = self._kept.get(id(layer))
+        if kept is None or kept[1] != dtype or not torch.equal(kept[0], w):
+            kept = (w.clone(), dtype, layer.modulated_weights(w, dtype))
+            self._kept[id(layer)] = kept
+        return kept[2]
 
 
 class ToRGBLayer(nn.Module):
@@ -231,16 +254,20 @@ class SynthesisBlock(nn.Module):
         self.dtype = torch.float32  # float16/bfloat16 for the upper blocks on CUDA (Generator.set_precision)
 
     def forward(
-        self, x: torch.Tensor | None, ws: torch.Tensor, noise_mode: str = "const", fused: bool = True
+        self,
+        x: torch.Tensor | None,
+        ws: torch.Tensor,
+        noise_mode: str = "const",
+        memo: ModulationMemo | None = None,
     ) -> torch.Tensor:
-        """Features of this block: ws holds its conv rows ([N, num_conv, w_dim]); `fused` as in
-        modulated_conv2d."""
+        """Features of this block: ws holds its conv rows ([N, num_conv, w_dim]); `memo` as in
+        SynthesisLayer.forward."""
         dtype = self.working_dtype(ws.device)
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
-            return self.conv1(x, ws[:, 0], noise_mode, fused=fused)
-        x = self.conv0(x.to(dtype), ws[:, 0], noise_mode, fused=fused)
-        return self.conv1(x, ws[:, 1], noise_mode, fused=fused)
+            return self.conv1(x, ws[:, 0], noise_mode, memo=memo)
+        x = self.conv0(x.to(dtype), ws[:, 0], noise_mode, memo=memo)
+        return self.conv1(x, ws[:, 1], noise_mode, memo=memo)
 
     def working_dtype(self, device: torch.device) -> torch.dtype:
         """The dtype the convs run in: `dtype` on CUDA (set_precision), float32 on the CPU."""

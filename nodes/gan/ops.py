@@ -132,77 +132,86 @@ def filtered_lrelu(
     return upfirdn2d(x, down_filter, down=down)
 
 
+def modulate_weights(
+    weight: torch.Tensor, styles: torch.Tensor, demodulate: bool = True, prenormalise: bool = False
+) -> torch.Tensor:
+    """The per-sample weights of StyleGAN2's modulated conv (eq. 1-3): [N, O, I, k, k].
+    `prenormalise` (float16 inputs) scales weight and styles first against overflow;
+    demodulation cancels the scale."""
+    out_ch, in_ch, kh, kw = weight.shape
+    if prenormalise and demodulate:
+        weight = weight * (1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
+        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
+    return _modulate(weight, styles, demodulate)[0]
+
+
+def _modulate(weight: torch.Tensor, styles: torch.Tensor, demodulate: bool):
+    """(w [N, O, I, k, k], dcoefs [N, O] or None): the modulation and demodulation of eq. 1-3."""
+    batch = styles.shape[0]
+    w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)  # [N, O, I, k, k]
+    if not demodulate:
+        return w, None
+    dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
+    return w * dcoefs.reshape(batch, -1, 1, 1, 1), dcoefs
+
+
+def modulate_weights_closed_form(
+    weight: torch.Tensor, styles: torch.Tensor, energy: torch.Tensor
+) -> torch.Tensor:
+    """modulate_weights for one style row ([1, I]) with demodulation, the same numbers, but a
+    backward that gives the style gradient in closed form (the weight gets none): with
+    w = W s d, d_o = (sum_ik (W_oik s_i)^2 + 1e-8)^-1/2 and G = dL/dw,
+    dL/ds_i = sum_o d_o A_oi - s_i sum_o d_o^3 c_o E_oi, A_oi = sum_k G_oik W_oik,
+    c_o = sum_i A_oi s_i, E_oi = sum_k W_oik^2 (`energy`, [O, I]). One pass over the weight
+    instead of autograd's chain of [O, I, k, k] temporaries."""
+    return _ClosedFormModulation.apply(weight, styles, energy)
+
+
+class _ClosedFormModulation(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, weight, styles, energy):
+        w, dcoefs = _modulate(weight, styles, demodulate=True)
+        ctx.save_for_backward(weight, styles, dcoefs, energy)
+        return w
+
+    @staticmethod
+    def backward(ctx, grad):
+        weight, styles, dcoefs, energy = ctx.saved_tensors
+        a = (grad[0] * weight).sum(dim=[2, 3])  # [O, I]
+        s, d = styles[0], dcoefs[0]
+        c = a @ s  # [O]
+        grad_styles = d @ a - s * ((d.pow(3) * c) @ energy)
+        return None, grad_styles.unsqueeze(0), None
+
+
 def modulated_conv2d(
     x: torch.Tensor,
     weight: torch.Tensor,
-    styles: torch.Tensor,
+    styles: torch.Tensor | None,
     noise: torch.Tensor | None = None,
     up: int = 1,
     padding: int = 0,
     resample_filter: torch.Tensor | None = None,
     demodulate: bool = True,
-    fused: bool = True,
-    weight_energy: torch.Tensor | None = None,
+    modulated: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Style-modulated convolution (StyleGAN2 eq. 1-3), one grouped conv for the whole batch.
 
     One style row ([1, I]) modulates every input of a batch alike: a plain conv over the batch
-    (the crops of one image, nodes/gan/crop.py). `fused=False` is NVIDIA's other path: the input
-    scaled by the styles, a conv with the plain weight, the output scaled by the demodulation
-    coefficients; the same numbers up to float rounding, and a style gradient that needs no
-    gradient of a modulated [N, O, I, k, k] weight (what a drag step backpropagates to).
-    `weight_energy`, sum over the kernel of weight^2 ([O, I]), saves recomputing it there."""
-    batch = styles.shape[0]
-    out_ch, in_ch, kh, kw = weight.shape
-    if x.dtype == torch.float16 and demodulate:
-        # Pre-normalise to avoid float16 overflow; demodulation cancels the scale.
-        weight = weight * (1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
-        styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
-        weight_energy = None  # of the unscaled weight
-    if not fused:
-        if demodulate and weight_energy is None:
-            weight_energy = weight.square().sum(dim=[2, 3])
-        return _modulated_conv2d_unfused(x, weight, styles, noise, up, padding, resample_filter, weight_energy)
-    w = weight.unsqueeze(0) * styles.reshape(batch, 1, -1, 1, 1)  # [N, O, I, k, k]
-    if demodulate:
-        dcoefs = (w.square().sum(dim=[2, 3, 4]) + 1e-8).rsqrt()  # [N, O]
-        w = w * dcoefs.reshape(batch, -1, 1, 1, 1)
+    (the crops of one image, nodes/gan/crop.py). `modulated`: modulate_weights' result for
+    these styles, computed before (then styles may be None)."""
+    if modulated is None:
+        modulated = modulate_weights(weight, styles, demodulate, x.dtype == torch.float16)
+    batch, _, in_ch, kh, kw = modulated.shape
     if batch > 1:
         x = x.reshape(1, -1, *x.shape[2:])  # fold the batch into groups
-    w = w.reshape(-1, in_ch, kh, kw).to(x.dtype)
+    w = modulated.reshape(-1, in_ch, kh, kw).to(x.dtype)
     if up > 1:
         x = _upsampling_conv(x, w, resample_filter, up, padding, groups=batch)
     else:
         x = F.conv2d(x, w, padding=padding, groups=batch)
     if batch > 1:
         x = x.reshape(batch, -1, *x.shape[2:])
-    if noise is not None:
-        x = x + noise.to(x.dtype)
-    return x
-
-
-def _modulated_conv2d_unfused(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    styles: torch.Tensor,
-    noise: torch.Tensor | None,
-    up: int,
-    padding: int,
-    resample_filter: torch.Tensor | None,
-    weight_energy: torch.Tensor | None,
-) -> torch.Tensor:
-    """modulated_conv2d with fused=False (demodulating when weight_energy is given): sum_k (w s)^2
-    = sum_i s_i^2 sum_k w_ik^2 gives the demodulation coefficients from an [O, I] matrix."""
-    batch = styles.shape[0]
-    x = x * styles.to(x.dtype).reshape(batch, -1, 1, 1)
-    w = weight.to(x.dtype)
-    if up > 1:
-        x = _upsampling_conv(x, w, resample_filter, up, padding, groups=1)
-    else:
-        x = F.conv2d(x, w, padding=padding)
-    if weight_energy is not None:
-        dcoefs = (styles.square() @ weight_energy.t() + 1e-8).rsqrt()  # [N, O]
-        x = x * dcoefs.to(x.dtype).reshape(batch, -1, 1, 1)
     if noise is not None:
         x = x + noise.to(x.dtype)
     return x

@@ -15,7 +15,13 @@ from nodes.drag.loop import SampledFormulation, run_drag
 from nodes.drag.region import feature_windows, step_reach
 from nodes.gan import StyleGAN3Config, StyleGAN3Generator
 from nodes.gan.crop import Window, plan_crops, supports_crops, synthesize_cropped
-from nodes.gan.ops import modulated_conv2d, setup_filter
+from nodes.gan.model import ModulationMemo
+from nodes.gan.ops import (
+    modulate_weights,
+    modulate_weights_closed_form,
+    modulated_conv2d,
+    setup_filter,
+)
 from tests.tiny import make_tiny_generator
 
 # Handle sets in fractions of the image: one in the middle, one in a corner, two close together
@@ -185,17 +191,45 @@ def test_generators_without_local_layers_fall_back_to_the_whole_map():
 
 
 @pytest.mark.parametrize("up", [1, 2])
-def test_non_fused_modulated_conv_on_a_batch_of_crops_equals_the_fused_conv_of_each(up):
+def test_one_style_row_modulates_a_batch_of_crops_as_each_crop_alone(up):
     generator = torch.Generator().manual_seed(0)
     crops = torch.randn(3, 8, 6, 6, generator=generator)
     weight = torch.randn(5, 8, 3, 3, generator=generator)
     styles = torch.randn(1, 8, generator=generator)
     fir = setup_filter([1, 3, 3, 1])
-    batch = modulated_conv2d(
-        crops, weight, styles, up=up, padding=1, resample_filter=fir, fused=False
-    )
+    batch = modulated_conv2d(crops, weight, styles, up=up, padding=1, resample_filter=fir)
     for index in range(3):
         alone = modulated_conv2d(
             crops[index : index + 1], weight, styles, up=up, padding=1, resample_filter=fir
         )
         torch.testing.assert_close(batch[index : index + 1], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_memo_reuses_the_modulated_weights_of_a_fixed_row_only():
+    G = make_tiny_generator(32)
+    layer = G.synthesis.b16.conv1
+    memo = ModulationMemo()
+    w = G.random_ws(0)[:, 5]
+    first = memo.weights(layer, w, torch.float32)
+    assert memo.weights(layer, w.clone(), torch.float32) is first
+    assert memo.weights(layer, w + 1e-3, torch.float32) is not first
+    x = torch.randn(1, layer.weight.shape[1], 16, 16)
+    torch.testing.assert_close(layer(x, w, memo=memo), layer(x, w), rtol=0, atol=0)
+
+
+def test_closed_form_style_gradient_equals_autograds():
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(6, 5, 3, 3, generator=generator, dtype=torch.float64)
+    styles = torch.randn(1, 5, generator=generator, dtype=torch.float64)
+    probe = torch.randn(1, 6, 5, 3, 3, generator=generator, dtype=torch.float64)
+    grads = []
+    for closed_form in (False, True):
+        s = styles.clone().requires_grad_(True)
+        if closed_form:
+            w = modulate_weights_closed_form(weight, s, weight.square().sum(dim=[2, 3]))
+        else:
+            w = modulate_weights(weight, s)
+        (w * probe).sum().backward()
+        grads.append((w.detach(), s.grad))
+    torch.testing.assert_close(grads[1][0], grads[0][0], rtol=0, atol=0)
+    torch.testing.assert_close(grads[1][1], grads[0][1], rtol=1e-10, atol=1e-12)
