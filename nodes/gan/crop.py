@@ -24,7 +24,7 @@ from .model import ModulationMemo
 # Cost of running one block on a crop group beyond its multiply-adds (Python and small tensor
 # ops: window reads, noise crops, masks), in multiply-adds: a rough figure. With it the model
 # picked block 2 for one handle on the toy 128 px, random 256 and 512 px generators, within 5%
-# of the fastest start measured (CPU, one thread).
+# of the fastest start measured (CPU, one thread; measured before the convs went back to fused).
 CALL_OVERHEAD_MACS = 4e6
 # A window joins a batch of larger ones when padding it to their size costs at most this factor.
 BATCH_PADDING_FACTOR = 1.5
