@@ -55,6 +55,8 @@ class TrainConfig:
     crossover: int = MIX_CROSSOVER  # first W+ row of the second code in a mixed sample
     w_avg_beta: float = 0.995  # w_avg = lerp(mean w of the batch, w_avg, beta), as StyleGAN
     drag_lr: float = 5e-3  # recommended Adam lr for drags on this model (checkpoint metadata)
+    device: str = "cpu"  # where G trains; the renderer always runs on the CPU
+    render_workers: int = 0  # processes rendering batches ahead (0 = render in this process)
     steps: int = 40000
     eval_every: int = 250
     checkpoint_every: int = 100
@@ -82,7 +84,7 @@ def feature_weights(landmarks: torch.Tensor, size: int, gain: float, sigma: floa
     brows, nose and mouth are a few per cent of the pixels; unweighted, the generator got the
     colours right long before it drew any."""
     sigma = sigma * size / 128
-    grid = torch.arange(size, dtype=torch.float32) + 0.5
+    grid = torch.arange(size, dtype=torch.float32, device=landmarks.device) + 0.5
     dx = grid.view(1, 1, 1, size) - landmarks[..., 0, None, None]  # [N, K, 1, size]
     dy = grid.view(1, 1, size, 1) - landmarks[..., 1, None, None]  # [N, K, size, 1]
     bumps = torch.exp(-(dx.square() + dy.square()) / (2 * sigma**2)).amax(dim=1, keepdim=True)
@@ -117,22 +119,74 @@ def reconstruction_loss(
     return loss
 
 
-def train_step(G: Generator, cfg: TrainConfig, step: int) -> torch.Tensor:
-    """The loss of one batch: seeds drawn from the step number (resumable), a `mixing_prob`
-    share of the samples style-mixed with a second batch of z, w_avg updated from the batch."""
+@dataclass
+class Batch:
+    """One step's inputs, a function of the step number alone (so batches can be rendered
+    ahead in other processes): z, the fine-row partners z_fine, which samples are mixed, and
+    the renders [N, 3, H, W] with their landmarks [N, K, 2]."""
+
+    z: torch.Tensor
+    z_fine: torch.Tensor
+    mixed: torch.Tensor
+    real: torch.Tensor
+    landmarks: torch.Tensor
+
+
+def make_batch(cfg: TrainConfig, step: int) -> Batch:
+    """Seeds drawn from the step number (resumable); a `mixing_prob` share of the samples
+    style-mixed with a second z, their target the mixed face (`mixed_face_params`)."""
     seeds = [(cfg.seed * 7919 + step * cfg.batch + i) % 1_000_000 for i in range(cfg.batch)]
     z = z_for_seeds(seeds)
-    ws = G.mapping(z)
-    track_w_avg(G, ws[:, 0], cfg.w_avg_beta)
-    params = face_params(z)
+    z_fine = z_for_seeds([(s + 500_000) % 1_000_000 for s in seeds])
     mixed = torch.rand(cfg.batch, generator=torch.Generator().manual_seed(cfg.seed + step)) < cfg.mixing_prob
-    if bool(mixed.any()):
-        z_fine = z_for_seeds([(s + 500_000) % 1_000_000 for s in seeds])
-        ws = torch.where(mixed[:, None, None], mix_ws(ws, G.mapping(z_fine), cfg.crossover), ws)
-        params = torch.where(mixed[:, None], mixed_face_params(z, z_fine), params)
+    params = torch.where(mixed[:, None], mixed_face_params(z, z_fine), face_params(z))
     real, landmarks = render_batch(params=params, size=cfg.resolution)
+    return Batch(z, z_fine, mixed, real, landmarks)
+
+
+def batch_loss(G: Generator, cfg: TrainConfig, batch: Batch) -> torch.Tensor:
+    """The reconstruction loss of one batch on G's device; updates w_avg from the batch."""
+    device = G.device
+    ws = G.mapping(batch.z.to(device))
+    track_w_avg(G, ws[:, 0], cfg.w_avg_beta)
+    if bool(batch.mixed.any()):
+        mixed_ws = mix_ws(ws, G.mapping(batch.z_fine.to(device)), cfg.crossover)
+        ws = torch.where(batch.mixed.to(device)[:, None, None], mixed_ws, ws)
+    real, landmarks = batch.real.to(device), batch.landmarks.to(device)
     weight = feature_weights(landmarks, cfg.resolution, cfg.feature_gain)
     return reconstruction_loss(G.synthesis(ws, noise_mode="none"), real, weight, cfg.pixel_loss)
+
+
+def train_step(G: Generator, cfg: TrainConfig, step: int) -> torch.Tensor:
+    """The loss of step `step`'s batch, rendered here."""
+    return batch_loss(G, cfg, make_batch(cfg, step))
+
+
+def batches(cfg: TrainConfig, first_step: int):
+    """The batches of steps first_step, first_step + 1, ...; with `render_workers` > 0 they are
+    rendered ahead by that many processes (the renderer is numpy, one core each), at most
+    2 x render_workers batches in flight."""
+    if cfg.render_workers <= 0:
+        for step in range(first_step, cfg.steps):
+            yield make_batch(cfg, step)
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(cfg.render_workers, mp_context=context, initializer=_render_worker_init) as pool:
+        ahead: deque = deque()
+        next_step = first_step
+        while ahead or next_step < cfg.steps:
+            while next_step < cfg.steps and len(ahead) < 2 * cfg.render_workers:
+                ahead.append(pool.submit(make_batch, cfg, next_step))
+                next_step += 1
+            yield ahead.popleft().result()
+
+
+def _render_worker_init() -> None:
+    torch.set_num_threads(1)
 
 
 @torch.no_grad()
@@ -158,14 +212,14 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
     torch.set_num_threads(cfg.threads)
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / "state.pt"
-    G = Generator(model_config(cfg))
+    G = Generator(model_config(cfg)).to(cfg.device)
     for name, p in G.named_parameters():
         p.requires_grad_(not name.endswith("noise_strength"))  # noise held at zero
     opt = make_optimizer(G, cfg)
     G_ema = copy.deepcopy(G).requires_grad_(False)
     step, log = 0, []
     if state_path.exists():
-        state = torch.load(state_path, weights_only=True)
+        state = torch.load(state_path, weights_only=True, map_location=cfg.device)
         G.load_state_dict(state["G"])
         G_ema.load_state_dict(state.get("G_ema", state["G"]))
         if len(state["opt"]["param_groups"]) == len(opt.param_groups):
@@ -181,8 +235,9 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
         G.mapping.w_avg.copy_(mean_w(G))
         G_ema.mapping.w_avg.copy_(G.mapping.w_avg)
     start = time.time()
-    while step < cfg.steps:
-        loss = train_step(G, cfg, step)
+    loss = torch.tensor(math.nan)  # when there is no step left to take
+    for batch in batches(cfg, step):
+        loss = batch_loss(G, cfg, batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -205,6 +260,9 @@ def train(cfg: TrainConfig, out: Path, max_minutes: float | None = None) -> Path
             _checkpoint(G, G_ema, opt, step, log, cfg, state_path)
         if done:
             break
+    if not log or log[-1]["step"] != step:
+        log.append(evaluate(G_ema, G, step, loss.item()))  # the shipped scores are the final ones
+        _checkpoint(G, G_ema, opt, step, log, cfg, state_path)
     return export(G_ema, cfg, step, log, out / "toyfaces128.safetensors")
 
 

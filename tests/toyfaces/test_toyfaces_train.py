@@ -77,3 +77,17 @@ def test_an_unknown_pixel_loss_is_refused_by_name():
     image = torch.zeros(1, 3, 8, 8)
     with pytest.raises(ValueError, match="pixel loss must be one of .*'huber'"):
         reconstruction_loss(image, image, pixel="huber")
+
+
+def test_batches_rendered_ahead_in_worker_processes_are_the_batches_of_those_steps():
+    import torch
+
+    from nodes.toyfaces.train import batches, make_batch
+
+    cfg = TrainConfig(steps=3, render_workers=1, mixing_prob=0.5, **{**TINY, "batch": 3})
+    ahead = list(batches(cfg, first_step=1))
+    assert len(ahead) == 2
+    for step, batch in zip((1, 2), ahead):
+        here = make_batch(cfg, step)
+        assert torch.equal(batch.real, here.real) and torch.equal(batch.mixed, here.mixed)
+        assert torch.equal(batch.z, here.z) and torch.equal(batch.landmarks, here.landmarks)

@@ -1,0 +1,31 @@
+"""The bundled toyfaces generator as shipped: truncation centred on the real mean w, style
+mixing that stays on the learned manifold, and the drag settings it recommends (SPEC §5.1)."""
+
+from __future__ import annotations
+
+from nodes.drag import DragConfig, recommended_settings
+from nodes.gan import load_generator
+from nodes.toyfaces.bundled import default_generator_path
+from nodes.toyfaces.scores import mixing_fidelity, w_avg_error
+
+MIXING_BAR_DB = 24.0  # SPEC §5.1: rows 0-5 from z_a, the rest from z_b, against the render
+
+
+def bundled():
+    return load_generator(default_generator_path())
+
+
+def test_the_bundled_w_avg_is_the_mean_w_within_five_percent():
+    assert w_avg_error(bundled(), n=4096) <= 0.05
+
+
+def test_the_bundled_model_mixes_coarse_and_fine_rows_above_the_bar():
+    assert mixing_fidelity(bundled(), n=64)["psnr_db"] >= MIXING_BAR_DB
+
+
+def test_the_bundled_model_recommends_a_drag_lr_that_an_empty_field_takes():
+    G = bundled()
+    recommended = recommended_settings(G)
+    assert recommended["lr"] > 0
+    resolved = DragConfig().resolve(G.img_resolution, len(G.block_resolutions), G.num_ws, recommended)
+    assert resolved.lr == recommended["lr"]
