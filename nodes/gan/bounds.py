@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-# (field, smallest, largest) for StyleGAN2 (GeneratorConfig); StyleGAN3 keeps its own table.
+# (field, smallest, largest) for StyleGAN2 (GeneratorConfig); StyleGAN3 passes its own table.
 INT_BOUNDS = (
     ("z_dim", 1, 4096),
     ("w_dim", 1, 4096),

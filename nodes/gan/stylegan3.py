@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .bounds import check_bounds, check_text_fields
 from .filters import lowpass_filter
 from .model import NOISE_MODES, PRECISIONS, FullyConnectedLayer, Generator, MappingNetwork
 from .ops import LRELU_GAIN, filtered_lrelu
@@ -85,18 +86,8 @@ class StyleGAN3Config:
     def __post_init__(self) -> None:
         if self.architecture != ARCHITECTURE:
             raise ValueError(f"architecture must be {ARCHITECTURE!r}, got {self.architecture!r}")
-        for name, low, high in _INT_BOUNDS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
-        for name, low, high in _FLOAT_BOUNDS:
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not low <= value <= high
-            ):
-                raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+        check_bounds(self, _INT_BOUNDS, _FLOAT_BOUNDS)
+        check_text_fields(self)
         res = self.img_resolution
         if res & (res - 1):
             raise ValueError(f"img_resolution must be a power of two, got {res}")
@@ -108,13 +99,6 @@ class StyleGAN3Config:
             raise ValueError(
                 f"use_radial_filters must be true or false, got {self.use_radial_filters!r}"
             )
-        clamp = self.conv_clamp
-        if clamp is not None and (
-            isinstance(clamp, bool)
-            or not isinstance(clamp, int | float)
-            or not 0 < clamp < math.inf
-        ):
-            raise ValueError(f"conv_clamp must be None or a finite number > 0, got {clamp!r}")
 
     @property
     def variant(self) -> str:
