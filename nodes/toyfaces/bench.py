@@ -17,9 +17,9 @@ from nodes.gan import Generator, load_generator
 from nodes.metrics import psnr
 
 from .bundled import DETECTOR_FILE, default_generator_path
-from .latent_space import face_params, geometry_pair, z_for_seeds
+from .latent_space import face_params, geometry_pair
 from .render import LANDMARK_INDEX, NUM_LANDMARKS, render_batch
-from .scores import HELD_OUT_SEEDS, held_out_fidelity, mixing_fidelity, w_avg_error
+from .scores import held_out_fidelity, mixing_fidelity, w_avg_error
 
 TOYFACES_TARGETS = {
     "psnr_db": ">= 28",
@@ -55,12 +55,6 @@ def fidelity(G: Generator, detector, n: int = 256, batch: int = 32) -> dict:
     figures = held_out_fidelity(G, n, batch, detector)
     figures["mixing"] = mixing_fidelity(G, n, batch, detector)
     figures["w_avg_error"] = w_avg_error(G)
-    seeds = list(HELD_OUT_SEEDS)[:n]
-    render_errors = []
-    for i in range(0, n, batch):
-        real, truth = render_batch(params=face_params(z_for_seeds(seeds[i : i + batch])))
-        render_errors.append((detector(real.to(G.device)).cpu() - truth).norm(dim=-1).mean(-1))
-    figures["detector_error_on_renders_px"] = float(torch.cat(render_errors).mean())
     return figures
 
 

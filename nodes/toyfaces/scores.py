@@ -32,9 +32,10 @@ def laplacian_energy(images: torch.Tensor) -> torch.Tensor:
 def held_out_fidelity(G: Generator, n: int = 64, batch: int = 32, detector=None) -> dict:
     """PSNR of G(z) against the render of z's parameters, and the high-frequency ratio
     (mean |Laplacian| of G(z) over the render's; 1 = as sharp), on n held-out z. With a landmark
-    `detector`, also the mean distance of the landmarks found on G(z) from the true ones."""
+    `detector`, also the mean distance of the landmarks found on G(z) from the true ones, and on
+    the renders themselves (the detector's own error: the floor)."""
     seeds = list(HELD_OUT_SEEDS)[:n]
-    scores, fake_hf, real_hf, errors = [], [], [], []
+    scores, fake_hf, real_hf, errors, render_errors = [], [], [], [], []
     for i in range(0, n, batch):
         z = z_for_seeds(seeds[i : i + batch])
         real, truth = render_batch(params=face_params(z), size=G.img_resolution)
@@ -44,6 +45,7 @@ def held_out_fidelity(G: Generator, n: int = 64, batch: int = 32, detector=None)
         real_hf.append(laplacian_energy(real))
         if detector is not None:
             errors.append(_landmark_error(detector, fake, truth))
+            render_errors.append(_landmark_error(detector, real, truth))
     figures = {
         "n": n,
         "psnr_db": float(torch.cat(scores).mean()),
@@ -51,6 +53,7 @@ def held_out_fidelity(G: Generator, n: int = 64, batch: int = 32, detector=None)
     }
     if detector is not None:
         figures["landmark_error_px"] = float(torch.cat(errors).mean())
+        figures["detector_error_on_renders_px"] = float(torch.cat(render_errors).mean())
     return figures
 
 

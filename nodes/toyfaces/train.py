@@ -51,7 +51,7 @@ class TrainConfig:
     pixel_loss: str = "l2"  # or "l1" (see reconstruction_loss)
     feature_gain: float = 5.0  # extra loss weight on the facial features (see feature_weights)
     ema: float = 0.998  # G_ema = ema * G_ema + (1 - ema) * G after each step; G_ema is shipped
-    mixing_prob: float = 0.5  # share of each batch trained on style-mixed codes (see train_step)
+    mixing_prob: float = 0.5  # share of each batch trained on style-mixed codes (see make_batch)
     crossover: int = MIX_CROSSOVER  # first W+ row of the second code in a mixed sample
     w_avg_beta: float = 0.995  # w_avg = lerp(mean w of the batch, w_avg, beta), as StyleGAN
     drag_lr: float = 5e-3  # recommended Adam lr for drags on this model (checkpoint metadata)
@@ -155,11 +155,6 @@ def batch_loss(G: Generator, cfg: TrainConfig, batch: Batch) -> torch.Tensor:
     real, landmarks = batch.real.to(device), batch.landmarks.to(device)
     weight = feature_weights(landmarks, cfg.resolution, cfg.feature_gain)
     return reconstruction_loss(G.synthesis(ws, noise_mode="none"), real, weight, cfg.pixel_loss)
-
-
-def train_step(G: Generator, cfg: TrainConfig, step: int) -> torch.Tensor:
-    """The loss of step `step`'s batch, rendered here."""
-    return batch_loss(G, cfg, make_batch(cfg, step))
 
 
 def batches(cfg: TrainConfig, first_step: int):

@@ -8,7 +8,7 @@ import torch
 from nodes.toyfaces.latent_space import Z_DIM, face_params, mix_ws, mixed_face_params, z_for_seeds
 from nodes.toyfaces.params import COARSE_INDICES, FINE_INDICES, GEOMETRY_INDICES, PARAM_INDEX
 from nodes.toyfaces.scores import laplacian_energy, mean_w, w_avg_error
-from nodes.toyfaces.train import TrainConfig, track_w_avg, train_step
+from nodes.toyfaces.train import TrainConfig, batch_loss, make_batch, track_w_avg
 from tests.tiny import make_tiny_generator
 
 
@@ -54,7 +54,7 @@ def test_a_training_step_tracks_w_avg_and_gives_a_finite_loss_with_mixing_on():
     G = make_tiny_generator(resolution=32, z_dim=Z_DIM, noise=False).requires_grad_(True)
     G.mapping.w_avg.zero_()
     cfg = TrainConfig(resolution=32, batch=4, mixing_prob=1.0, w_avg_beta=0.5)
-    loss = train_step(G, cfg, step=0)
+    loss = batch_loss(G, cfg, make_batch(cfg, step=0))
     loss.backward()
     assert torch.isfinite(loss) and G.mapping.w_avg.abs().sum() > 0
     assert G.synthesis.b4.conv1.affine.weight.grad.abs().sum() > 0
