@@ -75,7 +75,7 @@ class OfficialFormulation:
     ) -> torch.Tensor:
         cfg, size = self.cfg, self.cfg.image_size
         directions, distances = unit_directions(handles, targets)
-        loss = feat.sum() * 0
+        loss = feat[0, 0, 0, 0] * 0  # a zero in the graph, without reading the whole map
         for (x, y), direction, distance in zip(handles.tolist(), directions, distances.tolist()):
             if distance <= cfg.stop_px:
                 continue

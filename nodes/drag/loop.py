@@ -23,7 +23,7 @@ from .features import sample_as_resized, synthesize_features
 from .motion import mask_loss, motion_loss
 from .region import feature_windows, step_reach
 from .tracking import track_points
-from .validation import prepare_keep, prepare_pairs, prepare_ws
+from .validation import drag_dtype, prepare_keep, prepare_pairs, prepare_ws
 
 Points = list[tuple[float, float]]
 
@@ -217,8 +217,9 @@ def run_drag(
         G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G)
     )
     ws0 = prepare_ws(G, ws)
-    handles_now, target_points = prepare_pairs(handles, targets, cfg.image_size, G.device)
-    keep = prepare_keep(mask, cfg.image_size, G.device)
+    dtype = drag_dtype(G)
+    handles_now, target_points = prepare_pairs(handles, targets, cfg.image_size, G.device, dtype)
+    keep = prepare_keep(mask, cfg.image_size, G.device, dtype)
     steps_form = formulation(G, ws0, handles_now, keep, cfg)
     latent = LatentVariable(ws0, cfg.layers, cfg.space)
     optimizer = Adam(latent.variable, lr=cfg.lr)

@@ -12,6 +12,12 @@ import torch
 from nodes.gan import Generator
 
 
+def drag_dtype(G: Generator) -> torch.dtype:
+    """The drag's float type: float32, or float64 for a generator made .double() (the drag
+    benchmark's exactness pass compares formulations there, free of float32 rounding)."""
+    return torch.float64 if next(G.parameters()).dtype == torch.float64 else torch.float32
+
+
 def prepare_ws(G: Generator, ws: torch.Tensor) -> torch.Tensor:
     """The starting W+ code [1, num_ws, w_dim] from a W+ code or a w ([1, w_dim])."""
     if not isinstance(ws, torch.Tensor):
@@ -25,11 +31,15 @@ def prepare_ws(G: Generator, ws: torch.Tensor) -> torch.Tensor:
         )
     if not bool(torch.isfinite(ws).all()):
         raise ValueError("ws contains NaN or infinite values")
-    return ws.detach().to(device=G.device, dtype=torch.float32).clone()
+    return ws.detach().to(device=G.device, dtype=drag_dtype(G)).clone()
 
 
 def prepare_points(
-    name: str, points: Sequence | torch.Tensor, image_size: int, device: torch.device
+    name: str,
+    points: Sequence | torch.Tensor,
+    image_size: int,
+    device: torch.device,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor:
     """(x, y) image-pixel points as a float tensor [N, 2], each inside [0, image_size - 1]."""
     try:
@@ -50,15 +60,15 @@ def prepare_points(
             f"{name}[{index}] = ({x:g}, {y:g}) is outside the {image_size}x{image_size} image; "
             f"coordinates must lie in [0, {image_size - 1}]"
         )
-    return tensor.to(device)
+    return tensor.to(device=device, dtype=dtype)
 
 
 def prepare_pairs(
-    handles, targets, image_size: int, device: torch.device
+    handles, targets, image_size: int, device: torch.device, dtype: torch.dtype = torch.float32
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Handles and targets as [N, 2] tensors of the same length."""
-    handle_points = prepare_points("handles", handles, image_size, device)
-    target_points = prepare_points("targets", targets, image_size, device)
+    handle_points = prepare_points("handles", handles, image_size, device, dtype)
+    target_points = prepare_points("targets", targets, image_size, device, dtype)
     if len(handle_points) != len(target_points):
         raise ValueError(
             f"handles and targets must have the same length, got {len(handle_points)} and {len(target_points)}"
@@ -67,7 +77,10 @@ def prepare_pairs(
 
 
 def prepare_keep(
-    mask: torch.Tensor | None, image_size: int, device: torch.device
+    mask: torch.Tensor | None,
+    image_size: int,
+    device: torch.device,
+    dtype: torch.dtype = torch.float32,
 ) -> torch.Tensor | None:
     """keep = 1 - M ([H, W]) from the mask M (1 = may change, 0 = keep), or None without a mask."""
     if mask is None:
@@ -80,7 +93,7 @@ def prepare_keep(
         raise ValueError(
             f"mask must have shape [{image_size}, {image_size}] (the image size), got {list(mask.shape)}"
         )
-    mask = mask.detach().to(device=device, dtype=torch.float32)
+    mask = mask.detach().to(device=device, dtype=dtype)
     if not bool(torch.isfinite(mask).all()) or bool((mask < 0).any()) or bool((mask > 1).any()):
         raise ValueError("mask values must be finite and in [0, 1] (1 = may change, 0 = keep)")
     return 1 - mask

@@ -17,8 +17,8 @@ from .bounds import check_bounds, check_text_fields, shown
 from .ops import (
     LRELU_GAIN,
     bias_act,
-    modulate_weights,
-    modulate_weights_closed_form,
+    demodulation,
+    input_modulated_conv2d,
     modulated_conv2d,
     normalize_2nd_moment,
     setup_filter,
@@ -51,7 +51,9 @@ class GeneratorConfig:
 
     def __post_init__(self) -> None:
         if self.architecture != "skip":
-            raise ValueError(f"only architecture 'skip' is supported, got {shown(self.architecture)}")
+            raise ValueError(
+                f"only architecture 'skip' is supported, got {shown(self.architecture)}"
+            )
         check_bounds(self)  # typed, finite, bounded: a config is data from someone else
         check_text_fields(self)
         res = self.img_resolution
@@ -78,7 +80,14 @@ class GeneratorConfig:
 class FullyConnectedLayer(nn.Module):
     """Equalised-learning-rate linear layer: weights scaled by lr_multiplier / sqrt(fan_in) at run time."""
 
-    def __init__(self, in_features: int, out_features: int, lrelu: bool = False, lr_multiplier: float = 1.0, bias_init: float = 0.0):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        lrelu: bool = False,
+        lr_multiplier: float = 1.0,
+        bias_init: float = 0.0,
+    ):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.lrelu = lrelu
@@ -109,7 +118,9 @@ class MappingNetwork(nn.Module):
         features = [cfg.z_dim + embed] + [cfg.w_dim] * cfg.mapping_layers
         self.num_layers = cfg.mapping_layers
         for i in range(cfg.mapping_layers):
-            layer = FullyConnectedLayer(features[i], features[i + 1], lrelu=True, lr_multiplier=cfg.mapping_lr_multiplier)
+            layer = FullyConnectedLayer(
+                features[i], features[i + 1], lrelu=True, lr_multiplier=cfg.mapping_lr_multiplier
+            )
             setattr(self, f"fc{i}", layer)
         self.register_buffer("w_avg", torch.zeros([cfg.w_dim]))
 
@@ -123,7 +134,9 @@ class MappingNetwork(nn.Module):
         x = normalize_2nd_moment(z.float())
         if self.c_dim > 0:
             if c is None:
-                raise ValueError(f"this generator is conditional (c_dim={self.c_dim}): pass a class label c")
+                raise ValueError(
+                    f"this generator is conditional (c_dim={self.c_dim}): pass a class label c"
+                )
             y = normalize_2nd_moment(self.embed(c.float()))
             x = torch.cat([x, y], dim=1)
         for i in range(self.num_layers):
@@ -139,7 +152,15 @@ class MappingNetwork(nn.Module):
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 conv (optionally 2x upsampling) + noise + bias + leaky ReLU + clamp."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: int = 1, conv_clamp: float | None = None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        up: int = 1,
+        conv_clamp: float | None = None,
+    ):
         super().__init__()
         self.resolution, self.up, self.conv_clamp = resolution, up, conv_clamp
         self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
@@ -159,70 +180,84 @@ class SynthesisLayer(nn.Module):
         memo: ModulationMemo | None = None,
     ) -> torch.Tensor:
         """The layer on the whole map; cropped synthesis (nodes/gan/crop.py) passes padding=0 (a
-        'valid' conv over a window that carries its halo) and the noise of the output window. A
-        `memo` keeps the modulated weight of a w that comes again."""
-        modulated = None if memo is None else memo.weights(self, w, x.dtype)
-        styles = self.affine(w) if modulated is None else None
+        'valid' conv over a window that carries its halo) and the noise of the output window. With
+        a `memo` (a drag's steps) the input is modulated instead of the weight (ModulationMemo)."""
         if noise is None:
             noise = self.noise_map(noise_mode, x.shape[0], x.device)
-        x = modulated_conv2d(
-            x,
-            self.weight,
-            styles,
-            noise,
-            up=self.up,
-            padding=padding,
-            resample_filter=self.resample_filter,
-            modulated=modulated,
+        modulation = None if memo is None else memo.modulation(self, w, x.dtype)
+        if modulation is not None:
+            x = input_modulated_conv2d(
+                x, self.weight, *modulation, noise, self.up, padding, self.resample_filter
+            )
+        else:
+            x = modulated_conv2d(
+                x,
+                self.weight,
+                self.affine(w),
+                noise,
+                up=self.up,
+                padding=padding,
+                resample_filter=self.resample_filter,
+            )
+        return bias_act(
+            x, self.bias.to(x.dtype), lrelu=True, gain=LRELU_GAIN, clamp=self.conv_clamp
         )
-        return bias_act(x, self.bias.to(x.dtype), lrelu=True, gain=LRELU_GAIN, clamp=self.conv_clamp)
-
-    def modulated_weights(self, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """The conv weights for W row w as forward computes them for inputs of `dtype`."""
-        return modulate_weights(self.weight, self.affine(w), prenormalise=dtype == torch.float16)
 
     def noise_map(self, noise_mode: str, batch: int, device: torch.device) -> torch.Tensor | None:
         """The per-pixel noise added after the conv, scaled: [R, R] ('const'), [batch, 1, R, R]
         ('random', fresh each call) or None ('none')."""
         if noise_mode == "random":
-            return torch.randn([batch, 1, self.resolution, self.resolution], device=device) * self.noise_strength
+            return (
+                torch.randn([batch, 1, self.resolution, self.resolution], device=device)
+                * self.noise_strength
+            )
         if noise_mode == "const":
             return self.noise_const * self.noise_strength
         return None
 
 
 class ModulationMemo:
-    """How a drag modulates one sample's convs, step after step: the weights of a W row that
-    comes again unchanged (the rows a drag does not optimise) are computed once and reused; a
-    row that wants a gradient gets the style gradient in closed form
-    (ops.modulate_weights_closed_form). The same numbers as the plain path, forward; for one
-    generator whose weights stay fixed while the memo lives."""
+    """How a drag modulates one sample's convs, step after step: by the input, not the weight
+    (ops.input_modulated_conv2d), so a step makes no per-style copy of any weight and its
+    backward no weight gradient. The styles and demodulation of a W row that comes again
+    unchanged (the rows a drag does not optimise) are computed once; a row that wants a
+    gradient gets them anew from the layer's weight energy, kept. The same numbers as the plain
+    path up to float rounding; for one generator whose weights stay fixed while the memo lives."""
 
     def __init__(self):
-        self._kept: dict[int, tuple[torch.Tensor, torch.dtype, torch.Tensor]] = {}
+        self._kept: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         self._energy: dict[int, torch.Tensor] = {}
 
-    def weights(self, layer: SynthesisLayer, w: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
-        """layer's modulated weights for w ([1, w_dim]), or None: the plain path (a batch of
-        rows, float16's pre-normalisation, a weight that wants a gradient)."""
+    def modulation(
+        self, layer: SynthesisLayer, w: torch.Tensor, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(styles [1, I], demodulation [1, O]) of layer for w ([1, w_dim]), or None: the plain
+        path (a batch of rows, float16's pre-normalisation, a weight that wants a gradient)."""
         if w.shape[0] != 1 or dtype == torch.float16 or layer.weight.requires_grad:
             return None
         if w.requires_grad:
             key = id(layer)
             if key not in self._energy:
-                self._energy[key] = layer.weight.square().sum(dim=[2, 3])
-            return modulate_weights_closed_form(layer.weight, layer.affine(w), self._energy[key])
+                self._energy[key] = layer.weight.detach().square().sum(dim=[2, 3])
+            styles = layer.affine(w)
+            return styles, demodulation(self._energy[key], styles)
         kept = self._kept.get(id(layer))
-        if kept is None or kept[1] != dtype or not torch.equal(kept[0], w):
-            kept = (w.clone(), dtype, layer.modulated_weights(w, dtype))
+        if kept is None or not torch.equal(kept[0], w):
+            styles = layer.affine(w)
+            energy = self._energy.get(id(layer))
+            if energy is None:
+                energy = layer.weight.detach().square().sum(dim=[2, 3])
+            kept = (w.clone(), styles, demodulation(energy, styles))
             self._kept[id(layer)] = kept
-        return kept[2]
+        return kept[1], kept[2]
 
 
 class ToRGBLayer(nn.Module):
     """1x1 modulated conv to RGB without demodulation; weight_gain 1/sqrt(in_channels)."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: float | None = None):
+    def __init__(
+        self, in_channels: int, out_channels: int, w_dim: int, conv_clamp: float | None = None
+    ):
         super().__init__()
         self.conv_clamp = conv_clamp
         self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
@@ -248,10 +283,18 @@ class SynthesisBlock(nn.Module):
         if in_channels == 0:
             self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
         else:
-            self.conv0 = SynthesisLayer(in_channels, out_channels, cfg.w_dim, resolution, up=2, conv_clamp=cfg.conv_clamp)
-        self.conv1 = SynthesisLayer(out_channels, out_channels, cfg.w_dim, resolution, conv_clamp=cfg.conv_clamp)
-        self.torgb = ToRGBLayer(out_channels, cfg.img_channels, cfg.w_dim, conv_clamp=cfg.conv_clamp)
-        self.dtype = torch.float32  # float16/bfloat16 for the upper blocks on CUDA (Generator.set_precision)
+            self.conv0 = SynthesisLayer(
+                in_channels, out_channels, cfg.w_dim, resolution, up=2, conv_clamp=cfg.conv_clamp
+            )
+        self.conv1 = SynthesisLayer(
+            out_channels, out_channels, cfg.w_dim, resolution, conv_clamp=cfg.conv_clamp
+        )
+        self.torgb = ToRGBLayer(
+            out_channels, cfg.img_channels, cfg.w_dim, conv_clamp=cfg.conv_clamp
+        )
+        self.dtype = (
+            torch.float32
+        )  # float16/bfloat16 for the upper blocks on CUDA (Generator.set_precision)
 
     def forward(
         self,
@@ -270,8 +313,11 @@ class SynthesisBlock(nn.Module):
         return self.conv1(x, ws[:, 1], noise_mode, memo=memo)
 
     def working_dtype(self, device: torch.device) -> torch.dtype:
-        """The dtype the convs run in: `dtype` on CUDA (set_precision), float32 on the CPU."""
-        return self.dtype if device.type == "cuda" else torch.float32
+        """The dtype the convs run in: `dtype` on CUDA when set_precision chose a half type, else
+        the weights' (float32; float64 for a generator made .double() for exactness checks)."""
+        if device.type == "cuda" and self.dtype != torch.float32:
+            return self.dtype
+        return self.conv1.weight.dtype
 
     def to_rgb(self, x: torch.Tensor, img: torch.Tensor | None, w: torch.Tensor) -> torch.Tensor:
         """Skip architecture: upsample the running image and add this block's RGB."""
@@ -343,7 +389,10 @@ class Generator(nn.Module):
         super().__init__()
         self.config = cfg if cfg is not None else GeneratorConfig(**kwargs)
         self.z_dim, self.c_dim, self.w_dim = self.config.z_dim, self.config.c_dim, self.config.w_dim
-        self.img_resolution, self.img_channels = self.config.img_resolution, self.config.img_channels
+        self.img_resolution, self.img_channels = (
+            self.config.img_resolution,
+            self.config.img_channels,
+        )
         self.synthesis = SynthesisNetwork(self.config)
         self.num_ws = self.synthesis.num_ws
         self.mapping = MappingNetwork(self.config, self.num_ws)
@@ -357,7 +406,14 @@ class Generator(nn.Module):
     def device(self) -> torch.device:
         return self.synthesis.b4.const.device
 
-    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None, truncation_psi: float = 1.0, truncation_cutoff: int | None = None, noise_mode: str = "const") -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        c: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        noise_mode: str = "const",
+    ) -> torch.Tensor:
         ws = self.mapping(z, c, truncation_psi=truncation_psi, truncation_cutoff=truncation_cutoff)
         return self.synthesis(ws, noise_mode=noise_mode)
 
@@ -375,14 +431,20 @@ class Generator(nn.Module):
         n_half = self.config.num_fp16_res
         blocks = self.synthesis.blocks()
         for i, block in enumerate(blocks):
-            use_half = precision != "float32" and i >= len(blocks) - n_half and block.resolution >= 8
+            use_half = (
+                precision != "float32" and i >= len(blocks) - n_half and block.resolution >= 8
+            )
             block.dtype = dtype if use_half else torch.float32
         return self
 
     def random_ws(self, seed: int, truncation_psi: float = 1.0) -> torch.Tensor:
         """The W+ code of seed's z, drawn as the official StyleGAN/DragGAN tools draw it
         (numpy RandomState(seed).randn), so a seed shows the same image as there."""
-        z = torch.from_numpy(np.random.RandomState(int(seed)).randn(1, self.z_dim)).float().to(self.device)
+        z = (
+            torch.from_numpy(np.random.RandomState(int(seed)).randn(1, self.z_dim))
+            .float()
+            .to(self.device)
+        )
         c = torch.zeros([1, self.c_dim], device=self.device) if self.c_dim else None
         with torch.no_grad():
             return self.mapping(z, c, truncation_psi=truncation_psi)

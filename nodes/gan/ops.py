@@ -55,7 +55,7 @@ def upfirdn2d(
     every `down`-th sample. f is 2-D, or 1-D and applied along x then y (StyleGAN3's separable
     filters), scaled so the whole filter has gain `gain`; None is the identity filter."""
     if f is not None and f.ndim == 1:
-        f = (f * gain ** 0.5).to(x.dtype)
+        f = (f * gain**0.5).to(x.dtype)
         x = _separable_pass(x, f, up, pad[0], pad[1], down, dim=3)
         return _separable_pass(x, f, up, pad[2], pad[3], down, dim=2)
     n, c, h, w = x.shape
@@ -90,7 +90,9 @@ def _separable_pass(
         weight = f.reshape(1, 1, *kernel).repeat(channels, 1, 1, 1)
         x = F.conv_transpose2d(x, weight, stride=stride, groups=channels)
         x = _window(x, dim, taps - 1 - pad0, length)
-        return x if down == 1 else x.index_select(dim, torch.arange(0, length, down, device=x.device))
+        return (
+            x if down == 1 else x.index_select(dim, torch.arange(0, length, down, device=x.device))
+        )
     x = _window(x, dim, -pad0, x.shape[dim] + pad0 + pad1)
     weight = f.flip(0).reshape(1, 1, *kernel).repeat(channels, 1, 1, 1)
     return F.conv2d(x, weight, stride=(1, down) if dim == 3 else (down, 1), groups=channels)
@@ -140,7 +142,9 @@ def modulate_weights(
     demodulation cancels the scale."""
     out_ch, in_ch, kh, kw = weight.shape
     if prenormalise and demodulate:
-        weight = weight * (1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True))
+        weight = weight * (
+            1 / math.sqrt(in_ch * kh * kw) / weight.norm(float("inf"), dim=[1, 2, 3], keepdim=True)
+        )
         styles = styles / styles.norm(float("inf"), dim=1, keepdim=True)
     return _modulate(weight, styles, demodulate)[0]
 
@@ -155,33 +159,37 @@ def _modulate(weight: torch.Tensor, styles: torch.Tensor, demodulate: bool):
     return w * dcoefs.reshape(batch, -1, 1, 1, 1), dcoefs
 
 
-def modulate_weights_closed_form(
-    weight: torch.Tensor, styles: torch.Tensor, energy: torch.Tensor
+def demodulation(energy: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
+    """Eq. 3's coefficients for one style row ([1, I]) from the weight's energy E_oi =
+    sum_k W_oik^2 ([O, I]): d_o = (sum_i E_oi s_i^2 + 1e-8)^-1/2, [1, O]."""
+    return (styles.square() @ energy.t() + 1e-8).rsqrt()
+
+
+def input_modulated_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    styles: torch.Tensor,
+    dcoefs: torch.Tensor,
+    noise: torch.Tensor | None = None,
+    up: int = 1,
+    padding: int = 0,
+    resample_filter: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """modulate_weights for one style row ([1, I]) with demodulation, the same numbers, but a
-    backward that gives the style gradient in closed form (the weight gets none): with
-    w = W s d, d_o = (sum_ik (W_oik s_i)^2 + 1e-8)^-1/2 and G = dL/dw,
-    dL/ds_i = sum_o d_o A_oi - s_i sum_o d_o^3 c_o E_oi, A_oi = sum_k G_oik W_oik,
-    c_o = sum_i A_oi s_i, E_oi = sum_k W_oik^2 (`energy`, [O, I]). One pass over the weight
-    instead of autograd's chain of [O, I, k, k] temporaries."""
-    return _ClosedFormModulation.apply(weight, styles, energy)
-
-
-class _ClosedFormModulation(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, weight, styles, energy):
-        w, dcoefs = _modulate(weight, styles, demodulate=True)
-        ctx.save_for_backward(weight, styles, dcoefs, energy)
-        return w
-
-    @staticmethod
-    def backward(ctx, grad):
-        weight, styles, dcoefs, energy = ctx.saved_tensors
-        a = (grad[0] * weight).sum(dim=[2, 3])  # [O, I]
-        s, d = styles[0], dcoefs[0]
-        c = a @ s  # [O]
-        grad_styles = d @ a - s * ((d.pow(3) * c) @ energy)
-        return None, grad_styles.unsqueeze(0), None
+    """modulated_conv2d for one style row ([1, I]) with demodulation `dcoefs` ([1, O]), done by
+    scaling the input and the output instead of the weight (StyleGAN2's unfused path):
+    conv(x * s, W) * d. The same values up to float rounding, for every sample of a batch; no
+    [O, I, k, k] tensor is made per style, and the backward computes no weight gradient: what a
+    drag's step needs, whose windows are small next to the weights."""
+    x = x * styles.reshape(1, -1, 1, 1).to(x.dtype)
+    w = weight.to(x.dtype)
+    if up > 1:
+        x = _upsampling_conv(x, w, resample_filter, up, padding, groups=1)
+    else:
+        x = F.conv2d(x, w, padding=padding)
+    x = x * dcoefs.reshape(1, -1, 1, 1).to(x.dtype)
+    if noise is not None:
+        x = x + noise.to(x.dtype)
+    return x
 
 
 def modulated_conv2d(
@@ -227,9 +235,13 @@ def _upsampling_conv(
     px1 = padding + (fw - up) // 2 - (kw - up)
     py0 = padding + (fw + up - 1) // 2 - (kh - 1)
     py1 = padding + (fw - up) // 2 - (kh - up)
-    # [G*O, I, k, k] -> [G*I, O, k, k], the weight layout conv_transpose2d wants per group.
-    w = w.reshape(groups, out_total // groups, in_per_group, kh, kw).transpose(1, 2)
-    w = w.reshape(groups * in_per_group, out_total // groups, kh, kw)
+    # [G*O, I, k, k] -> [G*I, O, k, k], the weight layout conv_transpose2d wants per group
+    # (one group: a view, no copy of the weight).
+    if groups == 1:
+        w = w.transpose(0, 1)
+    else:
+        w = w.reshape(groups, out_total // groups, in_per_group, kh, kw).transpose(1, 2)
+        w = w.reshape(groups * in_per_group, out_total // groups, kh, kw)
     pxt = max(min(-px0, -px1), 0)
     pyt = max(min(-py0, -py1), 0)
     x = F.conv_transpose2d(x, w, stride=up, padding=[pyt, pxt], groups=groups)
