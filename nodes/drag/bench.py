@@ -201,33 +201,29 @@ def max_relative_difference(losses: list[float], truth: list[float]) -> float:
     return max(abs(a - b) / max(abs(b), 1e-12) for a, b in zip(losses, truth))
 
 
-def compare(engine: dict, reference: dict, exact: dict | None = None, device: str = "cpu") -> dict:
-    """Ratios engine / reference and, given the float64 runs `exact` ({variant: run}), the
-    largest relative difference of their per-step losses there (loss_max_rel_diff) and of each
-    float32 run's losses against the float64 reference's (float32_error)."""
+def compare(engine: dict, reference: dict, exact: dict, device: str = "cpu") -> dict:
+    """Ratios engine / reference; from the float64 runs `exact` ({variant: run}) the largest
+    relative difference of their per-step losses (loss_max_rel_diff), and of each float32
+    run's losses against the float64 reference's (float32_error)."""
     timer = "ms_per_step" if device.startswith("cuda") else "cpu_ms_per_step"
     engine_loop = engine["peak_bytes"] - engine["base_bytes"]
     reference_loop = reference["peak_bytes"] - reference["base_bytes"]
-    result = {
+    truth = exact["reference"]["losses"]
+    diff = max_relative_difference(exact["engine"]["losses"], truth)
+    return {
         "step_ratio": engine[timer] / reference[timer],
         "wall_step_ratio": engine["ms_per_step"] / reference["ms_per_step"],
         "peak_memory_ratio": engine["peak_bytes"] / reference["peak_bytes"],
         "loop_memory_ratio": engine_loop / max(reference_loop, 1),
         "tensor_memory_ratio": (engine["peak_bytes"] - engine["libraries_bytes"])
         / max(reference["peak_bytes"] - reference["libraries_bytes"], 1),
+        "loss_max_rel_diff": diff,
+        "same_loss": diff <= LOSS_TOLERANCE,
+        "float32_error": {
+            "engine": max_relative_difference(engine["losses"], truth),
+            "reference": max_relative_difference(reference["losses"], truth),
+        },
     }
-    if exact is not None:
-        truth = exact["reference"]["losses"]
-        diff = max_relative_difference(exact["engine"]["losses"], truth)
-        result.update(
-            loss_max_rel_diff=diff,
-            same_loss=diff <= LOSS_TOLERANCE,
-            float32_error={
-                "engine": max_relative_difference(engine["losses"], truth),
-                "reference": max_relative_difference(reference["losses"], truth),
-            },
-        )
-    return result
 
 
 def run_bench(argv: list[str]) -> int:
@@ -275,11 +271,11 @@ def run_bench(argv: list[str]) -> int:
         for scenario_name in scenarios:
             runs, exact = {}, {}
             for variant in VARIANTS:
-                child = (name, scenario_name, variant, steps, args.device, args.threads)
-                runs[variant] = _run_child(*child)
+                drag = (name, scenario_name, variant, steps, args.device)
+                runs[variant] = _run_child(*drag, threads=args.threads)
                 # One thread: with two, the official formulation's first step gave a loss 1.2e-4
                 # off (512 px, 1 handle) in about half the processes, in float64 too.
-                exact[variant] = _run_child(*child[:-1], 1, precision="float64")
+                exact[variant] = _run_child(*drag, threads=1, precision="float64")
             report["configs"][name][scenario_name] = {
                 **runs,
                 **compare(runs["engine"], runs["reference"], exact, args.device),

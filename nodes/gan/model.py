@@ -221,8 +221,9 @@ class ModulationMemo:
     (ops.input_modulated_conv2d), so a step makes no per-style copy of any weight and its
     backward no weight gradient. The styles and demodulation of a W row that comes again
     unchanged (the rows a drag does not optimise) are computed once; a row that wants a
-    gradient gets them anew from the layer's weight energy, kept. The same numbers as the plain
-    path up to float rounding; for one generator whose weights stay fixed while the memo lives."""
+    gradient gets them anew from the layer's weight energy ([O, I], computed once). The same
+    numbers as the plain path up to float rounding; for one generator whose weights stay fixed
+    while the memo lives."""
 
     def __init__(self):
         self._kept: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
@@ -236,20 +237,21 @@ class ModulationMemo:
         if w.shape[0] != 1 or dtype == torch.float16 or layer.weight.requires_grad:
             return None
         if w.requires_grad:
-            key = id(layer)
-            if key not in self._energy:
-                self._energy[key] = layer.weight.detach().square().sum(dim=[2, 3])
             styles = layer.affine(w)
-            return styles, demodulation(self._energy[key], styles)
+            return styles, demodulation(self._energy_of(layer), styles)
         kept = self._kept.get(id(layer))
         if kept is None or not torch.equal(kept[0], w):
             styles = layer.affine(w)
-            energy = self._energy.get(id(layer))
-            if energy is None:
-                energy = layer.weight.detach().square().sum(dim=[2, 3])
-            kept = (w.clone(), styles, demodulation(energy, styles))
+            kept = (w.clone(), styles, demodulation(self._energy_of(layer), styles))
             self._kept[id(layer)] = kept
         return kept[1], kept[2]
+
+    def _energy_of(self, layer: SynthesisLayer) -> torch.Tensor:
+        """E_oi = sum_k W_oik^2 ([O, I]), computed once per layer."""
+        key = id(layer)
+        if key not in self._energy:
+            self._energy[key] = layer.weight.square().sum(dim=[2, 3])
+        return self._energy[key]
 
 
 class ToRGBLayer(nn.Module):
@@ -292,9 +294,8 @@ class SynthesisBlock(nn.Module):
         self.torgb = ToRGBLayer(
             out_channels, cfg.img_channels, cfg.w_dim, conv_clamp=cfg.conv_clamp
         )
-        self.dtype = (
-            torch.float32
-        )  # float16/bfloat16 for the upper blocks on CUDA (Generator.set_precision)
+        # float16/bfloat16 for the upper blocks on CUDA (Generator.set_precision)
+        self.dtype = torch.float32
 
     def forward(
         self,
