@@ -70,7 +70,7 @@ def _points_editor(editor, checkpoint, pairs):
     return ids
 
 
-def test_dragging_a_target_moves_it_and_it_is_drawn_there(xeditor, tiny_checkpoint):
+def test_dragging_a_target_moves_it_and_it_is_drawn_there(xeditor, tiny_checkpoint, tmp_path):
     ids = _points_editor(xeditor, tiny_checkpoint, [{"handle": [6, 6], "target": [20, 8]}])
     path = [image_to_screen(xeditor, 20 + i, 8 + i) for i in range(0, 11, 2)]
     drag(xeditor, path)
@@ -80,24 +80,23 @@ def test_dragging_a_target_moves_it_and_it_is_drawn_there(xeditor, tiny_checkpoi
         what="target moved to (30, 18)",
     )
     assert xeditor.graph.params(ids["points"])["points"][0]["handle"] == [6, 6]
-    shot = np.asarray(Image.open(xeditor.screenshot(xeditor_tmp(xeditor))).convert("RGB"))
+    shot = np.asarray(Image.open(xeditor.screenshot(tmp_path / "shot.png")).convert("RGB"))
     x, y = image_to_screen(xeditor, 30, 18)
     r, g, b = shot[y, x].astype(int)
     assert b > 150 and r < 120, f"target colour expected at ({x}, {y}), got {(r, g, b)}"
 
 
-def xeditor_tmp(editor):
-    import tempfile
-
-    return tempfile.mkdtemp() + "/shot.png"
+def _mask_editor(editor, checkpoint, radius):
+    ids = drag_graph(editor, checkpoint, with_mask=True)
+    editor.select(ids["mask"])
+    wait_until(editor, lambda: editor.panel.image is not None, 60, "the image under the mask")
+    editor.wait_idle(30)
+    editor.panel.set_radius(radius)
+    return ids
 
 
 def test_a_mouse_drag_paints_one_continuous_stroke(xeditor, tiny_checkpoint, tmp_path):
-    ids = drag_graph(xeditor, tiny_checkpoint, with_mask=True)
-    xeditor.select(ids["mask"])
-    wait_until(xeditor, lambda: xeditor.panel.image is not None, 60, "the image under the mask")
-    xeditor.wait_idle(30)
-    xeditor.panel.set_radius(1.5)
+    ids = _mask_editor(xeditor, tiny_checkpoint, radius=1.5)
     before = np.asarray(Image.open(xeditor.screenshot(tmp_path / "a.png")).convert("RGB"))
     path = [image_to_screen(xeditor, x, 16) for x in range(4, 29, 2)]
     drag(xeditor, path)
@@ -119,11 +118,7 @@ def _mask_sum(editor) -> float:
 
 
 def test_undo_of_a_stroke_clears_it_from_the_overlay(xeditor, tiny_checkpoint, tmp_path):
-    ids = drag_graph(xeditor, tiny_checkpoint, with_mask=True)
-    xeditor.select(ids["mask"])
-    wait_until(xeditor, lambda: xeditor.panel.image is not None, 60, "the image under the mask")
-    xeditor.wait_idle(30)
-    xeditor.panel.set_radius(3)
+    ids = _mask_editor(xeditor, tiny_checkpoint, radius=3)
     drag(xeditor, [image_to_screen(xeditor, x, 10) for x in (6, 12, 18)])
     wait_until(xeditor, lambda: _mask_sum(xeditor) > 0, 60, "the mask with the stroke")
     painted = np.asarray(Image.open(xeditor.screenshot(tmp_path / "a.png")).convert("RGB"))
