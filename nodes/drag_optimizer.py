@@ -20,16 +20,16 @@ LATENT_SPACE = "latent"  # the `space` choice that keeps the space the Latent no
 PARAM_DOCS: dict[str, str] = {
     "steps": "step budget",
     "lr": "Adam learning rate; empty = the checkpoint's recommendation, else the official 0.001",
-    "r1": "motion-supervision radius in px; empty = 3 * h / 512",
-    "r2": "tracking window half-size in px; empty = 12 * h / 512",
+    "r1": "motion-supervision radius in px; empty = the checkpoint's recommendation, else 3 * h / 512",
+    "r2": "tracking window half-size in px; empty = the checkpoint's recommendation, else 12 * h / 512",
     "lambda_mask": "weight of the term that keeps the unmasked region",
     "layers": "W+ rows optimised, from the first",
     "space": f"{LATENT_SPACE!r} = the space the Latent node chose",
     "feature_block": "synthesis block whose features drive the drag",
-    "stop_px": "a handle this close to its target is done; empty = max(2, 2h/512)",
+    "stop_px": "a handle this close to its target is done; empty = the checkpoint's recommendation, else max(2, 2h/512)",
     "tracking": "point tracking mode",
     "tracking_norm": "feature distance for tracking",
-    "max_jump_px": "'consistent' tracking: longest move per step",
+    "max_jump_px": "'consistent' tracking: longest move per step; empty = the checkpoint's recommendation, else max(2, 4h/512)",
 }
 SLIDER_STEPS = {"lr": 1e-4}
 
@@ -80,7 +80,7 @@ class DragOptimizerNode(Node):
         _drag_config(params, "w+")
 
     def compute(self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None):
-        from nodes.drag import drag
+        from nodes.drag import drag, recommended_settings
 
         preview_every = ctx.params["preview_every"]
         config = _drag_config(ctx.params, latent.space)
@@ -111,7 +111,7 @@ class DragOptimizerNode(Node):
             cancel=ctx.cancel,
         )
         ctx.check_cancel()
-        stop_px = config.resolve(G.img_resolution, len(G.block_resolutions), G.num_ws).stop_px
+        stop_px = config.resolve(G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G)).stop_px
         _report_end(ctx, result, config.steps, stop_px)
         distances = [math.dist(h, t) for h, t in zip(result.handles, result.targets)]
         ctx.note(steps=result.steps, converged=bool(result.converged), stopped=result.stopped,

@@ -73,7 +73,9 @@ FIELD_RULES: dict[str, FieldRule] = {
 
 @dataclass
 class DragConfig:
-    """Settings of one drag. Radii, thresholds and jumps are in image pixels; None = official default.
+    """Settings of one drag. Radii, thresholds and jumps are in image pixels. A `RECOMMENDABLE`
+    field left None takes the checkpoint's recommendation (`recommended_settings`), else the
+    official default below.
 
     - `steps`: step budget. `lr`: Adam learning rate; default the checkpoint's recommendation,
       else the official GUI's 0.001 (the paper reports 2e-3).

@@ -7,6 +7,7 @@ from nodes.drag import DragConfig, recommended_settings
 from nodes.gan import load_generator
 from nodes.toyfaces.bundled import default_generator_path
 from nodes.toyfaces.scores import mixing_fidelity, w_avg_error
+from nodes.toyfaces.train import DRAG_DEFAULTS
 
 MIXING_BAR_DB = 24.0  # SPEC §5.1: rows 0-5 from z_a, the rest from z_b, against the render
 
@@ -23,9 +24,13 @@ def test_the_bundled_model_mixes_coarse_and_fine_rows_above_the_bar():
     assert mixing_fidelity(bundled(), n=64)["psnr_db"] >= MIXING_BAR_DB
 
 
-def test_the_bundled_model_recommends_a_drag_lr_that_an_empty_field_takes():
+def test_the_bundled_model_recommends_the_drag_settings_that_empty_fields_take():
     G = bundled()
     recommended = recommended_settings(G)
-    assert recommended["lr"] > 0
+    assert recommended == DRAG_DEFAULTS  # what the training script writes is what ships
     resolved = DragConfig().resolve(G.img_resolution, len(G.block_resolutions), G.num_ws, recommended)
-    assert resolved.lr == recommended["lr"]
+    assert (resolved.lr, resolved.r1, resolved.r2, resolved.stop_px) == (
+        recommended["lr"], recommended["r1"], recommended["r2"], recommended["stop_px"]
+    )
+    official = DragConfig().resolve(G.img_resolution, len(G.block_resolutions), G.num_ws)
+    assert (official.lr, official.r1, official.r2, official.stop_px) != (resolved.lr, resolved.r1, resolved.r2, resolved.stop_px)

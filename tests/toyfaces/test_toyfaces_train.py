@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from nodes.gan import load_generator, read_config
+from nodes.drag import recommended_settings
+from nodes.gan import load_generator, read_config, save_generator
 from nodes.toyfaces.latent_space import Z_DIM
-from nodes.toyfaces.train import TrainConfig, train
+from nodes.toyfaces.train import DRAG_DEFAULTS, TrainConfig, main, train
 
 TINY = dict(resolution=32, w_dim=16, channel_base=256, channel_max=16, mapping_layers=2, batch=2, eval_every=2, checkpoint_every=1)
 
@@ -18,6 +19,23 @@ def test_training_resumes_from_its_checkpoint_and_records_settings(tmp_path):
     assert extra["train_settings"]["batch"] == 2
     G = load_generator(second)
     assert G.z_dim == Z_DIM and G.img_resolution == 32
+    assert recommended_settings(G) == DRAG_DEFAULTS
+
+
+def test_stamping_drag_defaults_rewrites_the_recommendation_and_keeps_every_weight(tmp_path):
+    import torch
+
+    path = train(TrainConfig(steps=1, **TINY), tmp_path)
+    G = load_generator(path)
+    G.config.extra = {**G.config.extra, "drag_defaults": {"lr": 0.5}}
+    save_generator(G, path, dtype=torch.float16)
+    before = {k: v.clone() for k, v in load_generator(path).state_dict().items()}
+    assert main(["--stamp-drag-defaults", str(path)]) == 0
+    after = load_generator(path)
+    assert recommended_settings(after) == DRAG_DEFAULTS
+    assert read_config(path).extra["train_steps"] == 1  # the rest of the metadata is kept
+    for name, tensor in after.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
 
 
 def test_the_mapping_learns_at_mapping_lr_scale_times_the_synthesis_rate():
