@@ -118,6 +118,7 @@ def _colours(params: np.ndarray) -> dict[str, tuple[int, int, int]]:
         "skin": _rgb(skin),
         "skin_shade": _rgb(skin * 0.82),
         "skin_line": _rgb(skin * 0.55),
+        "nostril": _rgb(skin * 0.3),
         "hair": _hsv(hair_h, hair_s, hair_v),
         "brow": _hsv(hair_h, min(1.0, hair_s + 0.1), hair_v * 0.6),
         "iris": _hsv(_param(params, "iris_hue"), 0.65, 0.6),
@@ -329,10 +330,13 @@ def _nose(p, add, mark, a, b, eye_line, shift, col) -> None:
     )
     add(np.concatenate([[top], base]), col["skin_shade"])
     add(_ellipse(tip_x, tip_y - 0.35 * half_w, 0.45 * half_w, 0.3 * half_w), col["skin"])
+    # A dark outline along the base and dark nostrils: texture a drag can hold on to (a shaded
+    # nose alone was a blob the generator drew faintly and tracking slid across).
+    add(_stroke(base[2:-2], 0.25 * half_w), col["skin_line"])
     for s in (-1.0, 1.0):
         add(
-            _ellipse(tip_x + s * 0.5 * half_w, tip_y - 0.25 * half_w, 0.18 * half_w, 0.12 * half_w),
-            col["skin_line"],
+            _ellipse(tip_x + s * 0.5 * half_w, tip_y - 0.3 * half_w, 0.24 * half_w, 0.16 * half_w),
+            col["nostril"],
         )
     mark("nose_tip", (tip_x, tip_y))
 

@@ -109,3 +109,32 @@ def test_batches_rendered_ahead_in_worker_processes_are_the_batches_of_those_ste
         here = make_batch(cfg, step)
         assert torch.equal(batch.real, here.real) and torch.equal(batch.mixed, here.mixed)
         assert torch.equal(batch.z, here.z) and torch.equal(batch.landmarks, here.landmarks)
+
+
+def test_the_landmark_term_adds_the_detectors_error_on_the_generated_image_and_trains_through_it():
+    import torch
+
+    from nodes.gan import Generator
+    from nodes.toyfaces.latent_space import mix_ws
+    from nodes.toyfaces.train import _frozen_detector, batch_loss, make_batch, model_config
+
+    small = {**TINY, "resolution": 128, "batch": 2, "mixing_prob": 0.5}
+    plain, weighted = TrainConfig(**small), TrainConfig(**small, landmark_weight=0.5)
+    G = Generator(model_config(plain))
+    batch = make_batch(plain, 0)
+
+    def grads(cfg):
+        G.zero_grad()
+        loss = batch_loss(G, cfg, batch)
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in G.synthesis.parameters() if p.grad is not None]
+
+    without, g0 = grads(plain)
+    with_term, g1 = grads(weighted)
+    with torch.no_grad():
+        ws = G.mapping(batch.z)
+        ws = torch.where(batch.mixed[:, None, None], mix_ws(ws, G.mapping(batch.z_fine), plain.crossover), ws)
+        error = (_frozen_detector("cpu")(G.synthesis(ws, noise_mode="none")) - batch.landmarks).norm(dim=-1).mean()
+    assert torch.allclose(with_term - without, 0.5 * error, rtol=1e-4)
+    assert any(not torch.equal(a, b) for a, b in zip(g0, g1))  # the term trains G
+    assert all(p.grad is None for p in _frozen_detector("cpu").parameters())  # and not the detector
