@@ -80,7 +80,7 @@ class DragOptimizerNode(Node):
         _drag_config(params, "w+")
 
     def compute(self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None):
-        from nodes.drag import drag, recommended_settings
+        from nodes.drag import drag
 
         preview_every = ctx.params["preview_every"]
         config = _drag_config(ctx.params, latent.space)
@@ -111,8 +111,7 @@ class DragOptimizerNode(Node):
             cancel=ctx.cancel,
         )
         ctx.check_cancel()
-        stop_px = config.resolve(G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G)).stop_px
-        _report_end(ctx, result, config.steps, stop_px)
+        _report_end(ctx, result)
         distances = [math.dist(h, t) for h, t in zip(result.handles, result.targets)]
         ctx.note(steps=result.steps, converged=bool(result.converged), stopped=result.stopped,
                  distance_px=round(max(distances), 3), mean_distance_px=round(sum(distances) / len(distances), 3))  # fmt: skip
@@ -136,15 +135,17 @@ def _drag_config(params: dict, latent_space: str):
     return DragConfig(**fields)
 
 
-def _report_end(ctx, result, budget: int, stop_px: float) -> None:
+def _report_end(ctx, result) -> None:
     """A drag the user stopped keeps its steps (ctx.settle); one that ran out of steps with its
-    handles short of their targets ends with a warning saying how far and after how many steps."""
+    handles short of their targets ends with a warning saying how far and after how many steps
+    (the budget and the stop distance are those the drag ran with: `result.config`)."""
+    budget = result.config.steps
     if result.cancelled:  # only reached on finish(): a plain cancel raised in check_cancel
         ctx.settle(steps=result.steps)
         ctx.log(f"stopped by the user at step {result.steps} of {budget}; the result so far is kept")
         return
     left = max(math.dist(h, t) for h, t in zip(result.handles, result.targets))
-    if result.converged or left <= stop_px:
+    if result.converged or left <= result.config.stop_px:
         return
     ctx.warn(
         f"did not reach its targets: {left:.1f} px left after {result.steps} of {budget} steps "

@@ -67,7 +67,8 @@ class DragResult:
     """The outcome: `ws` (detached W+), `handles` tracked at `ws`, and how the loop ended.
 
     `stopped` is 'converged', 'budget', 'cancelled' or 'non-finite' (the loss became NaN/inf; `ws`
-    is the last code with a finite loss)."""
+    is the last code with a finite loss). `config` is what the drag ran with: the DragConfig
+    resolved for this generator, the checkpoint's recommendations filled in."""
 
     ws: torch.Tensor
     handles: Points
@@ -77,6 +78,7 @@ class DragResult:
     cancelled: bool
     stopped: str
     history: list[HistoryEntry]
+    config: ResolvedConfig
     _render: Callable[[], torch.Tensor] = field(repr=False)
 
     def image(self) -> torch.Tensor:
@@ -262,6 +264,7 @@ def run_drag(
         cancelled=stopped == "cancelled",
         stopped=stopped,
         history=history,
+        config=cfg,
         _render=_renderer(G, final_ws, cfg.noise_mode),
     )
 

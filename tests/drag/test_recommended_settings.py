@@ -57,3 +57,12 @@ def test_drag_uses_the_lr_its_generator_recommends():
     assert first_step_size(G) == pytest.approx(OFFICIAL_LR, rel=0.05)
     G.config.extra = {RECOMMENDATIONS_KEY: {"lr": 0.05}}
     assert first_step_size(G) == pytest.approx(0.05, rel=0.05)
+
+
+def test_the_result_carries_the_settings_the_drag_ran_with_recommendations_filled_in():
+    """The DragOptimizer node reads its stop distance for the end report from here."""
+    G = make_tiny_generator()
+    G.config.extra = {RECOMMENDATIONS_KEY: {"stop_px": 0.5, "r2": 4}}
+    ws = G.mapping(torch.randn(1, G.z_dim, generator=torch.Generator().manual_seed(0)))
+    result = drag(G, ws, [(10, 12)], [(20, 12)], config=DragConfig(steps=1))
+    assert (result.config.stop_px, result.config.r2, result.config.steps) == (0.5, 4, 1)
