@@ -133,10 +133,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"wrote {one_line(path)}")
     for node_id, path in report.read_outside:
         print(f"read outside the project folder: {one_line(path)} (node {node_id!r})")
+    print_warnings(report)
     if report.cancelled:
         print("nodegraph: cancelled", file=sys.stderr)
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def print_warnings(report) -> None:
+    """The nodes' warnings about their results (a drag that ended short of its targets), one line
+    each on stderr: the run succeeded, but what it made may not be what the project asks."""
+    for node_id, record in report.nodes.items():
+        for warning in record.warnings:
+            print(
+                f"nodegraph: warning: node {node_id!r} ({record.type_name}): {one_line(warning)}",
+                file=sys.stderr,
+            )
 
 
 def one_line(text: Any) -> str:

@@ -12,6 +12,7 @@ from nodegraph import Graph
 
 HERE = Path(__file__).parent
 COLUMN, ROW = 230, 165  # editor layout: node columns left to right, a second row below
+BELOW_GENERATOR = 235  # the Generator node is taller than a row (checkpoint, device, transform)
 SEED = 4
 LIP_LOWER, NOSE_TIP, MOUTH_LEFT = (61, 81), (58, 68), (51, 82)
 
@@ -19,7 +20,7 @@ LIP_LOWER, NOSE_TIP, MOUTH_LEFT = (61, 81), (58, 68), (51, 82)
 def start(g: Graph):
     """Generator (bundled model) -> Latent (seed 4, psi 0.7, as DragGAN)."""
     gen = g.add("Generator", id="generator", pos=(0, 0))
-    latent = g.add("Latent", id="latent", pos=(0, ROW), seed=SEED, truncation_psi=0.7)
+    latent = g.add("Latent", id="latent", pos=(0, BELOW_GENERATOR), seed=SEED, truncation_psi=0.7)
     g.connect(gen, "generator", latent, "generator")
     return gen, latent
 
@@ -81,7 +82,7 @@ def real_image() -> Graph:
     invert it (W+, then Pivotal Tuning keeps its details), then pull its lower lip down."""
     g = Graph()
     gen = g.add("Generator", id="generator", pos=(0, 0))
-    load = g.add("ImageLoad", id="photo", pos=(0, ROW), path="assets/real_face.png")
+    load = g.add("ImageLoad", id="photo", pos=(0, BELOW_GENERATOR), path="assets/real_face.png")
     g.connect(gen, "generator", load, "generator")
     inv = g.add("Invert", id="invert", pos=(COLUMN, 0), steps=150, pti_steps=60)
     g.connect(gen, "generator", inv, "generator")

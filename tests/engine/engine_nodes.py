@@ -67,6 +67,19 @@ class Text(Node):
         return {"text": ctx.params["text"]}
 
 
+class Warn(Node):
+    """Succeeds with a warning about its result (as a drag that ends short of its targets)."""
+
+    type_name = "TWarn"
+    category = "test"
+    outputs = [Output("text", "TEXT")]
+    params = [Param("warning", str, "only half done")]
+
+    def compute(self, ctx):
+        ctx.warn(ctx.params["warning"])
+        return {"text": "half"}
+
+
 class Anything(Node):
     type_name = "TAny"
     category = "test"
@@ -202,6 +215,7 @@ ALL = [
     Add,
     Sink,
     Text,
+    Warn,
     Anything,
     Slow,
     Fail,

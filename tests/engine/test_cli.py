@@ -70,6 +70,16 @@ def test_set_value_is_json_when_it_parses(global_types, tmp_path):
     assert g.params(c)["count"] == 3 and g.params(c)["items"] == [1, "a"]
 
 
+def test_run_prints_each_node_warning_on_one_line_even_when_quiet(global_types, tmp_path, capsys):
+    def build(g):
+        g.add("TWarn", id="half", warning="ended short:\n3.2 px left")
+        g.connect("half", "text", g.add("TWrite", id="w"), "text")
+
+    assert cli.main(["run", save_graph(tmp_path, build), "--device", "cpu", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "nodegraph: warning: node 'half' (TWarn): ended short:\\n3.2 px left" in err.splitlines()
+
+
 def test_failed_node_exits_1_and_prints_the_node_error(global_types, tmp_path, capsys):
     path = save_graph(tmp_path, lambda g: g.add("TFail", id="f"))
     assert cli.main(["run", path, "--device", "cpu"]) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nodes.drag import recommended_settings
 from nodes.gan import load_generator, read_config, save_generator
 from nodes.toyfaces.latent_space import Z_DIM
@@ -111,15 +113,20 @@ def test_batches_rendered_ahead_in_worker_processes_are_the_batches_of_those_ste
         assert torch.equal(batch.z, here.z) and torch.equal(batch.landmarks, here.landmarks)
 
 
-def test_the_landmark_term_adds_the_detectors_error_on_the_generated_image_and_trains_through_it():
+@pytest.mark.parametrize("focus", ["", "nose_tip=20, mouth_left=0"])
+def test_the_landmark_term_adds_the_detectors_error_on_the_generated_image_and_trains_through_it(focus):
     import torch
 
     from nodes.gan import Generator
     from nodes.toyfaces.latent_space import mix_ws
+    from nodes.toyfaces.render import LANDMARK_INDEX, NUM_LANDMARKS
     from nodes.toyfaces.train import _frozen_detector, batch_loss, make_batch, model_config
 
     small = {**TINY, "resolution": 128, "batch": 2, "mixing_prob": 0.5}
-    plain, weighted = TrainConfig(**small), TrainConfig(**small, landmark_weight=0.5)
+    plain, weighted = TrainConfig(**small), TrainConfig(**small, landmark_weight=0.5, landmark_focus=focus)
+    weights = torch.ones(NUM_LANDMARKS)
+    if focus:
+        weights[LANDMARK_INDEX["nose_tip"]], weights[LANDMARK_INDEX["mouth_left"]] = 20, 0
     G = Generator(model_config(plain))
     batch = make_batch(plain, 0)
 
@@ -134,7 +141,20 @@ def test_the_landmark_term_adds_the_detectors_error_on_the_generated_image_and_t
     with torch.no_grad():
         ws = G.mapping(batch.z)
         ws = torch.where(batch.mixed[:, None, None], mix_ws(ws, G.mapping(batch.z_fine), plain.crossover), ws)
-        error = (_frozen_detector("cpu")(G.synthesis(ws, noise_mode="none")) - batch.landmarks).norm(dim=-1).mean()
+        found = _frozen_detector("cpu")(G.synthesis(ws, noise_mode="none"))
+        error = ((found - batch.landmarks).norm(dim=-1) * weights).mean()
     assert torch.allclose(with_term - without, 0.5 * error, rtol=1e-4)
     assert any(not torch.equal(a, b) for a, b in zip(g0, g1))  # the term trains G
     assert all(p.grad is None for p in _frozen_detector("cpu").parameters())  # and not the detector
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("nose=20", "unknown landmark 'nose'"), ("nose_tip", "not name=weight"), ("nose_tip=-1", "must be >= 0")],
+)
+def test_a_bad_landmark_focus_names_the_flag_and_the_fix(spec, message):
+    from nodes.toyfaces.train import landmark_focus_weights
+
+    with pytest.raises(ValueError, match=message) as caught:
+        landmark_focus_weights(spec)
+    assert "--landmark-focus" in str(caught.value)
