@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import math
 import time
@@ -78,6 +79,9 @@ class TrainConfig:
     checkpoint_every: int = 100
     threads: int = 1
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        landmark_focus_weights(self.landmark_focus)  # a bad spec fails here, not at the first step
 
 
 def model_config(cfg: TrainConfig) -> GeneratorConfig:
@@ -179,6 +183,7 @@ def batch_loss(G: Generator, cfg: TrainConfig, batch: Batch) -> torch.Tensor:
     return loss
 
 
+@functools.lru_cache(maxsize=8)
 def landmark_focus_weights(spec: str) -> torch.Tensor:
     """Per-landmark weights [NUM_LANDMARKS] of the landmark term from "name=weight,..." (the
     others 1). The step-45,200 model matched the renderer's landmarks to the detector's own
@@ -196,7 +201,7 @@ def landmark_focus_weights(spec: str) -> torch.Tensor:
         if not weight >= 0:
             raise ValueError(f"--landmark-focus: the weight of {name} must be >= 0, got {value}")
         weights[LANDMARK_INDEX[name]] = weight
-    return weights
+    return weights  # cached: batch_loss asks every step; callers must not modify it
 
 
 _DETECTORS: dict = {}
@@ -386,9 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.stamp_drag_defaults:
         print(f"wrote {stamp_drag_defaults(args.stamp_drag_defaults)}: drag defaults {DRAG_DEFAULTS}")
         return 0
-    cfg = TrainConfig(**{k: getattr(args, k) for k in asdict(TrainConfig())})
     try:
-        landmark_focus_weights(cfg.landmark_focus)
+        cfg = TrainConfig(**{k: getattr(args, k) for k in asdict(TrainConfig())})
     except ValueError as e:
         parser.error(str(e))
     path = train(cfg, args.out, args.max_minutes)

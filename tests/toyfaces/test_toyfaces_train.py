@@ -158,3 +158,5 @@ def test_a_bad_landmark_focus_names_the_flag_and_the_fix(spec, message):
     with pytest.raises(ValueError, match=message) as caught:
         landmark_focus_weights(spec)
     assert "--landmark-focus" in str(caught.value)
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(landmark_focus=spec)  # refused when the run is configured, not at its first step
