@@ -72,6 +72,7 @@ class DragOptimizerNode(Node):
     stops_early = True  # Stop keeps the drag so far: the result at step k is what steps=k gives
     params = _config_params() + [
         Param("preview_every", int, 10, min=0, max=10000, doc="send a preview image every N steps (0 = never; each costs a synthesis)"),
+        Param("stopped_at", int, None, min=0, doc="set by Stop: the step the drag was stopped at, so it gives the kept result (at most `steps`); editing its points clears it"),
     ]
 
     @classmethod
@@ -125,23 +126,28 @@ class DragOptimizerNode(Node):
         }
 
 
+NODE_ONLY_PARAMS = ("preview_every", "stopped_at")  # the node's own params, not DragConfig's
+
+
 def _drag_config(params: dict, latent_space: str):
     """The DragConfig of the node's params; `space` 'latent' becomes the latent's own space."""
     from nodes.drag import DragConfig
 
-    fields = {name: value for name, value in params.items() if name != "preview_every"}
+    fields = {name: value for name, value in params.items() if name not in NODE_ONLY_PARAMS}
+    if params.get("stopped_at") is not None:  # a Stop kept the drag at this step
+        fields["steps"] = min(int(fields["steps"]), int(params["stopped_at"]))
     if fields["space"] == LATENT_SPACE:
         fields["space"] = latent_space
     return DragConfig(**fields)
 
 
 def _report_end(ctx, result) -> None:
-    """A drag the user stopped keeps its steps (ctx.settle); one that ran out of steps with its
+    """A drag the user stopped keeps its result as `stopped_at` (ctx.settle); one that ran out of steps with its
     handles short of their targets ends with a warning saying how far and after how many steps
     (the budget and the stop distance are those the drag ran with: `result.config`)."""
     budget = result.config.steps
     if result.cancelled:  # only reached on finish(): a plain cancel raised in check_cancel
-        ctx.settle(steps=result.steps)
+        ctx.settle(stopped_at=result.steps)
         ctx.log(f"stopped by the user at step {result.steps} of {budget}; the result so far is kept")
         return
     left = max(math.dist(h, t) for h, t in zip(result.handles, result.targets))

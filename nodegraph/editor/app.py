@@ -17,23 +17,24 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from nodegraph import Graph, GraphError, events
-from nodegraph.editor import queries
-from nodegraph.editor.canvas import TOOLTIPS, Canvas, tip
-from nodegraph.editor.files import Files
+from nodegraph import Graph, GraphError
+from nodegraph.editor import queries, shortcuts
+from nodegraph.editor.canvas import Canvas
+from nodegraph.editor.files import Files, drag_start_graph
+from nodegraph.editor.help_window import HelpWindow
 from nodegraph.editor.image_panel import ImagePanel
+from nodegraph.editor.jobs import DIM, ERROR, Jobs
 from nodegraph.editor.pacing import POLL_S, FpsLog, FramePacer, InputWatch
-from nodegraph.editor.runner import EngineEvent, Job, JobDone, JobStarted, Runner
+from nodegraph.editor.param_pane import ParamPane
+from nodegraph.editor.quick_search import QuickSearch
+from nodegraph.editor.runner import Job, Runner
+from nodegraph.editor.shortcuts import Modifiers
+from nodegraph.editor.tips import TOOLTIPS, tip
 from nodegraph.editor.trust_dialog import TrustDialog
-from nodegraph.evaluate import pick_targets
-from nodegraph.views import port_view
 
 SIZE = (1480, 900)
-LIVE_DEBOUNCE_S = 0.4
-TOOLBAR_H, LOG_H, STATUS_H = 34, 118, 26
+TOOLBAR_H, LOG_H, STATUS_H, PARAMS_H = 34, 118, 26, 230
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-ERROR, OK, DIM, RUNNING = (255, 110, 100), (140, 220, 140), (150, 150, 160), (240, 200, 90)
-WARNING = (255, 170, 60)
 BACKGROUND = (30, 31, 36)
 
 
@@ -50,29 +51,22 @@ class Editor:
         self._graph = graph if graph is not None else Graph()
         self.size = size
         self.selected: str | None = None
-        self.live = False
         self.opened_from: str | None = None  # the PNG a project came from, for the title
-        self.last_report: Any = None
         self.last_error: str | None = None
-        self.warnings: list[tuple[str, str]] = []  # (node, message) of the last run
         self._unsubscribe: Callable[[], None] | None = None
         self._changed = True
-        self._live_due: float | None = None
-        self._fresh: dict[str, str] = {}  # node -> upstream signature its cached value is for
-        self._settling: dict[str, dict] = {}  # node -> params it stopped at (NodeSettled)
-        self._budgets: dict[str, int] = {}  # node -> steps it had before a Stop kept it short
-        self._last_drag: str | None = None
-        self._search_matches: list[str] = []
-        self._search_index = 0
         self._laid_out = False
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
         self.runner = Runner(device)
+        self.jobs = Jobs(self)
         self.textures = dpg.add_texture_registry()
         self._style()
+        self.modifiers = Modifiers()  # before the key handler: chords read in event order
         self._build()
         self.files = Files(self, self.recent_menu)
         self.trust = TrustDialog(self)
+        self.help = HelpWindow(self._popup_theme)
         self.files.fill_recent_menu()
         with dpg.handler_registry():
             dpg.add_key_press_handler(callback=lambda s, key: self._on_key(key))
@@ -141,57 +135,42 @@ class Editor:
             with dpg.group(horizontal=True):
                 with dpg.child_window(border=True, no_scrollbar=True) as self.canvas_box:
                     self.canvas = Canvas(self, self.canvas_box, self.textures)
-                with dpg.child_window(border=True) as self.panel_box:
+                with dpg.child_window(border=True, no_scrollbar=True) as self.panel_box:
+                    with dpg.child_window(height=PARAMS_H, border=False) as self.params_box:
+                        self.params = ParamPane(self, self.params_box)
+                    dpg.add_separator()
                     self.panel = ImagePanel(self, self.panel_box, self.textures)
             with dpg.child_window(height=LOG_H, border=True) as self.log_box:
                 pass
             self.status_text = dpg.add_text("ready", color=DIM, wrap=0)
-        self._quick_search()
+        self.quick_search = QuickSearch(
+            lambda: self.graph, self.add_node, self.report_error, self._popup_theme
+        )
 
     def _menus(self) -> None:
+        def item(label: str, action: str, call: Callable[[], Any]) -> None:
+            dpg.add_menu_item(label=label, shortcut=shortcuts.first_for(action), callback=call)
+
         with dpg.menu_bar():
             with dpg.menu(label="File"):
-                dpg.add_menu_item(label="New", shortcut="Ctrl+N", callback=lambda: self.files.new())
-                dpg.add_menu_item(
-                    label="Open...",
-                    shortcut="Ctrl+O",
-                    callback=lambda: self.files.show_open_dialog(),
-                )
+                item("New", "new", lambda: self.files.new())
+                dpg.add_menu_item(label="New DragGAN graph", callback=lambda: self.files.new_drag())
+                item("Open...", "open", lambda: self.files.show_open_dialog())
                 with dpg.menu(label="Open recent") as self.recent_menu:
                     pass
-                dpg.add_menu_item(
-                    label="Save", shortcut="Ctrl+S", callback=lambda: self.files.save()
-                )
-                dpg.add_menu_item(
-                    label="Save as...",
-                    shortcut="Ctrl+Shift+S",
-                    callback=lambda: self.files.show_save_dialog(),
-                )
+                item("Save", "save", lambda: self.files.save())
+                item("Save as...", "save_as", lambda: self.files.show_save_dialog())
                 dpg.add_separator()
-                dpg.add_menu_item(
-                    label="Quit", shortcut="Ctrl+Q", callback=lambda: self.request_quit()
-                )
+                item("Quit", "quit", lambda: self.request_quit())
             with dpg.menu(label="Edit"):
-                dpg.add_menu_item(label="Undo", shortcut="Ctrl+Z", callback=lambda: self.undo())
-                dpg.add_menu_item(
-                    label="Redo", shortcut="Ctrl+Shift+Z", callback=lambda: self.redo()
-                )
+                item("Undo", "undo", lambda: self.undo())
+                item("Redo", "redo", lambda: self.redo())
                 dpg.add_separator()
-                dpg.add_menu_item(
-                    label="Duplicate", shortcut="Ctrl+D", callback=lambda: self.duplicate_selected()
-                )
-                dpg.add_menu_item(
-                    label="Delete", shortcut="Del", callback=lambda: self.delete_selected()
-                )
-                dpg.add_menu_item(
-                    label="Fit nodes in view", shortcut="F", callback=lambda: self.canvas.fit()
-                )
+                item("Duplicate", "duplicate", lambda: self.duplicate_selected())
+                item("Delete", "delete", lambda: self.delete_selected())
+                item("Fit nodes in view", "fit", lambda: self.canvas.fit())
             with dpg.menu(label="Add"):
-                dpg.add_menu_item(
-                    label="Quick search...",
-                    shortcut="Tab",
-                    callback=lambda: self.open_quick_search(),
-                )
+                item("Quick search...", "quick_search", lambda: self.open_quick_search())
                 dpg.add_separator()
                 by_category: dict[str, list[str]] = {}
                 for name, cls in self.graph.registry.types().items():
@@ -199,33 +178,19 @@ class Editor:
                 for category, names in by_category.items():
                     with dpg.menu(label=category):
                         for name in names:
-                            item = dpg.add_menu_item(
+                            added = dpg.add_menu_item(
                                 label=name,
                                 callback=lambda s, a, u: self.add_node(u),
                                 user_data=name,
                             )
-                            tip(item, self.graph.registry.get(name).doc)
+                            tip(added, self.graph.registry.get(name).doc)
             with dpg.menu(label="Run"):
-                dpg.add_menu_item(label="Run", shortcut="Ctrl+Enter", callback=lambda: self.run())
-                dpg.add_menu_item(label="Stop", shortcut="Esc", callback=lambda: self.stop())
-                dpg.add_menu_item(
-                    label="Continue", shortcut="Ctrl+Shift+Enter",
-                    callback=lambda: self.continue_drag(),
-                )  # fmt: skip
+                item("Run", "run", lambda: self.run())
+                item("Stop", "stop", lambda: self.stop())
+                item("Continue", "continue", lambda: self.continue_drag())
                 dpg.add_menu_item(label="Live", check=True, callback=lambda s, v: self.set_live(v))
-
-    def _quick_search(self) -> None:
-        with dpg.window(
-            label="Add node", show=False, width=300, height=260, no_collapse=True
-        ) as self.search_window:
-            self.search_input = dpg.add_input_text(
-                hint="type; arrows pick, Enter adds", width=-1,
-                callback=lambda s, v: self._filter(v),
-            )  # fmt: skip
-            self.search_list = dpg.add_listbox(
-                [], width=-1, num_items=9, callback=lambda s, v: self._search_pick(v)
-            )
-        dpg.bind_item_theme(self.search_window, self._popup_theme)
+            with dpg.menu(label="Help"):
+                dpg.add_menu_item(label="Shortcuts", callback=lambda: self.help.show())
 
     def _layout(self) -> None:
         w = dpg.get_viewport_client_width() or self.size[0]
@@ -240,12 +205,13 @@ class Editor:
     # --- graph ---------------------------------------------------------------------------
     def set_graph(self, graph: Graph, message: str | None, opened_from: str | None = None) -> None:
         """Shows `graph` (after New or Open); every job of the previous graph is cancelled."""
-        self.runner.cancel()
+        self.jobs.reset()
         if self._unsubscribe is not None:
             self._unsubscribe()
         self._graph = graph
         self.opened_from = opened_from
-        self._fresh, self._settling, self._budgets, self._last_drag = {}, {}, {}, None
+        dpg.set_value(self.progress, 0.0)
+        dpg.configure_item(self.progress, overlay="idle")
         self._unsubscribe = graph.subscribe(self._on_graph_change)
         self.canvas.rebuild()
         self.select(queries.default_selection(graph))
@@ -258,9 +224,7 @@ class Editor:
         self._changed = True
         if change.kind == "move":
             return
-        self.runner.invalidate(change.node_id)  # a run of what changed is stale: cancel it
-        if self.live:
-            self._live_due = time.monotonic() + LIVE_DEBOUNCE_S
+        self.jobs.graph_changed(change.node_id)
 
     def update_title(self) -> None:
         dpg.set_viewport_title(queries.window_title(self.graph, self.opened_from))
@@ -272,11 +236,7 @@ class Editor:
     def value_of(self, node_id: str, port: str | None) -> Any:
         """The node's output from an evaluation of its current upstream state, else None (a
         value computed before an edit upstream is never shown as if it were current)."""
-        if not port or node_id not in self.graph:
-            return None
-        if self._fresh.get(node_id) != queries.upstream_signature(self.graph, node_id):
-            return None
-        return self.graph.cached_value(node_id, port)
+        return self.jobs.value_of(node_id, port)
 
     # --- edits (each one Graph call) -----------------------------------------------------
     def _edit(self, what: str, fn: Any) -> Any:
@@ -314,12 +274,22 @@ class Editor:
         )
 
     def set_param(self, node_id: str, merge: bool = False, **params: Any) -> bool:
+        """Sets params (one undo step); a drag stopped earlier that this edit concerns (its own
+        params, its points) forgets its stop in the same step, so it runs its whole budget."""
+        g = self.graph
         names = ", ".join(params)
-        return bool(
-            self._edit(
-                f"set {node_id}.{names}", lambda: self.graph.set(node_id, merge=merge, **params)
-            )
-        )
+        stops = queries.stops_cleared_by(g, node_id, params) if node_id in g else []
+
+        def edit() -> None:
+            if not stops:
+                g.set(node_id, merge=merge, **params)
+                return
+            with g.transaction(f"set {node_id}.{names}"):
+                g.set(node_id, **params)
+                for stopped in stops:
+                    g.set(stopped, **{queries.STOPPED_AT: None})
+
+        return bool(self._edit(f"set {node_id}.{names}", edit))
 
     def move_nodes(self, positions: dict[str, tuple[float, float]]) -> None:
         def move() -> None:
@@ -381,76 +351,38 @@ class Editor:
 
     def select(self, node_id: str | None) -> None:
         self.selected = node_id if node_id is None or node_id in self.graph else None
+        self.params.show(self.selected)
         self.panel.show(self.selected)
+        self.canvas.show_selected(self.selected)
 
-    # --- running -------------------------------------------------------------------------
+    # --- running (editor.jobs) -----------------------------------------------------------
     def run(self, kind: str = "run") -> Job | None:
-        """Evaluates the graph's outputs and every node with an IMAGE output (thumbnails); a
-        live run skips output nodes, so files are written only on Run."""
-        g = self.graph
-        if len(g) == 0:
-            self.status("nothing to run: add nodes first")
-            return None
-        try:
-            outputs = pick_targets(g.snapshot(), None)
-        except GraphError as exc:
-            self.report_error(str(exc))
-            return None
-        if kind == "live":
-            outputs = [n for n in outputs if not g.type_of(n).is_output]
-        targets = list(dict.fromkeys(outputs + queries.image_nodes(g)))
-        if not targets:
-            return None
-        self.runner.cancel(("run", "live"))
-        self._live_due = None
-        self.warnings = []
-        return self.runner.submit(Job(g, targets, kind))
+        return self.jobs.run(kind)
 
     def stop(self) -> None:
-        """Stops the run; a drag keeps its result so far (its steps become the steps done)."""
-        if self.runner.finish():
-            self.status("stopping: a running drag keeps its result so far", RUNNING)
-        else:
-            self.status("nothing is running")
+        self.jobs.stop()
 
     def continue_drag(self, node_id: str | None = None) -> str | None:
-        """Continue: the next stage of a drag from where it is (its tracked handles, the same
-        targets) as a new point set and drag node linked after it, then a run. Returns the
-        new drag node's id."""
-        g = self.graph
-        drag = node_id or self._drag_to_continue()
-        if drag is None:
-            self.status("select a drag node to continue (run or stop it first)", WARNING)
-            return None
-        port = queries.output_with_role(g, drag, "pairs")
-        result = self.value_of(drag, port)
-        if result is None:
-            self.status(f"run {drag} first (or stop it): Continue starts from its result", WARNING)
-            return None
-        tracked, targets = port_view(g.type_of(drag).output(port).type).pairs(result)
-        try:
-            stage = queries.continue_drag(g, drag, list(tracked), list(targets), self._budgets.get(drag))
-        except (GraphError, ValueError) as exc:
-            self.report_error(f"cannot continue {drag}: {exc}")
-            return None
-        self.canvas.sync()
-        self.status(f"continued {drag}: {stage.points} -> {stage.drag}")
-        self.select(stage.drag)
-        self.run()
-        return stage.drag
-
-    def _drag_to_continue(self) -> str | None:
-        g = self.graph
-        for candidate in (self.selected, self._last_drag):
-            if candidate in g and _is_drag(g, candidate):
-                return candidate
-        return None
+        return self.jobs.continue_drag(node_id)
 
     def set_live(self, on: bool) -> None:
-        self.live = bool(on)
-        dpg.set_value(self.live_box, self.live)
-        if self.live:
-            self.run("live")
+        self.jobs.set_live(on)
+
+    @property
+    def live(self) -> bool:
+        return self.jobs.live
+
+    @property
+    def last_report(self) -> Any:
+        return self.jobs.last_report
+
+    @last_report.setter
+    def last_report(self, report: Any) -> None:
+        self.jobs.last_report = report
+
+    @property
+    def warnings(self) -> list[tuple[str, str]]:
+        return self.jobs.warnings
 
     def request_values(self, nodes: list[str]) -> None:
         """Evaluates `nodes` in the background (e.g. a Mask after a stroke, for its overlay)."""
@@ -466,164 +398,17 @@ class Editor:
         self.frame()
         return ok
 
-    def _on_message(self, message: Any) -> None:
-        if isinstance(message, JobStarted):
-            if message.job.kind in ("run", "live"):
-                dpg.configure_item(self.progress, overlay="starting...")
-        elif isinstance(message, EngineEvent):
-            self._on_event(message.job, message.event)
-        elif isinstance(message, JobDone):
-            self._on_job_done(message)
-
-    def _on_event(self, job: Job, event: Any) -> None:
-        if job.kind == "render" or job.graph is not self.graph:
-            return
-        if isinstance(event, events.NodeFinished):
-            self._finished(job, event)
-        elif isinstance(event, events.NodeSettled):
-            self._settling[event.node_id] = event.params
-        elif isinstance(event, events.NodeFailed):
-            self.canvas.set_progress(event.node_id, None)
-            self.canvas.set_status(event.node_id, "failed (see log)", ERROR)
-            self.report_error(str(event.error))
-            self.trust.offer(event.error)
-        if job.kind == "values":
-            return
-        if isinstance(event, events.RunStarted):
-            todo = ", ".join(event.to_compute) or "nothing (all cached)"
-            self.log(f"run on {event.device}: computing {todo}")
-            dpg.configure_item(self.device_text, default_value=f"device: {event.device}")
-        elif isinstance(event, events.NodeStarted):
-            self.canvas.set_progress(event.node_id, 0.0, "starting")
-            self.canvas.set_status(event.node_id, "running", RUNNING)
-            dpg.configure_item(self.progress, overlay=f"{event.node_id}...")
-            self.log(f"{event.node_id}: {event.reason}", DIM)
-            self._follow(event.node_id)
-        elif isinstance(event, events.NodeProgress):
-            self._progress(event)
-        elif isinstance(event, events.NodeLog):
-            self.log(f"{event.node_id}: {event.message}")
-        elif isinstance(event, events.NodeWarning):
-            self.warnings.append((event.node_id, event.message))
-            self.canvas.set_status(event.node_id, "warning (see log)", WARNING)
-            self.log(f"{event.node_id}: warning: {event.message}", WARNING)
-        elif isinstance(event, events.RunCancelled):
-            self.log(f"cancelled{' in ' + event.node_id if event.node_id else ''}", RUNNING)
-            if event.node_id:
-                self.canvas.set_progress(event.node_id, None)
-                self.canvas.set_status(event.node_id, "cancelled", RUNNING)
-
-    def _follow(self, node_id: str) -> None:
-        """The panel shows the node being computed when it makes an image (a drag, a render),
-        unless the user is in the middle of a gesture on the panel."""
-        if queries.output_with_role(self.graph, node_id, "image") and not self.panel.gesture:
-            if _is_drag(self.graph, node_id):
-                self._last_drag = node_id
-            if self.selected != node_id:
-                self.select(node_id)
-
-    def _progress(self, event: events.NodeProgress) -> None:
-        fraction = event.step / event.total if event.total else 0.0
-        text = f"{event.step}/{event.total}" + (f"  {event.message}" if event.message else "")
-        self.canvas.set_progress(event.node_id, fraction, text)
-        dpg.set_value(self.progress, fraction)
-        dpg.configure_item(self.progress, overlay=f"{event.node_id}: {text}")
-        if event.preview is not None:
-            self.canvas.set_thumbnail(event.node_id, event.preview)
-        if event.preview is not None or event.points is not None:
-            self.panel.show_preview(event.node_id, event.preview, event.points)
-
-    def _finished(self, job: Job, event: events.NodeFinished) -> None:
-        node = event.node_id
-        settled = self._settling.pop(node, None)
-        if settled is not None and node in self.graph:
-            self._keep_stopped(node, settled)
-        elif node in job.signatures:
-            self._fresh[node] = job.signatures[node]
-        if job.kind == "values":
-            return
-        self.canvas.set_progress(node, None)
-        if node not in {n for n, _ in self.warnings}:
-            self.canvas.set_status(
-                node,
-                "cached" if event.cached else f"done in {event.seconds:.2f} s",
-                DIM if event.cached else OK,
-            )
-        self._thumbnail(node)
-        for path in event.written:
-            self.log(f"{node}: wrote {path}", OK)
-
-    def _keep_stopped(self, node: str, params: dict) -> None:
-        """A drag stopped by the user: its params become what reproduces the kept result
-        (steps = steps done), as one undo step; the result is cached under them."""
-        old = self.graph.params(node)
-        if "steps" in params and "steps" in old:
-            self._budgets[node] = int(old["steps"])
-        shown = ", ".join(f"{k}={v}" for k, v in params.items())
-        try:
-            with self.graph.transaction(f"stop {node} at {shown}"):
-                self.graph.set(node, **params)
-        except GraphError as exc:
-            self.report_error(str(exc))
-            return
-        self._fresh[node] = queries.upstream_signature(self.graph, node)
-        self._last_drag = node
-        self.canvas.set_status(node, f"stopped: {shown}", RUNNING)
-        self.log(f"{node}: stopped and kept; set {shown} (Ctrl+Z undoes it)", RUNNING)
-
-    def _on_job_done(self, done: JobDone) -> None:
-        job = done.job
-        if done.error is not None:
-            self.report_error(
-                str(done.error)
-                if isinstance(done.error, GraphError)
-                else f"{type(done.error).__name__}: {done.error}"
-            )
-            self.trust.offer(done.error)
-        if job.kind == "render":
-            key, render_id, port = job.tag
-            report = done.report
-            image = report.outputs.get(render_id, {}).get(port) if report is not None else None
-            cancelled = job.cancel.is_set() or (report is not None and report.cancelled)
-            self.panel.rendered(key, image, cancelled=cancelled)
-            return
-        if job.graph is not self.graph:
-            return
-        if job.kind == "values":
-            self.panel.refresh()
-            return
-        report = done.report
-        self.last_report = report
-        dpg.set_value(self.progress, 1.0 if report is not None and report.ok else 0.0)
-        if report is not None:
-            self._run_summary(report, done.seconds)
-            for node_id in report.nodes:
-                self._thumbnail(node_id)
-        self.panel.end_preview()
-
-    def _run_summary(self, report: Any, seconds: float) -> None:
-        kept = [n for n, r in report.nodes.items() if r.settled]
-        summary = f"{len(report.computed)} computed, {len(report.cached)} cached, {len(report.failed)} failed"
-        summary += f" in {seconds:.1f} s" + (" (cancelled)" if report.cancelled else "")
-        dpg.configure_item(self.progress, overlay=summary)
-        if kept:
-            steps = ", ".join(f"{n} at step {report.nodes[n].settled.get('steps')}" for n in kept)
-            self.status(f"stopped: kept {steps}; Continue goes on from there", RUNNING)
-        elif self.warnings:
-            node, message = self.warnings[0]
-            self.status(f"run finished with a warning: {node} {message}", WARNING)
-        elif report.ok:
-            self.status(f"run finished: {summary}", OK)
-        elif report.cancelled:
-            self.status("run cancelled", RUNNING)
-
-    def _thumbnail(self, node_id: str) -> None:
-        if node_id not in self.graph:
-            return
-        port = queries.output_with_role(self.graph, node_id, "image")
-        image = self.value_of(node_id, port) if port else None
-        if image is not None:
-            self.canvas.set_thumbnail(node_id, image)
+    def show_cache_state(self) -> None:
+        """Thumbnails, badges and the progress strip as the graph's cache state says (one
+        source of truth): a node whose value went stale loses its thumbnail and badge."""
+        state = self.jobs.cache_state()
+        for node_id in state.stale:
+            self.canvas.clear_result(node_id)
+            self.jobs.computed.pop(node_id, None)
+        if not self.runner.running() and not self.jobs.starting:
+            dpg.configure_item(self.progress, overlay=state.strip(len(self.graph)))
+            if not state.current:
+                dpg.set_value(self.progress, 0.0)
 
     # --- status, log, errors -------------------------------------------------------------
     def status(self, message: str, color: tuple[int, int, int] = DIM) -> None:
@@ -646,123 +431,96 @@ class Editor:
             dpg.delete_item(item)
         dpg.set_y_scroll(self.log_box, -1.0)
 
-    # --- keys ----------------------------------------------------------------------------
+    # --- keys (editor.shortcuts) -------------------------------------------------------
     def _ctrl(self) -> bool:
-        return dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl)
+        down = dpg.is_key_down(dpg.mvKey_LControl) or dpg.is_key_down(dpg.mvKey_RControl)
+        return down or self.modifiers.ctrl
 
     def _shift(self) -> bool:
-        return dpg.is_key_down(dpg.mvKey_LShift) or dpg.is_key_down(dpg.mvKey_RShift)
+        down = dpg.is_key_down(dpg.mvKey_LShift) or dpg.is_key_down(dpg.mvKey_RShift)
+        return down or self.modifiers.shift
 
     def typing(self) -> bool:
         """A text or number field has the keyboard (or a dialog is up): keys are text then."""
-        fields = [*self.canvas.text_fields(), self.search_input]
+        fields = [*self.params.text_fields(), self.quick_search.input]
         return self.files.dialog_open or any(dpg.is_item_active(f) for f in fields)
 
     def _on_key(self, key: int) -> None:
-        ctrl, shift = self._ctrl(), self._shift()
-        if dpg.is_item_shown(self.search_window) and self._search_key(key):
+        if self.quick_search.shown and self.quick_search.on_key(key):
             return
-        if ctrl and key == dpg.mvKey_S:
-            self.files.show_save_dialog() if shift else self.files.save()
-        elif ctrl and key == dpg.mvKey_O:
-            self.files.show_open_dialog()
-        elif ctrl and key == dpg.mvKey_N:
-            self.files.new()
-        elif ctrl and key == dpg.mvKey_Q:
-            self.request_quit()
-        elif ctrl and key == dpg.mvKey_Return:
-            self.continue_drag() if shift else self.run()
-        elif key == dpg.mvKey_Escape and not self.files.dialog_open:
-            if self.runner.running():
-                self.stop()
-        elif not self.typing():
-            self._canvas_key(key, ctrl, shift)
+        shortcuts.dispatch(
+            key,
+            self._ctrl(),
+            self._shift(),
+            self.actions,
+            typing=self.typing(),
+            over_canvas=bool(dpg.is_item_hovered(self.canvas.tag)),
+        )
 
-    def _canvas_key(self, key: int, ctrl: bool, shift: bool) -> None:
-        """Shortcuts that edit the graph: only when no text field has the keyboard."""
-        over_canvas = dpg.is_item_hovered(self.canvas.tag)
-        if ctrl and key == dpg.mvKey_Z:
-            self.redo() if shift else self.undo()
-        elif ctrl and key == dpg.mvKey_Y:
-            self.redo()
-        elif ctrl and key == dpg.mvKey_D:
-            self.duplicate_selected()
-        elif key in (dpg.mvKey_Delete, dpg.mvKey_Back) and over_canvas:
-            self.delete_selected()
-        elif key == dpg.mvKey_Tab and over_canvas:
-            self.open_quick_search()
-        elif key == dpg.mvKey_F and not ctrl and over_canvas:
-            self.canvas.fit()
+    def _stop_if_running(self) -> None:
+        if not self.files.dialog_open and self.runner.running():
+            self.stop()
 
-    def _search_key(self, key: int) -> bool:
-        """Keys of the open quick search: Escape closes it (and nothing else), arrows move the
-        highlight, Enter adds the highlighted type. True when the key was the search's."""
-        if key == dpg.mvKey_Escape:
-            dpg.configure_item(self.search_window, show=False)
-        elif key in (dpg.mvKey_Down, dpg.mvKey_Up):
-            self._highlight(self._search_index + (1 if key == dpg.mvKey_Down else -1))
-        elif key in (dpg.mvKey_Return, dpg.mvKey_NumPadEnter):
-            self.quick_add(dpg.get_value(self.search_input))
-        else:
-            return False
-        return True
+    @property
+    def actions(self) -> dict[str, Callable[[], Any]]:
+        """What each shortcut (and its menu item) calls, by the name the table uses."""
+        return {
+            "new": self.files.new,
+            "open": self.files.show_open_dialog,
+            "save": self.files.save,
+            "save_as": self.files.show_save_dialog,
+            "quit": self.request_quit,
+            "run": self.run,
+            "continue": self.continue_drag,
+            "stop": self._stop_if_running,
+            "undo": self.undo,
+            "redo": self.redo,
+            "duplicate": self.duplicate_selected,
+            "delete": self.delete_selected,
+            "quick_search": self.open_quick_search,
+            "fit": self.canvas.fit,
+        }
 
-    # --- quick search --------------------------------------------------------------------
+    # --- quick search (editor.quick_search) ----------------------------------------------
     def open_quick_search(self) -> None:
-        mx, my = dpg.get_mouse_pos(local=False)
-        dpg.configure_item(self.search_window, show=True, pos=[int(mx), int(my)])
-        dpg.set_value(self.search_input, "")
-        self._filter("")
-        dpg.focus_item(self.search_input)
+        self.quick_search.open()
 
     def search(self, query: str) -> list[str]:
-        """Type names matching `query` (name, category or doc), best first."""
-        return queries.search_types(self.graph, query)
+        return self.quick_search.search(query)
 
     def quick_add(self, query: str) -> str | None:
-        """Adds the highlighted match of `query` (the first when the query changed)."""
-        matches = self.search(query)
-        if not matches:
-            self.report_error(f"no node type matches {query!r}")
-            return None
-        if matches != self._search_matches:
-            self._search_matches, self._search_index = matches, 0
-        dpg.configure_item(self.search_window, show=False)
-        return self.add_node(matches[self._search_index])
+        return self.quick_search.add(query)
 
     @property
     def highlighted(self) -> str | None:
-        """The quick search's highlighted type: what Enter adds."""
-        m = self._search_matches
-        return m[self._search_index] if m else None
+        return self.quick_search.highlighted
 
-    def _filter(self, query: str) -> None:
-        self._search_matches = self.search(query)
-        dpg.configure_item(self.search_list, items=self._search_matches)
-        self._highlight(0)
+    @property
+    def search_window(self) -> int:
+        return self.quick_search.window
 
-    def _highlight(self, index: int) -> None:
-        if not self._search_matches:
-            return
-        self._search_index = max(0, min(len(self._search_matches) - 1, index))
-        dpg.set_value(self.search_list, self._search_matches[self._search_index])
+    @property
+    def search_input(self) -> int:
+        return self.quick_search.input
 
-    def _search_pick(self, name: str) -> None:
-        dpg.configure_item(self.search_window, show=False)
-        self.add_node(name)
+    @property
+    def search_list(self) -> int:
+        return self.quick_search.list
 
     # --- frames --------------------------------------------------------------------------
     def frame(self) -> None:
         """One UI frame: worker events, callbacks, then drawing. Errors never escape."""
-        self._guarded(lambda: self.runner.drain(self._on_message))
+        self._guarded(lambda: self.runner.drain(self.jobs.on_message))
         for job in dpg.get_callback_queue() or []:
             self._guarded(lambda job=job: _call(job))
         if self._changed:
             self._changed = False
             self._guarded(self.canvas.sync)
+            self._guarded(self.show_cache_state)
+            self._guarded(self.params.refresh)
             self._guarded(self.panel.refresh)
             self._guarded(self.update_title)
-        if self._live_due is not None and time.monotonic() >= self._live_due:
+        if self.jobs.live_run_due():
             self._guarded(lambda: self.run("live"))
         if not self._laid_out:
             self._laid_out = True
@@ -775,8 +533,7 @@ class Editor:
         return "running" if self.runner.running() else "idle"
 
     def _has_news(self) -> bool:
-        live_due = self._live_due is not None and time.monotonic() >= self._live_due
-        return self._changed or live_due or not self.runner.events.empty()
+        return self._changed or self.jobs.live_run_due() or not self.runner.events.empty()
 
     def _guarded(self, fn: Any) -> None:
         try:
@@ -837,15 +594,6 @@ class Editor:
         dpg.destroy_context()
 
 
-def _is_drag(g: Graph, node_id: str) -> bool:
-    """A node that stops early with a result (a drag) and reads and gives point pairs."""
-    return (
-        g.type_of(node_id).stops_early
-        and queries.input_with_role(g, node_id, "pairs") is not None
-        and queries.output_with_role(g, node_id, "pairs") is not None
-    )
-
-
 def _call(job: list) -> None:
     """Calls a queued Dear PyGui callback with as many of (sender, app_data, user_data) as it takes."""
     fn = job[0]
@@ -880,6 +628,11 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
         editor.run_frames(2)
         if ns.project and not editor.files.open(ns.project, confirm=False):
             code = 1
+        elif not ns.project:
+            editor.set_graph(
+                drag_start_graph(),
+                "a DragGAN graph to start from: click a handle then its target, then Run",
+            )
         if getattr(ns, "run", False) and code == 0:
             editor.run()
             editor.wait_idle(timeout=600)

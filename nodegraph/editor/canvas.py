@@ -1,4 +1,5 @@
-"""The node canvas: a Dear PyGui node editor that mirrors the engine's Graph.
+"""The node canvas: a Dear PyGui node editor that mirrors the engine's Graph, each node compact:
+title, pins, a one-line summary of its params, a thumbnail (params are edited in the pane).
 
 Every user gesture becomes one call of the public Graph API (through the Host); the canvas
 re-reads the graph in `sync()` after any change, so undo, scripts and files all show up. It owns
@@ -6,27 +7,24 @@ its mouse handling: node moves and selection are read when a button goes up over
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import dearpygui.dearpygui as dpg
+import numpy as np
 
 from nodegraph import Link
 from nodegraph.editor import pixels
-from nodegraph.editor.queries import fit_offset, free_spot
+from nodegraph.editor.queries import fit_offset, free_spot, node_summary
+from nodegraph.editor.tips import tip
 from nodegraph.views import port_view
 
 if TYPE_CHECKING:
     from nodegraph.editor.host import Host
 
-THUMB = 96
-WIDGET_WIDTH = 80
-NODE_WIDTH, CHAR_PX = 168, 8.6  # output labels are right-aligned to about this width
-SHOWN_PARAMS = 6  # params past this many go under a "more" header, to keep nodes short
-INT_LIMIT = 2**31 - 1  # Dear PyGui int widgets are 32-bit
-TEXT_FIELDS = ("mvInputText", "mvInputInt", "mvInputFloat")
-NODE_SIZE = (190.0, 300.0)  # a node's size before it was drawn, for placing new ones
+THUMB = 64
+NODE_WIDTH, CHAR_PX = 150, 8.6  # output labels are right-aligned to about this width
+NODE_SIZE = (170.0, 170.0)  # a node's size before it was drawn, for placing new ones
 
 
 @dataclass
@@ -38,8 +36,9 @@ class NodeView:
     item: int
     inputs: dict[str, int] = field(default_factory=dict)
     outputs: dict[str, int] = field(default_factory=dict)
-    widgets: dict[str, int] = field(default_factory=dict)
-    shown: dict[str, Any] = field(default_factory=dict)
+    summary: int | None = None
+    shown_summary: str = ""
+    thumb: int | None = None
     pos: tuple[float, float] = (0.0, 0.0)
     thumb_texture: int | None = None
     progress: int | None = None
@@ -68,7 +67,8 @@ class Canvas:
             int, tuple[str, str, str]
         ] = {}  # attribute item -> (node, "in"|"out", port)
         self._pin_themes: dict[str, int] = {}
-        self._merge_key: tuple | None = None
+        self._shown: str | None = None
+        self._shown_theme_id: int | None = None
         self._selection: list[str] = []
         self._pressed_here = False  # the last button press was over the canvas
         with dpg.handler_registry() as self.handlers:
@@ -132,24 +132,15 @@ class Canvas:
                 "out",
                 decl.name,
             )
-        params = g.params(node_id)
         with dpg.node_attribute(parent=item, attribute_type=dpg.mvNode_Attr_Static):
-            for i, decl in enumerate(cls.params):
-                if i == SHOWN_PARAMS and len(cls.params) > SHOWN_PARAMS + 1:
-                    more = dpg.add_tree_node(
-                        label=f"{len(cls.params) - i} more", default_open=False
-                    )
-                    dpg.push_container_stack(more)
-                view.widgets[decl.name] = self._param_widget(node_id, decl, params[decl.name])
-                view.shown[decl.name] = params[decl.name]
-            if len(cls.params) > SHOWN_PARAMS + 1:
-                dpg.pop_container_stack()
+            view.summary = dpg.add_text(node_summary(g, node_id), color=(185, 185, 200))
+            view.shown_summary = dpg.get_value(view.summary)
             if any(port_view(o.type).role == "image" for o in cls.outputs):
                 view.thumb_texture = dpg.add_dynamic_texture(
                     THUMB, THUMB, pixels.blank(THUMB), parent=self.textures
                 )
-                dpg.add_image(view.thumb_texture, width=THUMB, height=THUMB)
-            view.progress = dpg.add_progress_bar(width=WIDGET_WIDTH + 60, show=False)
+                view.thumb = dpg.add_image(view.thumb_texture, width=THUMB, height=THUMB)
+            view.progress = dpg.add_progress_bar(width=NODE_WIDTH - 10, show=False)
             with dpg.group(horizontal=True):
                 about = dpg.add_text("(?)", color=(120, 140, 190))
                 tip(about, f"{cls.type_name} ({cls.category}): {cls.doc}")
@@ -187,70 +178,12 @@ class Canvas:
             self._pin_themes[type_name] = theme
         return self._pin_themes[type_name]
 
-    def _param_widget(self, node_id: str, decl: Any, value: Any) -> int:
-        kw = dict(
-            label=decl.name, width=WIDGET_WIDTH, callback=self._on_param, user_data=(node_id, decl)
-        )
-        if decl.choices is not None:
-            kw.pop("width")
-            widget = dpg.add_combo(
-                [str(c) for c in decl.choices], default_value=str(value), width=WIDGET_WIDTH, **kw
-            )
-        elif decl.type is bool:
-            kw.pop("width")
-            widget = dpg.add_checkbox(default_value=bool(value), **kw)
-        elif decl.type is int and decl.default is not None:  # one click and type (a drag field needs two)
-            lo = max(-INT_LIMIT, int(decl.min)) if decl.min is not None else -INT_LIMIT
-            hi = min(INT_LIMIT, int(decl.max)) if decl.max is not None else INT_LIMIT
-            widget = dpg.add_input_int(
-                default_value=int(value), min_value=lo, max_value=hi,
-                min_clamped=True, max_clamped=True, step=0, **kw,
-            )  # fmt: skip
-        elif decl.type is float and value is not None and decl.default is not None:
-            lo = decl.min if decl.min is not None else -math.inf
-            hi = decl.max if decl.max is not None else math.inf
-            widget = dpg.add_input_float(
-                default_value=float(value), min_value=lo, max_value=hi,
-                min_clamped=math.isfinite(lo), max_clamped=math.isfinite(hi),
-                step=0, format="%.4g", **kw,
-            )  # fmt: skip
-        elif decl.type in (str, "path", float, int):  # a number with a None default: empty = auto
-            hint = "auto" if decl.default is None else ""
-            widget = dpg.add_input_text(
-                default_value="" if value is None else str(value), hint=hint, on_enter=True, **kw
-            )
-        else:
-            with dpg.group(horizontal=True):
-                widget = dpg.add_text(summary(decl, value), color=(200, 200, 220))
-                dpg.add_spacer(
-                    width=max(0, WIDGET_WIDTH - int(CHAR_PX * len(summary(decl, value))))
-                )
-                dpg.add_text(decl.name)
-        where = "\nedit it in the image panel" if decl.editor is not None else ""
-        tip(
-            widget,
-            decl.doc
-            + ("\n" if decl.doc else "")
-            + f"{decl.name}: {decl.describe_allowed()}{where}",
-        )
-        return widget
-
     def _update(self, node_id: str) -> None:
         view, g = self.views[node_id], self.graph
-        params = g.params(node_id)
-        cls = g.type_of(node_id)
-        for decl in cls.params:
-            value = params[decl.name]
-            if _same(view.shown.get(decl.name), value):
-                continue
-            view.shown[decl.name] = value
-            widget = view.widgets[decl.name]
-            if dpg.get_item_type(widget).endswith("mvText"):
-                dpg.set_value(widget, summary(decl, value))
-            elif decl.choices is not None or dpg.get_item_type(widget).endswith("mvInputText"):
-                dpg.set_value(widget, "" if value is None else str(value))
-            else:
-                dpg.set_value(widget, value)
+        text = node_summary(g, node_id)
+        if text != view.shown_summary:
+            view.shown_summary = text
+            dpg.set_value(view.summary, text)
         pos = g.pos(node_id)
         if pos != view.pos:
             view.pos = pos
@@ -280,32 +213,6 @@ class Canvas:
         if link is not None:
             self.editor.disconnect(link.dst, link.input)
 
-    def _on_param(self, sender: int, value: Any, user_data: tuple[str, Any]) -> None:
-        node_id, decl = user_data
-        try:
-            value = parse_widget_value(decl, value)
-        except ValueError as exc:
-            self.editor.report_error(f"node {node_id!r} param {decl.name!r}: {exc}")
-            self.views[node_id].shown.pop(decl.name, None)
-            self.sync()
-            return
-        # Typing sends a value per key: fold them into one undo step while the field is active.
-        key = (node_id, decl.name)
-        merge = key == self._merge_key and dpg.is_item_active(sender)
-        self._merge_key = key if dpg.is_item_active(sender) else None
-        if not self.editor.set_param(node_id, merge=merge, **{decl.name: value}):
-            self.views[node_id].shown.pop(decl.name, None)  # show the graph's value again
-            self.sync()
-
-    def text_fields(self) -> list[int]:
-        """Every param field that takes typed text (keys typed there are not shortcuts)."""
-        return [
-            w
-            for view in self.views.values()
-            for w in view.widgets.values()
-            if dpg.get_item_type(w).rsplit("::", 1)[-1] in TEXT_FIELDS
-        ]
-
     def selected_nodes(self) -> list[str]:
         items = set(dpg.get_selected_nodes(self.tag))
         return [v.node_id for v in self.views.values() if v.item in items]
@@ -325,10 +232,9 @@ class Canvas:
         self._pressed_here = False
         self.commit_moves()
         selection = self.selected_nodes()
-        if selection != self._selection:
-            self._selection = selection
-            if selection:
-                self.editor.select(selection[-1])
+        self._selection = selection
+        if selection and selection[-1] != self.editor.selected:
+            self.editor.select(selection[-1])
 
     def commit_moves(self) -> None:
         """Writes node positions the user dragged to the graph (one undo step)."""
@@ -379,6 +285,35 @@ class Canvas:
             return
         self.editor.move_nodes({n: (v.pos[0] + dx, v.pos[1] + dy) for n, v in self.views.items()})
 
+    def show_selected(self, node_id: str | None) -> None:
+        """Marks the node the panes show (its title bar lit); a canvas selection of other
+        nodes is cleared, so what is highlighted is what the panes edit."""
+        if self._shown is not None and self._shown in self.views:
+            dpg.bind_item_theme(self.views[self._shown].item, 0)
+        self._shown = node_id if node_id in self.views else None
+        if self._shown is not None:
+            dpg.bind_item_theme(self.views[self._shown].item, self._shown_theme())
+        selection = self.selected_nodes()
+        if selection and selection != [node_id]:
+            dpg.clear_selected_nodes(self.tag)
+            self._selection = []
+
+    def _shown_theme(self) -> int:
+        if self._shown_theme_id is None:
+            with dpg.theme() as theme, dpg.theme_component(dpg.mvAll):
+                for col in (dpg.mvNodeCol_TitleBar, dpg.mvNodeCol_TitleBarSelected):
+                    dpg.add_theme_color(col, (150, 110, 40), category=dpg.mvThemeCat_Nodes)
+                dpg.add_theme_color(
+                    dpg.mvNodeCol_TitleBarHovered, (175, 130, 50), category=dpg.mvThemeCat_Nodes
+                )
+            self._shown_theme_id = theme
+        return self._shown_theme_id
+
+    @property
+    def shown(self) -> str | None:
+        """The node marked as the one the panes show."""
+        return self._shown
+
     # --- run feedback --------------------------------------------------------------------
     def set_thumbnail(self, node_id: str, image: Any) -> None:
         view = self.views.get(node_id)
@@ -386,6 +321,23 @@ class Canvas:
         if view is None or view.thumb_texture is None or image is None:
             return
         dpg.set_value(view.thumb_texture, pixels.rgba(pixels.resize(image, THUMB)))
+
+    def clear_result(self, node_id: str) -> None:
+        """The node's value went stale: blank thumbnail, no badge."""
+        view = self.views.get(node_id)
+        if view is None:
+            return
+        if view.thumb_texture is not None:
+            dpg.set_value(view.thumb_texture, pixels.blank(THUMB))
+        dpg.configure_item(view.status, default_value="")
+
+    def thumbnail_shown(self, node_id: str) -> bool:
+        """True when the node's thumbnail holds an image (not the blank texture)."""
+        view = self.views.get(node_id)
+        if view is None or view.thumb_texture is None:
+            return False
+        drawn = np.asarray(dpg.get_value(view.thumb_texture), np.float32)
+        return bool(np.abs(drawn - pixels.blank(THUMB)).max() > 1e-3)
 
     def set_progress(self, node_id: str, fraction: float | None, text: str = "") -> None:
         view = self.views.get(node_id)
@@ -403,48 +355,3 @@ class Canvas:
         view = self.views.get(node_id)
         if view is not None:
             dpg.configure_item(view.status, default_value=text, color=color)
-
-
-TOOLTIPS = {"on": True}  # off for screenshots, where the pointer may rest on a widget
-
-
-def tip(item: int, text: str) -> None:
-    """A hover tooltip on `item`."""
-    if TOOLTIPS["on"] and text:
-        with dpg.tooltip(item, delay=0.3):
-            dpg.add_text(text, wrap=340)
-
-
-def summary(decl: Any, value: Any) -> str:
-    """A short text for a param the canvas cannot edit in place (lists, dicts, tensors)."""
-    if isinstance(value, list):
-        unit = getattr(decl.editor, "unit", "item")
-        return f"{len(value)} {unit}{'' if len(value) == 1 else 's'}"
-    if isinstance(value, dict):
-        return f"{len(value)} keys"
-    if value is None:
-        return "none"
-    shape = getattr(value, "shape", None)
-    return f"tensor {list(shape)}" if shape is not None else repr(value)[:12]
-
-
-def parse_widget_value(decl: Any, value: Any) -> Any:
-    """A widget's value as the param's type (combo strings back to choices, empty text = None)."""
-    if decl.choices is not None:
-        return next((c for c in decl.choices if str(c) == value), value)
-    if isinstance(value, str) and decl.type in (float, int):
-        text = value.strip()
-        if not text:
-            return None
-        try:
-            return decl.type(float(text)) if decl.type is int else float(text)
-        except ValueError:
-            raise ValueError(f"{text!r} is not a number; leave it empty for auto") from None
-    return value
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b) and type(a) is type(b)
-    except Exception:  # tensors compare element-wise
-        return a is b

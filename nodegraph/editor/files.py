@@ -20,6 +20,31 @@ if TYPE_CHECKING:
     from nodegraph.editor.host import Host
 
 RECENT_MAX = 10
+START_COLUMN = 200.0  # grid units between the start graph's columns
+
+
+def save_as_suggestion(path: str | os.PathLike | None) -> Path:
+    """What Save As offers: the open project's own file, else untitled.ngproj.json here."""
+    return Path(path) if path else Path.cwd() / DEFAULT_PROJECT_NAME
+
+
+def drag_start_graph() -> Graph:
+    """A newcomer's start: Generator (the bundled model) -> Latent -> DragOptimizer with a
+    PointSet -> Export, linked and laid out in columns; only the points are left to click."""
+    g = Graph()
+    c = START_COLUMN
+    gen = g.add("Generator", id="generator", pos=(20, 20))
+    latent = g.add("Latent", id="latent", pos=(20, 200))
+    points = g.add("PointSet", id="points", pos=(20 + c, 200))
+    drag = g.add("DragOptimizer", id="drag", pos=(20 + 2 * c, 20))
+    export = g.add("Export", id="export", pos=(20 + 3 * c, 20), path="drag.png")
+    g.connect(gen, "generator", latent, "generator")
+    g.connect(gen, "generator", drag, "generator")
+    g.connect(latent, "latent", drag, "latent")
+    g.connect(points, "points", drag, "points")
+    g.connect(drag, "image", export, "image")
+    g.mark_clean()
+    return g
 
 
 def config_dir() -> Path:
@@ -40,6 +65,15 @@ class Files:
     # --- actions -------------------------------------------------------------------------
     def new(self) -> None:
         self.guard(lambda: self.editor.set_graph(Graph(), "new project"))
+
+    def new_drag(self) -> None:
+        """A new project holding a ready DragGAN graph (File > New DragGAN graph)."""
+        self.guard(
+            lambda: self.editor.set_graph(
+                drag_start_graph(),
+                "new DragGAN graph: click a handle then its target on the image, then Run",
+            )
+        )
 
     def open(self, path: str | os.PathLike, confirm: bool = True) -> bool:
         """Opens a project file or a PNG with an embedded project; False (and a status) on failure."""
@@ -150,11 +184,16 @@ class Files:
             dpg.add_file_extension(".json")
             dpg.add_file_extension(".png")
             dpg.add_file_extension(".*")
-        with dpg.file_dialog(
-            show=False, callback=self._saved, cancel_callback=self._save_cancelled, width=720,
-            height=440, modal=True, label="Save project as", default_filename=DEFAULT_PROJECT_NAME,
-        ) as self.save_dialog:  # fmt: skip
-            dpg.add_file_extension(".*")  # the name is kept as typed; project_path adds the suffix
+        # Save As is a plain name field: Dear PyGui's file dialog drops the dots of a default
+        # name and glues its filter onto a typed one (untitledngprojjson, mine.*.ngproj.json).
+        with dpg.window(
+            label="Save project as", modal=True, show=False, width=560, no_resize=True
+        ) as self.save_dialog:
+            dpg.add_text("File (NAME saves NAME.ngproj.json; a folder path may come first):")
+            self.save_name = dpg.add_input_text(width=-1, on_enter=True, callback=self._saved)
+            with dpg.group(horizontal=True):
+                dpg.add_button(label="Save", width=100, callback=self._saved)
+                dpg.add_button(label="Cancel", width=100, callback=self._save_cancelled)
         with dpg.window(
             label="Unsaved changes", modal=True, show=False, no_resize=True, width=360
         ) as self.confirm_window:
@@ -169,7 +208,9 @@ class Files:
 
     def show_save_dialog(self, then: Callable[[], None] | None = None) -> None:
         self._after_save = then
+        dpg.set_value(self.save_name, str(save_as_suggestion(self.editor.graph.path)))
         dpg.configure_item(self.save_dialog, show=True)
+        dpg.focus_item(self.save_name)
 
     @property
     def dialog_open(self) -> bool:
@@ -184,11 +225,16 @@ class Files:
         if path:
             self.open(path, confirm=False)
 
-    def _saved(self, sender: int, app_data: dict) -> None:
+    def _saved(self, *args: object) -> None:
+        path = dpg.get_value(self.save_name).strip()
+        if not path:
+            self.editor.status("type a file name to save as", (255, 170, 60))
+            return
+        dpg.configure_item(self.save_dialog, show=False)
         then, self._after_save = self._after_save, None
-        path = app_data.get("file_path_name")
-        if path and self.save_as(path) and then is not None:
+        if self.save_as(path) and then is not None:
             then()
 
     def _save_cancelled(self, *args: object) -> None:
+        dpg.configure_item(self.save_dialog, show=False)
         self._after_save = None

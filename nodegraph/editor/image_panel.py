@@ -59,7 +59,9 @@ class ImagePanel:
         self.mask: torch.Tensor | None = None
         self.zoom = 4.0
         self.pending_handle: tuple[float, float] | None = None  # a first point awaiting its second
-        self.grab: tuple[int, int] | None = None  # (pair index, 0 = first | 1 = second) being dragged
+        self.grab: tuple[int, int] | None = (
+            None  # (pair index, 0 = first | 1 = second) being dragged
+        )
         self.grab_pos: tuple[float, float] | None = None
         self.stroke: list[list[float]] | None = None
         self.erasing = False
@@ -297,8 +299,12 @@ class ImagePanel:
             return
         names = (param.editor.first, param.editor.second, "tracked")
         for i, (name, color) in enumerate(zip(names, LEGEND_COLORS)):
-            dpg.draw_circle((10 + 76 * i, 9), 5, color=(0, 0, 0, 255), fill=color, parent=self.legend)
-            dpg.draw_text((19 + 76 * i, 1), name, size=14, color=(190, 190, 200), parent=self.legend)
+            dpg.draw_circle(
+                (10 + 76 * i, 9), 5, color=(0, 0, 0, 255), fill=color, parent=self.legend
+            )
+            dpg.draw_text(
+                (19 + 76 * i, 1), name, size=14, color=(190, 190, 200), parent=self.legend
+            )
 
     def _draw_overlay(self, overlay: Overlay) -> None:
         dl = self.drawlist

@@ -161,6 +161,63 @@ def image_nodes(g: Graph) -> list[str]:
     return [str(n) for n in g.nodes if output_with_role(g, str(n), "image")]
 
 
+# --- what the canvas shows -------------------------------------------------------------------
+SUMMARY_CHARS = 26
+
+
+def node_summary(g: Graph, node_id: str) -> str:
+    """One line for a compact node: its params that differ from their defaults ("seed 3,
+    steps 200"; lists as counts, "2 pairs"), cut to SUMMARY_CHARS; "defaults" when none do."""
+    parts = []
+    values = g.params(node_id)
+    for decl in g.type_of(node_id).params:
+        value = values[decl.name]
+        if isinstance(value, list):
+            if value:
+                unit = getattr(decl.editor, "unit", "item")
+                parts.append(f"{len(value)} {unit}{'' if len(value) == 1 else 's'}")
+            continue
+        if value == decl.default or hasattr(value, "shape"):
+            continue
+        text = Path(value).name if decl.type == "path" and value else str(value)
+        parts.append(f"{decl.name} {text}")
+    line = ", ".join(parts) or "defaults"
+    return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 3] + "..."
+
+
+@dataclass
+class CacheState:
+    """Which nodes show a value: `current` ones were computed from their upstream as it is
+    now; `stale` ones were computed before an edit upstream (their thumbnail and badge go)."""
+
+    current: set[str] = field(default_factory=set)
+    stale: set[str] = field(default_factory=set)
+
+    def strip(self, total: int) -> str:
+        """The status strip's count, for the graph shown now."""
+        if not self.current and not self.stale:
+            return "idle"
+        return f"{len(self.current)} of {total} nodes current" + (
+            f", {len(self.stale)} out of date" if self.stale else ""
+        )
+
+
+def cache_state(g: Graph, computed: dict[str, str]) -> CacheState:
+    """`computed`: node -> the upstream signature its last value was computed for. A node is
+    current while that signature is its signature now and the cache still holds its value."""
+    state = CacheState()
+    for node_id, signature in computed.items():
+        if node_id not in g:
+            continue
+        outputs = [o.name for o in g.type_of(node_id).outputs]
+        held = not outputs or any(g.cached_value(node_id, o) is not None for o in outputs)
+        if signature == upstream_signature(g, node_id) and held:
+            state.current.add(node_id)
+        else:
+            state.stale.add(node_id)
+    return state
+
+
 # --- rendering a latent ---------------------------------------------------------------------
 def render_graph(g: Graph, source: Source) -> tuple[Graph, str, str] | None:
     """A scratch graph that renders `source`'s code: copies of its upstream nodes plus a node
@@ -306,6 +363,23 @@ def window_title(g: Graph, opened_from: str | None) -> str:
     return f"{name}{' *' if g.dirty else ''} - nodegraph"
 
 
+# --- a drag the user stopped ---------------------------------------------------------------
+STOPPED_AT = "stopped_at"  # the param a node that stops early keeps its kept step in
+
+
+def stops_cleared_by(g: Graph, node_id: str, params: Iterable[str]) -> list[str]:
+    """Nodes whose recorded Stop an edit of `params` on `node_id` ends: the node itself (any
+    param but the stop) and the nodes it feeds (e.g. a drag whose points moved), where set."""
+    if set(params) == {STOPPED_AT}:
+        return []
+    candidates = [node_id, *dict.fromkeys(link.dst for link in g.links_from(node_id))]
+    return [
+        n
+        for n in candidates
+        if n in g and STOPPED_AT in g.params(n) and g.params(n)[STOPPED_AT] is not None
+    ]
+
+
 # --- continuing a drag ----------------------------------------------------------------------
 def whole(value: float) -> float | int:
     """A coordinate as an int when it is whole (so [57, 70] stays [57, 70] after an edit)."""
@@ -322,9 +396,7 @@ class NextStage:
     relinked: list[str]
 
 
-def continue_drag(
-    g: Graph, drag_id: str, tracked: list[Point], targets: list[Point], budget: int | None = None
-) -> NextStage:
+def continue_drag(g: Graph, drag_id: str, tracked: list[Point], targets: list[Point]) -> NextStage:
     """The next stage of a drag, as the official GUI continues one: a new point set whose
     handles are `tracked` (where the drag left them) and whose targets are `targets`, and a
     copy of the drag node fed by it and by `drag_id`'s code; the nodes that read `drag_id`
@@ -341,8 +413,8 @@ def continue_drag(
         for h, t in zip(tracked, targets)
     ]
     params = g.params(drag_id)
-    if budget is not None and "steps" in params:
-        params["steps"] = budget
+    if params.get(STOPPED_AT) is not None:  # the new stage runs its whole budget
+        params[STOPPED_AT] = None
     x, y = g.pos(drag_id)
     points_y = g.pos(points_src)[1]
     consumers = g.links_from(drag_id)

@@ -24,10 +24,23 @@ def link(editor, src: str, output: str, dst: str, input: str) -> None:
     dpg.get_item_callback(canvas.tag)(canvas.tag, (out_attr, in_attr))
 
 
+def param_field(editor, node: str, param: str):
+    """The parameter pane's field for node.param (selecting the node shows its params)."""
+    if editor.params.node != node:
+        editor.select(node)
+    return editor.params.widgets[param]
+
+
 def set_widget(editor, node: str, param: str, value) -> None:
-    """Edits a param widget on the canvas as a user would: its callback with the new value."""
-    widget = editor.canvas.views[node].widgets[param]
-    dpg.get_item_callback(widget)(widget, value, dpg.get_item_user_data(widget))
+    """Edits a field of the parameter pane as a user would: a number or choice field's callback
+    with the new value; a text field typed into and left (Enter, Tab or a click elsewhere)."""
+    widget = param_field(editor, node, param)
+    callback = dpg.get_item_callback(widget)
+    if callback is None:
+        dpg.set_value(widget, value)
+        editor.params.apply_text(widget)
+    else:
+        callback(widget, value, dpg.get_item_user_data(widget))
 
 
 def drag_graph(editor, checkpoint, steps: int = 2, with_mask: bool = False) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dearpygui.dearpygui as dpg
 import pytest
 
-from tests.editor.helpers import link, set_widget
+from tests.editor.helpers import link, param_field, set_widget
 
 pytestmark = pytest.mark.editor
 
@@ -56,7 +56,7 @@ def test_param_widgets_set_params_with_one_undo_step_each(editor):
     editor.undo()
     editor.frame()
     assert editor.graph.params(latent)["space"] == "w+"
-    assert dpg.get_value(editor.canvas.views[latent].widgets["space"]) == "w+"
+    assert dpg.get_value(param_field(editor, latent, "space")) == "w+"
 
 
 def test_a_bad_param_value_shows_the_error_and_keeps_the_graph(editor):
@@ -73,7 +73,8 @@ def test_a_bad_param_value_shows_the_error_and_keeps_the_graph(editor):
 def test_params_show_ranges_choices_and_tooltips(editor):
     latent = editor.add_node("Latent")
     editor.frame()
-    widgets = editor.canvas.views[latent].widgets
+    editor.select(latent)
+    widgets = editor.params.widgets
     psi = dpg.get_item_configuration(widgets["truncation_psi"])
     assert (psi["min_value"], psi["max_value"]) == (0.0, 2.0)
     assert dpg.get_item_configuration(widgets["space"])["items"] == ["w+", "w"]

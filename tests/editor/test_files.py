@@ -8,7 +8,8 @@ import dearpygui.dearpygui as dpg
 import pytest
 
 from nodegraph import Graph
-from tests.editor.helpers import drag_graph
+from tests.editor.helpers import drag_graph, wait_until
+from tests.editor.xinput import key, move, require_xdotool, type_text
 
 pytestmark = pytest.mark.editor
 
@@ -61,9 +62,30 @@ def test_a_png_written_by_export_reopens_as_its_project(editor, tiny_checkpoint,
     assert editor.title.startswith("out.png (project from an image)")
 
 
-def test_the_save_dialog_offers_a_project_name(editor):
-    config = dpg.get_item_configuration(editor.files.save_dialog)
-    assert config["default_filename"] == "untitled.ngproj.json"
+def test_save_as_offers_the_open_projects_name_and_saves_what_is_typed(editor, tmp_path):
+    """Issue 25 item 1, with real keys: the field offers untitled.ngproj.json (dots kept), or
+    the open project's file; typing `mine` saves mine.ngproj.json, shown in title and status."""
+    require_xdotool()
+    move(editor, 600, 400)
+    editor.add_node("Latent")
+    key(editor, "ctrl+shift+s")
+    wait_until(editor, lambda: dpg.is_item_shown(editor.files.save_dialog), what="Save As")
+    offered = dpg.get_value(editor.files.save_name)
+    assert offered.endswith("/untitled.ngproj.json")
+    wait_until(editor, lambda: dpg.is_item_active(editor.files.save_name), what="name typing")
+    key(editor, "ctrl+a", "BackSpace")
+    type_text(editor, str(tmp_path / "mine"))
+    key(editor, "Return")
+    wait_until(editor, lambda: (tmp_path / "mine.ngproj.json").is_file(), what="saved")
+    assert sorted(p.name for p in tmp_path.glob("mine*")) == ["mine.ngproj.json"]
+    assert editor.title.startswith("mine.ngproj.json -")
+    assert editor.status_message == f"saved {tmp_path / 'mine.ngproj.json'}"
+    key(editor, "ctrl+shift+s")
+    wait_until(editor, lambda: dpg.is_item_shown(editor.files.save_dialog), what="Save As again")
+    assert dpg.get_value(editor.files.save_name) == str(tmp_path / "mine.ngproj.json")
+    key(editor, "Escape")
+    editor.files.confirm("cancel")
+    dpg.configure_item(editor.files.save_dialog, show=False)
 
 
 def test_save_in_the_unsaved_changes_prompt_goes_on_with_what_asked(editor, tmp_path):
@@ -71,10 +93,8 @@ def test_save_in_the_unsaved_changes_prompt_goes_on_with_what_asked(editor, tmp_
     editor.files.new()  # untitled and dirty: the prompt
     editor.files.confirm("save")
     assert dpg.is_item_shown(editor.files.save_dialog) and len(editor.graph) == 1
-    path = tmp_path / "scratch.ngproj"
-    dpg.get_item_callback(editor.files.save_dialog)(
-        editor.files.save_dialog, {"file_path_name": str(path)}
-    )
+    dpg.set_value(editor.files.save_name, str(tmp_path / "scratch.ngproj"))
+    editor.files._saved()  # the dialog's Save button
     assert (tmp_path / "scratch.ngproj.json").is_file() and not (tmp_path / "scratch.json").exists()
     assert len(editor.graph) == 0  # the New that asked went on
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nodegraph import Graph
-from tests.editor.helpers import drag_graph, item_center, pump, wait_until
+from tests.editor.helpers import drag_graph, item_center, link, pump, wait_until
 from tests.editor.xinput import click, key, move, require_xdotool, type_text
 
 pytestmark = pytest.mark.editor
@@ -60,8 +60,9 @@ def test_escape_stops_and_the_drag_keeps_its_result_which_reloads(
     move(xeditor, *item_center(xeditor.canvas.tag))
     key(xeditor, "Escape")
     assert xeditor.wait_idle(60)
-    steps = xeditor.graph.params(ids["drag"])["steps"]
-    assert 3 <= steps < 100000  # the steps done, as one undoable edit
+    stopped_at = xeditor.graph.params(ids["drag"])["stopped_at"]
+    assert 3 <= stopped_at < 100000  # the steps done, as one undoable edit
+    assert xeditor.graph.params(ids["drag"])["steps"] == 100000  # the budget stays
     assert "stopped" in xeditor.status_message and "step" in xeditor.status_message
     kept = xeditor.value_of(ids["drag"], "latent")
     assert kept is not None and xeditor.panel.image is not None  # shown, and usable downstream
@@ -70,7 +71,34 @@ def test_escape_stops_and_the_drag_keeps_its_result_which_reloads(
     again = Graph.load(path).value(ids["drag"], "latent", device="cpu")
     assert torch.allclose(again.ws, kept.ws.cpu(), atol=1e-5)  # reproducible after reload
     xeditor.undo()
-    assert xeditor.graph.params(ids["drag"])["steps"] == 100000
+    assert xeditor.graph.params(ids["drag"])["stopped_at"] is None
+
+
+def test_stop_keeps_no_cap_on_later_runs_and_lets_export_write_the_kept_image(
+    xeditor, tiny_checkpoint, tmp_path
+):
+    """Issue 25 item 8: Esc during a drag records where it stopped (steps stay 100000), the
+    Export after it writes the kept image, and moving a target clears the stop."""
+    ids = _long_drag(xeditor, tiny_checkpoint)
+    export = xeditor.add_node("Export", pos=(640, 10), path=str(tmp_path / "kept.png"))
+    link(xeditor, ids["drag"], "image", export, "image")
+    xeditor.select(ids["points"])
+    xeditor.run()
+    wait_until(xeditor, lambda: _drag_step(xeditor, ids["drag"]) >= 3, 120, "drag steps")
+    move(xeditor, *item_center(xeditor.canvas.tag))
+    key(xeditor, "Escape")
+    wait_until(
+        xeditor, lambda: (tmp_path / "kept.png").is_file(), 120, "the Export of the kept drag"
+    )
+    assert xeditor.wait_idle(60)
+    g = xeditor.graph
+    assert g.params(ids["drag"])["steps"] == 100000 and g.params(ids["drag"])["stopped_at"] >= 3
+    status = dpg.get_value(xeditor.canvas.views[ids["drag"]].status)
+    assert status == f"kept at step {g.params(ids['drag'])['stopped_at']}"  # the badge shown
+    xeditor.set_param(ids["points"], points=[{"handle": [5, 5], "target": [29, 30]}])
+    assert g.params(ids["drag"])["stopped_at"] is None and g.params(ids["drag"])["steps"] == 100000
+    xeditor.undo()  # one undo step: the target and the stop come back together
+    assert g.params(ids["drag"])["stopped_at"] >= 3
 
 
 def test_continue_chains_a_stage_from_the_tracked_points(xeditor, tiny_checkpoint):
@@ -78,7 +106,6 @@ def test_continue_chains_a_stage_from_the_tracked_points(xeditor, tiny_checkpoin
     xeditor.stop()
     assert xeditor.wait_idle(60)
     tracked = xeditor.value_of(ids["drag"], "points").handles
-    budget = 100000
     new_drag = xeditor.continue_drag()
     g = xeditor.graph
     new_points = g.links_into(new_drag)["points"].src
@@ -87,7 +114,7 @@ def test_continue_chains_a_stage_from_the_tracked_points(xeditor, tiny_checkpoin
         tuple(round(v, 2) for v in h) for h in tracked
     ]
     assert g.params(new_points)["points"][0]["target"] == [30, 30]
-    assert g.params(new_drag)["steps"] == budget
+    assert g.params(new_drag)["steps"] == 100000 and g.params(new_drag)["stopped_at"] is None
     wait_until(xeditor, lambda: _drag_step(xeditor, new_drag) >= 1, 120, "the next stage runs")
     assert xeditor.panel.node == new_drag
     xeditor.runner.cancel()

@@ -1,5 +1,6 @@
 """The engine side of Stop: CancelToken.finish() makes a drag keep its result so far, cached
-under the steps it did (so setting them, saving and reloading reproduces it); cancel() does not."""
+under `stopped_at` = the steps it did (so setting it, saving and reloading reproduces it, and its
+`steps` budget stays for later runs); cancel() does not."""
 
 from __future__ import annotations
 
@@ -37,9 +38,10 @@ def test_finish_keeps_the_drag_so_far_as_what_its_steps_give(tiny_checkpoint, tm
     on_event, seen = _stop_at(4, token, finish=True)
     report = g.evaluate(["drag"], device="cpu", on_event=on_event, cancel=token)
     (settled,) = [e for e in seen if isinstance(e, events.NodeSettled)]
-    assert settled.params == {"steps": 4} and report.nodes["drag"].settled == {"steps": 4}
+    assert settled.params == {"stopped_at": 4} and report.nodes["drag"].settled == settled.params
     kept = report.outputs["drag"]["latent"].ws
-    g.set("drag", steps=4)
+    g.set("drag", stopped_at=4)
+    assert g.params("drag")["steps"] == 1000
     again = g.evaluate(["drag"], device="cpu")
     assert "drag" in again.cached and again.computed == []  # no forced re-run
     g.save(tmp_path / "p.ngproj.json")

@@ -28,7 +28,9 @@ def test_a_refused_write_asks_and_allow_runs_again(editor, tiny_checkpoint, tmp_
     assert editor.files.open(outside_export_project(tmp_path / "project", tiny_checkpoint, target))
     editor.run()
     assert editor.wait_idle(60)
-    assert dpg.is_item_shown(editor.trust.window) and str(target) in dpg.get_value(editor.trust.text)
+    assert dpg.is_item_shown(editor.trust.window) and str(target) in dpg.get_value(
+        editor.trust.text
+    )
     assert not target.exists()
     editor.trust.answer(True)
     assert editor.wait_idle(60) and editor.last_report.ok, editor.status_message

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.editor.helpers import drag_graph, image_to_screen, item_center, pump, wait_until
+from tests.editor.helpers import (
+    drag_graph,
+    image_to_screen,
+    item_center,
+    param_field,
+    pump,
+    wait_until,
+)
 from tests.editor.xinput import click, drag, key, move, require_xdotool, type_text
 
 pytestmark = pytest.mark.editor
@@ -22,7 +29,7 @@ def xeditor(editor):
 
 
 def _field(editor, node, param):
-    widget = editor.canvas.views[node].widgets[param]
+    widget = param_field(editor, node, param)
     wait_until(editor, lambda: dpg.get_item_rect_size(widget)[0] > 0, what=f"{node}.{param} drawn")
     return widget
 
