@@ -33,7 +33,7 @@ from nodegraph.editor.tips import TOOLTIPS, tip
 from nodegraph.editor.trust_dialog import TrustDialog
 
 SIZE = (1480, 900)
-TOOLBAR_H, LOG_H, STATUS_H, PARAMS_H = 34, 118, 26, 230
+TOOLBAR_H, LOG_H, STATUS_H, PARAMS_H = 34, 90, 26, 230
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 BACKGROUND = (30, 31, 36)
 
@@ -55,6 +55,7 @@ class Editor:
         self.last_error: str | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._changed = True
+        self._touched: str | None = None  # the node the last graph change was about
         self._laid_out = False
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
@@ -222,6 +223,8 @@ class Editor:
 
     def _on_graph_change(self, change: Any) -> None:
         self._changed = True
+        if getattr(change, "node_id", None):
+            self._touched = change.node_id
         if change.kind == "move":
             return
         self.jobs.graph_changed(change.node_id)
@@ -343,11 +346,22 @@ class Editor:
         label = self.graph.undo_label
         if self._edit(f"undid {label}", self.graph.undo) is not None and label is None:
             self.status("nothing to undo")
+        self._show_touched()
 
     def redo(self) -> None:
         label = self.graph.redo_label
         if self._edit(f"redid {label}", self.graph.redo) is not None and label is None:
             self.status("nothing to redo")
+        self._show_touched()
+
+    def _show_touched(self) -> None:
+        """After undo/redo the panes show a node that exists: the shown one, else the node
+        the step touched (a Delete undone shows the restored node)."""
+        self.canvas.sync()
+        if self.selected in self.graph:
+            self.select(self.selected)
+        else:
+            self.select(self._touched if self._touched in self.graph else None)
 
     def select(self, node_id: str | None) -> None:
         self.selected = node_id if node_id is None or node_id in self.graph else None
@@ -443,7 +457,8 @@ class Editor:
     def typing(self) -> bool:
         """A text or number field has the keyboard (or a dialog is up): keys are text then."""
         fields = [*self.params.text_fields(), self.quick_search.input]
-        return self.files.dialog_open or any(dpg.is_item_active(f) for f in fields)
+        active = (dpg.get_item_state(f).get("active", False) for f in fields)
+        return self.files.dialog_open or any(active)
 
     def _on_key(self, key: int) -> None:
         if self.quick_search.shown and self.quick_search.on_key(key):
@@ -516,6 +531,8 @@ class Editor:
         if self._changed:
             self._changed = False
             self._guarded(self.canvas.sync)
+            if self.selected is not None and self.selected not in self.graph:
+                self._guarded(lambda: self.select(None))
             self._guarded(self.show_cache_state)
             self._guarded(self.params.refresh)
             self._guarded(self.panel.refresh)
@@ -628,6 +645,9 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
         editor.run_frames(2)
         if ns.project and not editor.files.open(ns.project, confirm=False):
             code = 1
+        elif ns.project:
+            editor.run_frames(2)  # nodes drawn, so their sizes are known
+            editor.canvas.fit(layout=False)  # frame them (moves the view only)
         elif not ns.project:
             editor.set_graph(
                 drag_start_graph(),

@@ -15,14 +15,14 @@ import numpy as np
 
 from nodegraph import Link
 from nodegraph.editor import pixels
-from nodegraph.editor.queries import fit_offset, free_spot, node_summary
+from nodegraph.editor.queries import fit_offset, fits, free_spot, layered_layout, node_summary
 from nodegraph.editor.tips import tip
 from nodegraph.views import port_view
 
 if TYPE_CHECKING:
     from nodegraph.editor.host import Host
 
-THUMB = 64
+THUMB = 56
 NODE_WIDTH, CHAR_PX = 150, 8.6  # output labels are right-aligned to about this width
 NODE_SIZE = (170.0, 170.0)  # a node's size before it was drawn, for placing new ones
 
@@ -68,6 +68,7 @@ class Canvas:
         ] = {}  # attribute item -> (node, "in"|"out", port)
         self._pin_themes: dict[str, int] = {}
         self._shown: str | None = None
+        self.offset = (0.0, 0.0)  # grid position of a node minus its graph position (F moves it)
         self._shown_theme_id: int | None = None
         self._selection: list[str] = []
         self._pressed_here = False  # the last button press was over the canvas
@@ -83,6 +84,7 @@ class Canvas:
     def rebuild(self) -> None:
         for node_id in list(self.views):
             self._drop(node_id)
+        self.offset = (0.0, 0.0)
         self.sync()
 
     def sync(self) -> None:
@@ -112,7 +114,7 @@ class Canvas:
         cls = g.type_of(node_id)
         pos = g.pos(node_id)
         item = dpg.add_node(
-            label=f"{node_id}  ({cls.type_name})", parent=self.tag, pos=[int(pos[0]), int(pos[1])]
+            label=f"{node_id}  ({cls.type_name})", parent=self.tag, pos=self._at(pos)
         )
         view = NodeView(node_id, cls.type_name, item, pos=pos)
         self.views[node_id] = view
@@ -133,7 +135,10 @@ class Canvas:
                 decl.name,
             )
         with dpg.node_attribute(parent=item, attribute_type=dpg.mvNode_Attr_Static):
-            view.summary = dpg.add_text(node_summary(g, node_id), color=(185, 185, 200))
+            with dpg.group(horizontal=True):
+                view.summary = dpg.add_text(node_summary(g, node_id), color=(185, 185, 200))
+                about = dpg.add_text("(?)", color=(120, 140, 190))
+                tip(about, f"{cls.type_name} ({cls.category}): {cls.doc}")
             view.shown_summary = dpg.get_value(view.summary)
             if any(port_view(o.type).role == "image" for o in cls.outputs):
                 view.thumb_texture = dpg.add_dynamic_texture(
@@ -141,10 +146,7 @@ class Canvas:
                 )
                 view.thumb = dpg.add_image(view.thumb_texture, width=THUMB, height=THUMB)
             view.progress = dpg.add_progress_bar(width=NODE_WIDTH - 10, show=False)
-            with dpg.group(horizontal=True):
-                about = dpg.add_text("(?)", color=(120, 140, 190))
-                tip(about, f"{cls.type_name} ({cls.category}): {cls.doc}")
-                view.status = dpg.add_text("", color=(150, 150, 150))
+            view.status = dpg.add_text("", color=(150, 150, 150), show=False)
 
     def _pin(
         self,
@@ -187,10 +189,23 @@ class Canvas:
         pos = g.pos(node_id)
         if pos != view.pos:
             view.pos = pos
-            dpg.set_item_pos(view.item, [int(pos[0]), int(pos[1])])
+            dpg.set_item_pos(view.item, self._at(pos))
+
+    def _at(self, pos: tuple[float, float]) -> list[int]:
+        """Where a node at graph position `pos` is drawn: the view offset F set, added."""
+        return [int(pos[0] + self.offset[0]), int(pos[1] + self.offset[1])]
+
+    def set_offset(self, offset: tuple[float, float]) -> None:
+        """Moves the view (every node item by one offset) without editing the graph: framing
+        the nodes is not a change of the project."""
+        self.offset = (float(offset[0]), float(offset[1]))
+        for view in self.views.values():
+            dpg.set_item_pos(view.item, self._at(view.pos))
 
     def _drop(self, node_id: str) -> None:
         view = self.views.pop(node_id)
+        if self._shown == node_id:
+            self._shown = None
         for link in [lk for lk in self.link_items if node_id in (lk.src, lk.dst)]:
             dpg.delete_item(self.link_items.pop(link))
         for attr in [*view.inputs.values(), *view.outputs.values()]:
@@ -242,6 +257,7 @@ class Canvas:
         for node_id in self.selected_nodes():
             view = self.views[node_id]
             x, y = dpg.get_item_pos(view.item)
+            x, y = x - self.offset[0], y - self.offset[1]
             if abs(x - view.pos[0]) > 0.5 or abs(y - view.pos[1]) > 0.5:
                 moved[node_id] = (float(x), float(y))
         if moved:
@@ -249,7 +265,8 @@ class Canvas:
 
     def free_position(self) -> tuple[float, float]:
         """Where a new node goes: a free place inside the visible part of the canvas."""
-        return free_spot(self._node_rects(), self.visible_rect(), NODE_SIZE)
+        x, y = free_spot(self._node_rects(), self.visible_rect(), NODE_SIZE)
+        return (x - self.offset[0], y - self.offset[1])
 
     def visible_rect(self) -> tuple[float, float, float, float]:
         """The part of the grid the canvas shows: (x, y, width, height) in node positions."""
@@ -274,16 +291,40 @@ class Canvas:
         for view in self.views.values():
             w, h = dpg.get_item_rect_size(view.item)
             w, h = (w, h) if w > 0 else NODE_SIZE
-            rects.append((view.pos[0], view.pos[1], float(w), float(h)))
+            x, y = self._at(view.pos)
+            rects.append((float(x), float(y), float(w), float(h)))
         return rects
 
-    def fit(self) -> None:
-        """Moves every node by one offset so the graph starts at the visible top-left (one
-        undo step); the canvas cannot zoom, so a graph wider than the view still scrolls."""
-        dx, dy = fit_offset(self._node_rects(), self.visible_rect())
-        if abs(dx) < 1 and abs(dy) < 1:
+    def node_sizes(self) -> dict[str, tuple[float, float]]:
+        """Each node's drawn size (an estimate before it was first drawn)."""
+        sizes = {}
+        for node_id, view in self.views.items():
+            w, h = dpg.get_item_rect_size(view.item)
+            sizes[node_id] = (float(w), float(h)) if w > 0 else NODE_SIZE
+        return sizes
+
+    def fit(self, layout: bool = True) -> None:
+        """F: frames every node. When the graph fits the canvas the view moves (no edit);
+        when it does not, the graph is laid out in columns that read left to right (one undo
+        step) if that fits, and framed. The canvas cannot zoom."""
+        if not self.views:
             return
-        self.editor.move_nodes({n: (v.pos[0] + dx, v.pos[1] + dy) for n, v in self.views.items()})
+        view = self.visible_rect()
+        rects = self._node_rects()
+        if layout and not fits(rects, view):
+            sizes = self.node_sizes()
+            layout = layered_layout(self.graph, sizes)
+            laid = [(x, y, *sizes[n]) for n, (x, y) in layout.items()]
+            if fits(laid, view):
+                self.editor.move_nodes(layout)
+                self.editor.status("laid the graph out to fit the canvas (Ctrl+Z undoes it)")
+                self.sync()
+                rects = self._node_rects()
+            else:
+                self.editor.status("the graph is larger than the canvas: middle-drag to pan")
+        dx, dy = fit_offset(rects, view)
+        if abs(dx) >= 1 or abs(dy) >= 1:
+            self.set_offset((self.offset[0] + dx, self.offset[1] + dy))
 
     def show_selected(self, node_id: str | None) -> None:
         """Marks the node the panes show (its title bar lit); a canvas selection of other
@@ -329,7 +370,7 @@ class Canvas:
             return
         if view.thumb_texture is not None:
             dpg.set_value(view.thumb_texture, pixels.blank(THUMB))
-        dpg.configure_item(view.status, default_value="")
+        dpg.configure_item(view.status, default_value="", show=False)
 
     def thumbnail_shown(self, node_id: str) -> bool:
         """True when the node's thumbnail holds an image (not the blank texture)."""
@@ -354,4 +395,4 @@ class Canvas:
     ) -> None:
         view = self.views.get(node_id)
         if view is not None:
-            dpg.configure_item(view.status, default_value=text, color=color)
+            dpg.configure_item(view.status, default_value=text, color=color, show=bool(text))

@@ -77,7 +77,7 @@ class ParamPane:
             value, widget = values[decl.name], self.widgets.get(decl.name)
             if widget is None or _same(self.shown.get(decl.name), value):
                 continue
-            if dpg.is_item_active(widget):
+            if _active(widget):  # the user is typing there: the field is theirs until left
                 continue
             self.shown[decl.name] = value
             kind = dpg.get_item_type(widget)
@@ -153,7 +153,7 @@ class ParamPane:
         node_id, decl = user_data
         # Typing a number sends a value per key: one undo step while the field is active.
         key = (node_id, decl.name)
-        active = dpg.is_item_active(sender)
+        active = _active(sender)
         merge = key == self._merge_key and active
         self._merge_key = key if active else None
         self._apply(sender, node_id, decl, value, merge)
@@ -211,6 +211,11 @@ def parse_widget_value(decl: Any, value: Any) -> Any:
         except ValueError:
             raise ValueError(f"{text!r} is not a number; leave it empty for auto") from None
     return value
+
+
+def _active(widget: int) -> bool:
+    """The field has the keyboard (False before its first frame, when it has no state yet)."""
+    return bool(dpg.get_item_state(widget).get("active", False))
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -8,6 +8,7 @@ type's role, a param's editor), never from their names."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,6 +318,44 @@ def fit_offset(rects: list[Rect], view: Rect, margin: float = 20.0) -> tuple[flo
     return (view[0] + margin - left, view[1] + margin - top)
 
 
+def fits(rects: list[Rect], view: Rect, margin: float = 20.0) -> bool:
+    """True when the nodes' bounding box fits inside the view (with a margin each side)."""
+    if not rects:
+        return True
+    width = max(r[0] + r[2] for r in rects) - min(r[0] for r in rects)
+    height = max(r[1] + r[3] for r in rects) - min(r[1] for r in rects)
+    return width + 2 * margin <= view[2] and height + 2 * margin <= view[3]
+
+
+def layered_layout(
+    g: Graph, sizes: dict[str, tuple[float, float]], gap: tuple[float, float] = (40.0, 16.0)
+) -> dict[str, tuple[float, float]]:
+    """Positions that read left to right: each node in the column after the deepest node it
+    reads (so every link runs rightwards), a column stacked top-down in link order, columns
+    as wide as their widest node. Starts at (0, 0)."""
+    order = topological(g)
+    depth: dict[str, int] = {}
+    for node_id in order:
+        sources = [link.src for link in g.links_into(node_id).values()]
+        depth[node_id] = 1 + max((depth[s] for s in sources), default=-1)
+    # A node that only feeds one column (a point set, a mask) sits just before its reader.
+    for node_id in reversed(order):
+        readers = [link.dst for link in g.links_from(node_id)]
+        if readers and not g.links_into(node_id):
+            depth[node_id] = max(depth[node_id], min(depth[r] for r in readers) - 1)
+    columns: dict[int, list[str]] = {}
+    for node_id in order:
+        columns.setdefault(depth[node_id], []).append(node_id)
+    positions, x = {}, 0.0
+    for column in sorted(columns):
+        y = 0.0
+        for node_id in columns[column]:
+            positions[node_id] = (x, y)
+            y += sizes.get(node_id, (170.0, 170.0))[1] + gap[1]
+        x += max(sizes.get(n, (170.0, 170.0))[0] for n in columns[column]) + gap[0]
+    return positions
+
+
 def _overlaps(a: Rect, b: Rect, gap: float = 10.0) -> bool:
     return not (
         a[0] + a[2] + gap <= b[0]
@@ -416,17 +455,20 @@ def continue_drag(g: Graph, drag_id: str, tracked: list[Point], targets: list[Po
     if params.get(STOPPED_AT) is not None:  # the new stage runs its whole budget
         params[STOPPED_AT] = None
     x, y = g.pos(drag_id)
-    points_y = g.pos(points_src)[1]
     consumers = g.links_from(drag_id)
     right = [str(n) for n in g.nodes if g.pos(n)[0] > x + 1]
+    drag_name = next_stage_name(g, drag_id)
+    points_name = unique_id(g, f"{drag_name}_points")
     with g.transaction(f"continue {drag_id}"):
-        for node_id in right:  # make room: a new column right of the stopped drag
+        for node_id in right:  # make room: two new columns right of the stopped drag
             px, py = g.pos(node_id)
-            g.move(node_id, (px + STAGE_DX, py))
+            g.move(node_id, (px + 2 * STAGE_DX, py))
+        # Beside the stopped drag: its point set in the next column, the drag after that.
         new_points = g.add(
-            g.type_of(points_src), pos=(x + STAGE_DX, points_y), **{pairs_decl.name: pairs}
-        )
-        new_drag = g.add(g.type_of(drag_id), pos=(x + STAGE_DX, y), **params)
+            g.type_of(points_src), id=points_name, pos=(x + STAGE_DX, y),
+            **{pairs_decl.name: pairs},
+        )  # fmt: skip
+        new_drag = g.add(g.type_of(drag_id), id=drag_name, pos=(x + 2 * STAGE_DX, y), **params)
         for name, link in g.links_into(drag_id).items():
             if name == points_in:
                 continue
@@ -436,6 +478,22 @@ def continue_drag(g: Graph, drag_id: str, tracked: list[Point], targets: list[Po
         for link in consumers:
             g.connect(new_drag, link.output, link.dst, link.input, replace=True)
     return NextStage(str(new_points), str(new_drag), sorted({lk.dst for lk in consumers}))
+
+
+def unique_id(g: Graph, wanted: str) -> str:
+    """`wanted`, or `wanted_2`, `wanted_3`... when a node already has that id."""
+    candidate, n = wanted, 2
+    while candidate in g:
+        candidate, n = f"{wanted}_{n}", n + 1
+    return candidate
+
+
+def next_stage_name(g: Graph, drag_id: str) -> str:
+    """The id of the stage after `drag_id`: stage1 -> stage2, stage2 -> stage3; any other
+    name gets "_stage2" (drag -> drag_stage2); made unique."""
+    match = re.fullmatch(r"(.*?)(\d+)", drag_id)
+    wanted = f"{match[1]}{int(match[2]) + 1}" if match else f"{drag_id}_stage2"
+    return unique_id(g, wanted)
 
 
 def distance_left(tracked: list[Point], targets: list[Point]) -> float:

@@ -136,22 +136,51 @@ def test_new_nodes_are_placed_inside_the_visible_canvas(editor):
     assert len({(x, y) for x, y, _, _ in rects}) == len(rects)  # none on top of another
 
 
-def test_fit_brings_far_nodes_into_view_as_one_undo_step(editor):
-    from tests.editor.helpers import pump
-
-    a = editor.add_node("Latent", pos=(3000, 2500))
-    b = editor.add_node("Generator", pos=(3300, 2500))
-    pump(editor, 3)
-    editor.canvas.fit()
-    pump(editor, 3)
+def _inside_canvas(editor, node) -> bool:
     x0, y0 = dpg.get_item_pos(editor.canvas_box)
     w, h = dpg.get_item_rect_size(editor.canvas_box)
-    for node in (a, b):
-        x, y = dpg.get_item_rect_min(editor.canvas.views[node].item)
-        assert x0 <= x < x0 + w and y0 <= y < y0 + h
-    assert editor.graph.pos(b)[0] - editor.graph.pos(a)[0] == 300  # the layout is kept
-    editor.undo()
-    assert editor.graph.pos(a) == (3000.0, 2500.0)
+    (x, y), (nw, nh) = (
+        dpg.get_item_rect_min(editor.canvas.views[node].item),
+        dpg.get_item_rect_size(editor.canvas.views[node].item),
+    )
+    return x0 <= x and y0 <= y and x + nw <= x0 + w and y + nh <= y0 + h
+
+
+def test_f_frames_far_nodes_by_moving_the_view_not_the_project(editor):
+    """Issue 25 item 4: F (a real key over the canvas) brings every node into view and the
+    project stays unchanged (the view moved, not the nodes)."""
+    from tests.editor.helpers import item_center, pump
+    from tests.editor.xinput import key, move, require_xdotool
+
+    require_xdotool()
+    a = editor.add_node("Latent", pos=(3000, 2500))
+    b = editor.add_node("Generator", pos=(3300, 2500))
+    editor.graph.mark_clean()
+    pump(editor, 3)
+    move(editor, *item_center(editor.canvas.tag))
+    key(editor, "f")
+    pump(editor, 3)
+    assert _inside_canvas(editor, a) and _inside_canvas(editor, b)
+    assert editor.graph.pos(a) == (3000.0, 2500.0) and not editor.graph.dirty
+    assert " *" not in editor.title
+
+
+def test_f_frames_every_node_and_link_of_two_stage(editor):
+    """Issue 25 item 5: two_stage, compact nodes, after F: every node inside the canvas."""
+    from pathlib import Path
+
+    from tests.editor.helpers import item_center, pump
+    from tests.editor.xinput import key, move, require_xdotool
+
+    require_xdotool()
+    assert editor.files.open(Path(__file__).parents[2] / "projects/two_stage.ngproj.json")
+    pump(editor, 3)
+    move(editor, *item_center(editor.canvas.tag))
+    key(editor, "f")
+    pump(editor, 3)
+    outside = [n for n in editor.canvas.views if not _inside_canvas(editor, n)]
+    assert outside == [] and not editor.graph.dirty
+    assert len(editor.canvas.link_items) == len(editor.graph.links) == 9
 
 
 def test_hint_and_status_fit_in_their_windows(editor, tiny_checkpoint):

@@ -108,3 +108,46 @@ def test_continue_adds_a_point_set_from_the_tracked_handles_and_a_drag_after_the
     assert stage.relinked == [ids["export"]]
     g.undo()  # one undo step
     assert stage.drag not in g and g.links_into(ids["export"])["image"].src == ids["drag"]
+
+
+def test_cache_state_calls_a_value_stale_once_anything_upstream_changed():
+    g, ids = _two_stage()
+    computed = {n: queries.upstream_signature(g, n) for n in ids.values()}
+    g.set(ids["latent"], seed=5)
+    state = queries.cache_state(g, computed)
+    # nothing was evaluated, so nothing is held either: all are out of date
+    assert state.current == set() and state.stale == set(ids.values())
+    assert state.strip(len(g)) == "0 of 5 nodes current, 5 out of date"
+    assert queries.CacheState().strip(5) == "idle"
+
+
+def test_node_summary_lists_what_differs_from_the_defaults_in_one_short_line():
+    g, ids = _two_stage()
+    assert queries.node_summary(g, ids["points"]) == "1 pair"
+    assert queries.node_summary(g, ids["drag"]) == "steps 80"
+    assert queries.node_summary(g, ids["export"]) == "path out.png"
+    assert len(queries.node_summary(g, ids["latent"])) <= queries.SUMMARY_CHARS
+
+
+def test_continue_names_the_next_stage_and_places_it_beside_the_stopped_one():
+    g, ids = _two_stage()
+    g.move(ids["drag"], (200.0, 0.0))
+    stage = queries.continue_drag(g, ids["drag"], [(61.0, 70.0)], [(66.0, 70.0)])
+    assert (stage.drag, stage.points) == ("stage2", "stage2_points")
+    (dx, dy), (px, py) = g.pos(stage.drag), g.pos(stage.points)
+    assert py == dy == 0.0 and 200.0 < px < dx  # the same row, right of the stopped drag
+    assert g.pos(ids["export"])[0] > dx  # what was right of it moved further right
+    assert queries.next_stage_name(g, "drag") == "drag_stage2"
+
+
+def test_layered_layout_puts_every_reader_right_of_what_it_reads():
+    g, ids = _two_stage()
+    sizes = {n: (150.0, 100.0) for n in ids.values()}
+    pos = queries.layered_layout(g, sizes)
+    assert all(pos[link.src][0] < pos[link.dst][0] for link in g.links)
+    corners = list(pos.values())
+    assert not any(
+        abs(a[0] - b[0]) < 150 and abs(a[1] - b[1]) < 100
+        for i, a in enumerate(corners)
+        for b in corners[i + 1 :]
+    )  # no two nodes overlap
