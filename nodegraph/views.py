@@ -66,7 +66,11 @@ class BrushEditor:
     unit: str = "stroke"
 
     def stroke(self, points: list[list[float]], radius: float, erasing: bool) -> dict[str, Any]:
-        return {self.points: points, self.radius: radius, self.mode: self.erase if erasing else self.paint}
+        return {
+            self.points: points,
+            self.radius: radius,
+            self.mode: self.erase if erasing else self.paint,
+        }
 
 
 _PORT_VIEWS: dict[str, PortView] = {}
@@ -80,3 +84,17 @@ def register_port_view(port_type: str, view: PortView) -> None:
 def port_view(port_type: str) -> PortView:
     """The view declared for `port_type`; a plain one (no role, default colour) otherwise."""
     return _PORT_VIEWS.get(port_type, PortView())
+
+
+_STARTERS: dict[str, Callable[[Any], None]] = {}
+
+
+def register_starter(name: str, build: Callable[[Any], None]) -> None:
+    """Declares a graph a newcomer starts from (`nodegraph edit` with no project, File > New
+    from a starter): `build(graph)` adds and links its nodes in an empty Graph."""
+    _STARTERS[name] = build
+
+
+def starters() -> dict[str, Callable[[Any], None]]:
+    """The starter graphs node packages declared, by name."""
+    return dict(_STARTERS)

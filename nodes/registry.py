@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def node_types() -> list[type]:
+    from . import starter  # noqa: F401  (declares the editor's DragGAN start graph)
     from .drag_optimizer import DragOptimizerNode
     from .export import ExportNode
     from .generator import GeneratorNode

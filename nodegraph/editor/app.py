@@ -20,7 +20,7 @@ import numpy as np
 from nodegraph import Graph, GraphError
 from nodegraph.editor import queries, shortcuts
 from nodegraph.editor.canvas import Canvas
-from nodegraph.editor.files import Files, drag_start_graph
+from nodegraph.editor.files import Files, start_graph
 from nodegraph.editor.help_window import HelpWindow
 from nodegraph.editor.image_panel import ImagePanel
 from nodegraph.editor.jobs import DIM, ERROR, Jobs
@@ -155,7 +155,7 @@ class Editor:
         with dpg.menu_bar():
             with dpg.menu(label="File"):
                 item("New", "new", lambda: self.files.new())
-                dpg.add_menu_item(label="New DragGAN graph", callback=lambda: self.files.new_drag())
+                dpg.add_menu_item(label="New from starter", callback=lambda: self.files.new_start())
                 item("Open...", "open", lambda: self.files.show_open_dialog())
                 with dpg.menu(label="Open recent") as self.recent_menu:
                     pass
@@ -650,8 +650,8 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
             editor.canvas.fit(layout=False)  # frame them (moves the view only)
         elif not ns.project:
             editor.set_graph(
-                drag_start_graph(),
-                "a DragGAN graph to start from: click a handle then its target, then Run",
+                start_graph(),
+                "a graph to start from: set its points on the image, then Run",
             )
         if getattr(ns, "run", False) and code == 0:
             editor.run()

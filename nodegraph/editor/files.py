@@ -15,12 +15,12 @@ import dearpygui.dearpygui as dpg
 from nodegraph import Graph, GraphError, ProjectError
 from nodegraph.atomic import atomic_write
 from nodegraph.editor.queries import DEFAULT_PROJECT_NAME, project_path
+from nodegraph.views import starters
 
 if TYPE_CHECKING:
     from nodegraph.editor.host import Host
 
 RECENT_MAX = 10
-START_COLUMN = 200.0  # grid units between the start graph's columns
 
 
 def save_as_suggestion(path: str | os.PathLike | None) -> Path:
@@ -28,22 +28,15 @@ def save_as_suggestion(path: str | os.PathLike | None) -> Path:
     return Path(path) if path else Path.cwd() / DEFAULT_PROJECT_NAME
 
 
-def drag_start_graph() -> Graph:
-    """A newcomer's start: Generator (the bundled model) -> Latent -> DragOptimizer with a
-    PointSet -> Export, linked and laid out in columns; only the points are left to click."""
+def start_graph() -> Graph:
+    """A newcomer's start: the first starter graph a node package declared (nodegraph.views),
+    marked saved; an empty graph when none did."""
     g = Graph()
-    c = START_COLUMN
-    gen = g.add("Generator", id="generator", pos=(20, 20))
-    latent = g.add("Latent", id="latent", pos=(20, 200))
-    points = g.add("PointSet", id="points", pos=(20 + c, 200))
-    drag = g.add("DragOptimizer", id="drag", pos=(20 + 2 * c, 20))
-    export = g.add("Export", id="export", pos=(20 + 3 * c, 20), path="drag.png")
-    g.connect(gen, "generator", latent, "generator")
-    g.connect(gen, "generator", drag, "generator")
-    g.connect(latent, "latent", drag, "latent")
-    g.connect(points, "points", drag, "points")
-    g.connect(drag, "image", export, "image")
-    g.mark_clean()
+    g.registry.types()  # loads the node packages, which declare their starters
+    build = next(iter(starters().values()), None)
+    if build is not None:
+        build(g)
+        g.mark_clean()
     return g
 
 
@@ -66,12 +59,12 @@ class Files:
     def new(self) -> None:
         self.guard(lambda: self.editor.set_graph(Graph(), "new project"))
 
-    def new_drag(self) -> None:
-        """A new project holding a ready DragGAN graph (File > New DragGAN graph)."""
+    def new_start(self) -> None:
+        """A new project holding the ready starter graph (File > New from starter)."""
         self.guard(
             lambda: self.editor.set_graph(
-                drag_start_graph(),
-                "new DragGAN graph: click a handle then its target on the image, then Run",
+                start_graph(),
+                "new graph from the starter: set its points on the image, then Run",
             )
         )
 

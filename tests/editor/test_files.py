@@ -116,3 +116,14 @@ def test_undo_of_a_point_drag_keeps_int_points_so_nothing_re_runs(editor, tiny_c
     assert all(isinstance(v, int) for v in g.params(ids["points"])["points"][0]["handle"])
     editor.undo()
     assert g.params(ids["points"])["points"] == [{"handle": [12, 14], "target": [20, 14]}]
+
+
+def test_a_newcomer_starts_from_a_linked_drag_graph(editor):
+    """Issue 25's newcomer start: File > New from starter (and `nodegraph edit` with no
+    project) shows Generator, Latent, PointSet, DragOptimizer and Export, linked, unchanged."""
+    editor.files.new_start()
+    editor.frame()
+    types = sorted(editor.graph.type_of(n).type_name for n in editor.canvas.views)
+    assert types == ["DragOptimizer", "Export", "Generator", "Latent", "PointSet"]
+    assert len(editor.canvas.link_items) == 5 and not editor.graph.dirty
+    assert "starter" in editor.status_message
