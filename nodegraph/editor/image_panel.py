@@ -66,6 +66,7 @@ class ImagePanel:
         self.stroke: list[list[float]] | None = None
         self.erasing = False
         self.radius = 8.0
+        self.brush_at: tuple[float, float] | None = None  # the pointer over the image, brushing
         self.gesture = False  # a button went down over the image and is not up yet
         self._rendered: dict[tuple, torch.Tensor | None] = {}
         self._last_render: dict[tuple, torch.Tensor] = {}
@@ -106,7 +107,7 @@ class ImagePanel:
                 dpg.add_text("radius")
                 self.radius_slider = dpg.add_slider_float(
                     default_value=self.radius, min_value=1, max_value=64, width=110, format="%.0f px",
-                    callback=lambda s, v: self.set_radius(v),
+                    callback=lambda s, v: self.set_radius(v), clamped=True,
                 )  # fmt: skip
                 dpg.add_button(label="reset mask", callback=lambda: self.reset_mask())
             with dpg.child_window(horizontal_scrollbar=True, border=False) as self.view:
@@ -286,6 +287,8 @@ class ImagePanel:
         self._draw_overlay(overlay)
         if self.mode == "brush" and self.stroke:
             self._draw_stroke()
+        if self.mode == "brush" and self.brush_at is not None:
+            self._draw_brush_outline()
 
     def _draw_legend(self) -> None:
         """The colours of first points, second points and tracked points, named as the param
@@ -338,6 +341,13 @@ class ImagePanel:
         for p in pts:
             dpg.draw_circle(p, r, color=color, fill=color, parent=dl)
 
+    def _draw_brush_outline(self) -> None:
+        """The brush under the pointer: a black and a white ring of the radius, seen on any
+        image, so the user sees what a press will paint."""
+        centre, r = self._screen(*self.brush_at), self.radius * self.zoom
+        dpg.draw_circle(centre, r + 1, color=(0, 0, 0, 230), thickness=1.5, parent=self.drawlist)
+        dpg.draw_circle(centre, r, color=(255, 255, 255, 240), thickness=1.5, parent=self.drawlist)
+
     def _screen(self, x: float, y: float) -> tuple[float, float]:
         return ((x + 0.5) * self.zoom, (y + 0.5) * self.zoom)
 
@@ -369,7 +379,13 @@ class ImagePanel:
         if self.gesture:
             pos = self.mouse_image_pos(clamp=True)
             if pos is not None:
+                self.brush_at = pos if self.mode == "brush" else None
                 self.move_to(*pos)
+        elif self.mode == "brush":
+            pos = self.mouse_image_pos()
+            if pos != self.brush_at:
+                self.brush_at = pos
+                self.redraw()
 
     def _on_release(self) -> None:
         if self.gesture:
@@ -379,6 +395,7 @@ class ImagePanel:
     def _on_wheel(self, delta: float) -> None:
         if self.mouse_image_pos() is not None:
             self.wheel(delta)
+            self.redraw()  # drawn this frame, not when the pointer next moves
 
     # --- gestures -> edits (image pixel coordinates) -------------------------------------
     def press(self, x: float, y: float, button: int = 0) -> None:
@@ -439,15 +456,23 @@ class ImagePanel:
         self.redraw()
 
     def wheel(self, delta: float) -> None:
-        """Mouse wheel over the image: brush radius when painting, else zoom."""
-        if self.mode == "brush":
-            self.set_radius(self.radius + (1 if delta > 0 else -1) * max(1.0, self.radius * 0.1))
-        else:
-            self.set_zoom(self.zoom * (1.15 if delta > 0 else 1 / 1.15))
+        """Mouse wheel over the image: brush radius when painting, else zoom. `delta` counts
+        notches (several in one frame are several steps), each a step of 10 % (at least 1 px)."""
+        notches = int(round(delta)) or (1 if delta > 0 else -1)
+        for _ in range(abs(notches)):
+            up = notches > 0
+            if self.mode == "brush":
+                step = max(1, round(self.radius * 0.1))
+                self.set_radius(self.radius + (step if up else -step))
+            else:
+                self.set_zoom(self.zoom * (1.15 if up else 1 / 1.15))
 
     def set_radius(self, radius: float) -> None:
-        self.radius = float(max(1.0, min(64.0, radius)))
+        """Whole pixels, as the slider shows them (a stroke saves the radius it shows)."""
+        self.radius = float(max(1, min(64, round(radius))))
         dpg.set_value(self.radius_slider, self.radius)
+        if self.brush_at is not None:
+            self.redraw()  # the outline takes the new radius now
 
     def _set_stroke_mode(self, value: str) -> None:
         self.erasing = value == "erase"

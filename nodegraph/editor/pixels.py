@@ -39,16 +39,37 @@ def resize(image: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def rgba(image: torch.Tensor, mask: torch.Tensor | None = None) -> np.ndarray:
-    """Flat RGBA float32 in [0, 1], as a dynamic texture wants; `mask` tints the flexible area."""
+    """Flat RGBA float32 in [0, 1], as a dynamic texture wants; `mask` marks the flexible area
+    so it shows on any image: a light tint, dark/light diagonal hatching and an outline of a
+    white ring inside its edge and a black one outside."""
     rgb = (image[0] + 1) / 2  # [3, H, W]
     if mask is not None:
         m = mask.detach().float().cpu()
         if m.shape != rgb.shape[1:]:
             m = F.interpolate(m[None, None], size=rgb.shape[1:], mode="nearest")[0, 0]
         rgb = rgb * (1 - MASK_ALPHA * m) + MASK_TINT[:, None, None] * (MASK_ALPHA * m)
+        rgb = _mark_region(rgb, m > 0.5)
     h, w = rgb.shape[1:]
     out = torch.cat([rgb, torch.ones(1, h, w)], 0).permute(1, 2, 0)
     return out.contiguous().numpy().astype(np.float32).reshape(-1)
+
+
+HATCH_PERIOD = 8  # pixels between hatch lines
+
+
+def _mark_region(rgb: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+    """Hatching inside the region (alternating dark and light lines) and its outline."""
+    h, w = inside.shape
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    phase = (xs + ys) % HATCH_PERIOD
+    grown = F.max_pool2d(inside[None, None].float(), 3, 1, 1)[0, 0] > 0
+    shrunk = -F.max_pool2d(-inside[None, None].float(), 3, 1, 1)[0, 0] > 0
+    out = rgb.clone()
+    out[:, inside & (phase == 0)] = 0.0
+    out[:, inside & (phase == HATCH_PERIOD // 2)] = 1.0
+    out[:, inside & ~shrunk] = 1.0  # a white ring inside the edge
+    out[:, grown & ~inside] = 0.0  # a black ring outside it
+    return out
 
 
 def blank(size: int, value: float = 0.12) -> np.ndarray:

@@ -16,7 +16,7 @@ from tests.editor.helpers import (
     pump,
     wait_until,
 )
-from tests.editor.xinput import click, drag, key, move, require_xdotool, type_text
+from tests.editor.xinput import click, drag, key, move, require_xdotool, type_text, xdo
 
 pytestmark = pytest.mark.editor
 
@@ -152,3 +152,59 @@ def test_quick_search_enter_adds_the_highlighted_type_and_arrows_move_it(xeditor
     key(xeditor, "Return")
     wait_until(xeditor, lambda: len(xeditor.graph) == 1, what="a node added")
     assert xeditor.graph.type_of(xeditor.graph.nodes[0]).type_name == moved
+
+
+def test_every_wheel_notch_is_one_radius_step_shown_at_once(xeditor, tiny_checkpoint):
+    """Issue 25 item 6: four quick notches (one X burst) move the radius 8 -> 12 and the slider
+    shows 12 px in the frames that follow; five zoom-out notches give five zoom steps."""
+    ids = _mask_editor(xeditor, tiny_checkpoint, radius=8)
+    move(xeditor, *image_to_screen(xeditor, 16, 16))
+    xdo("click", "--repeat", "4", "--delay", "1", "4")
+    pump(xeditor, 6)
+    assert xeditor.panel.radius == 12 and dpg.get_value(xeditor.panel.radius_slider) == 12
+    xeditor.select(ids["latent"])
+    wait_until(xeditor, lambda: xeditor.panel.image is not None, 60, "the latent's image")
+    move(xeditor, *image_to_screen(xeditor, 4, 4))
+    zoom = xeditor.panel.zoom
+    xdo("click", "--repeat", "5", "--delay", "1", "5")
+    pump(xeditor, 8)
+    assert xeditor.panel.zoom == pytest.approx(zoom / 1.15**5, rel=1e-3)
+
+
+def test_an_instant_ctrl_enter_chord_runs(xeditor, tiny_checkpoint):
+    """Issue 25 item 6: ctrl+Return sent as one chord (both keys down and up at once) runs."""
+    ids = drag_graph(xeditor, tiny_checkpoint, steps=1)
+    xeditor.graph.set(ids["points"], points=[{"handle": [5, 5], "target": [9, 9]}])
+    move(xeditor, *item_center(xeditor.canvas.tag))
+    xdo("key", "--delay", "0", "ctrl+Return")
+    wait_until(xeditor, lambda: xeditor.last_report is not None, 120, "the run the chord started")
+    assert xeditor.last_report.ok
+
+
+def test_the_brush_outline_follows_the_pointer_and_the_mask_is_outlined(
+    xeditor, tiny_checkpoint, tmp_path
+):
+    """Issue 25 item 9: a white ring of the brush's radius is drawn under the pointer; a
+    painted region has a white inner and black outer outline; its radius is saved whole."""
+    ids = _mask_editor(xeditor, tiny_checkpoint, radius=3)
+    move(xeditor, *image_to_screen(xeditor, 16, 16))
+    pump(xeditor, 3)
+    shot = np.asarray(Image.open(xeditor.screenshot(tmp_path / "ring.png")).convert("RGB"))
+    cx, cy = image_to_screen(xeditor, 16, 16)
+    r = int(3 * xeditor.panel.zoom)
+    ring = [shot[cy, cx + r + d] for d in (-1, 0, 1)]
+    assert any(min(p) > 200 for p in ring), ring  # white ring pixels at the radius
+    drag(xeditor, [image_to_screen(xeditor, x, 10) for x in (8, 12, 16)])
+    wait_until(xeditor, lambda: _mask_sum(xeditor) > 0, 60, "the mask with the stroke")
+    (stroke,) = xeditor.graph.params(ids["mask"])["strokes"]
+    assert stroke["radius"] == 3
+    move(xeditor, 5, 5)
+    shot = np.asarray(Image.open(xeditor.screenshot(tmp_path / "mask.png")).convert("RGB"))
+    mask = xeditor.panel.mask.numpy() > 0.5
+    ys, xs = np.nonzero(mask)
+    top = ys.min()  # the topmost masked row: its edge pixel is white, the one above black
+    x = int(xs[ys == top][len(xs[ys == top]) // 2])
+    scale = mask.shape[0] / xeditor.panel.image.shape[-1]
+    inside = shot[image_to_screen(xeditor, x / scale, top / scale)[::-1]]
+    outside = shot[image_to_screen(xeditor, x / scale, (top - 1) / scale)[::-1]]
+    assert min(inside) > 230 and max(outside) < 25, (inside, outside)
