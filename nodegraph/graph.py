@@ -239,7 +239,8 @@ class Graph:
             checked = self.type_of(node).check_params(node, params, base=current)
             new = {name: checked[name] for name in params}
             old = {name: current[name] for name in params}
-            self._history.run(cmd.SetParams(node, old, new, mergeable=merge), merge=merge)
+            label = f"set {node}.{', '.join(new)}"  # what Undo names: "undid set stage1.lr"
+            self._history.run(cmd.SetParams(node, old, new, merge, label), merge=merge)
 
     def move(self, node: str, pos: tuple[float, float], merge: bool = False) -> None:
         """Moves a node in the editor; undoable (`merge=True` for a drag)."""

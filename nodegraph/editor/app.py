@@ -190,7 +190,7 @@ class Editor:
                 item("Stop", "stop", lambda: self.stop())
                 item("Continue", "continue", lambda: self.continue_drag())
                 dpg.add_menu_item(label="Live", check=True, callback=lambda s, v: self.set_live(v))
-            with dpg.menu(label="Help"):
+            with dpg.menu(label="Help") as self.help_menu:
                 dpg.add_menu_item(label="Shortcuts", callback=lambda: self.help.show())
 
     def _layout(self) -> None:

@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
 THUMB = 56
 NODE_WIDTH, CHAR_PX = 150, 8.6  # output labels are right-aligned to about this width
-NODE_SIZE = (170.0, 170.0)  # a node's size before it was drawn, for placing new ones
+NODE_SIZE = (170.0, 170.0)
+EMPTY_HINT = (
+    "An empty graph. Press Tab over the canvas to add a node by name, use the Add menu, or "
+    "File > New from starter for a ready graph. Help > Shortcuts lists the keys."
+)  # a node's size before it was drawn, for placing new ones
 
 
 @dataclass
@@ -60,6 +64,9 @@ class Canvas:
             minimap_location=dpg.mvNodeMiniMap_Location_BottomLeft,
             width=-1,
             height=-1,
+        )
+        self.empty_hint = dpg.add_text(
+            EMPTY_HINT, parent=parent, pos=(30, 40), color=(170, 170, 185), wrap=420
         )
         self.views: dict[str, NodeView] = {}
         self.link_items: dict[Link, int] = {}
@@ -99,6 +106,7 @@ class Canvas:
                 self._build(node_id)
             else:
                 self._update(node_id)
+        dpg.configure_item(self.empty_hint, show=not ids)
         links = set(g.links)
         for link in list(self.link_items):
             if link not in links:

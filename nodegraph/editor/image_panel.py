@@ -24,6 +24,7 @@ from nodegraph.editor.queries import (
     editing_mode,
     image_source,
     input_image_source,
+    missing_inputs,
     output_with_role,
     overlay_for,
     pairs_feeding,
@@ -274,7 +275,7 @@ class ImagePanel:
         dpg.configure_item(self.legend, show=bool(overlay.handles or overlay.tracked))
         if self.image is None:
             dpg.configure_item(dl, width=300, height=40)
-            msg = "no image yet: press Run" if self.node else ""
+            msg = self._no_image_message()
             dpg.draw_text((8, 8), msg, parent=dl, size=16, color=(160, 160, 170))
             return
         h, w = self.image.shape[-2:]
@@ -289,6 +290,16 @@ class ImagePanel:
             self._draw_stroke()
         if self.mode == "brush" and self.brush_at is not None:
             self._draw_brush_outline()
+
+    def _no_image_message(self) -> str:
+        """Why there is no image: what to link first, else that a Run makes it."""
+        if self.node is None or self.node not in self.editor.graph:
+            return ""
+        missing = missing_inputs(self.editor.graph, self.node)
+        if missing:
+            more = f" (+{len(missing) - 2} more)" if len(missing) > 2 else ""
+            return f"link {', '.join(missing[:2])}{more} first, then Run"
+        return "no image yet: press Run"
 
     def _draw_legend(self) -> None:
         """The colours of first points, second points and tracked points, named as the param

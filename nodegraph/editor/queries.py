@@ -367,15 +367,35 @@ def _overlaps(a: Rect, b: Rect, gap: float = 10.0) -> bool:
 
 # --- quick search ---------------------------------------------------------------------------
 def search_types(g: Graph, query: str) -> list[str]:
-    """Type names matching `query` (name, category or doc), best first: names that start with
-    it, then names that contain it, then the rest; ties alphabetically."""
+    """Type names matching `query`, best first: names that start with it, names that contain
+    it, then types whose category or a word of whose description starts with it (so "lat"
+    lists Latent before a type that merely mentions latents); ties alphabetically."""
     q = query.strip().lower()
-    ranked = [
-        (0 if name.lower().startswith(q) else 1 if q in name.lower() else 2, name)
-        for name, cls in g.registry.types().items()
-        if q in f"{name} {cls.category} {cls.doc}".lower()
-    ]
-    return [name for _, name in sorted(ranked)]
+
+    def rank(name: str, cls: type) -> int | None:
+        if name.lower().startswith(q):
+            return 0
+        if q in name.lower():
+            return 1
+        if cls.category.lower().startswith(q):
+            return 2
+        words = re.findall(r"[a-z0-9]+", cls.doc.lower())
+        return 3 if any(w.startswith(q) for w in words) else None
+
+    ranked = [(rank(name, cls), name) for name, cls in g.registry.types().items()]
+    return [name for r, name in sorted((r, n) for r, n in ranked if r is not None)]
+
+
+def missing_inputs(g: Graph, node_id: str) -> list[str]:
+    """ "node.input" for every required input left unlinked in the node or what it reads:
+    what must be linked before a run can give the node a value."""
+    missing = []
+    for n in sorted(upstream_of(g, node_id)):
+        links = g.links_into(n)
+        missing += [
+            f"{n}.{i.name}" for i in g.type_of(n).inputs if not i.optional and i.name not in links
+        ]
+    return missing
 
 
 # --- files ----------------------------------------------------------------------------------

@@ -151,3 +151,17 @@ def test_layered_layout_puts_every_reader_right_of_what_it_reads():
         for i, a in enumerate(corners)
         for b in corners[i + 1 :]
     )  # no two nodes overlap
+
+
+def test_quick_search_lists_description_matches_after_names_and_only_by_word():
+    g = Graph()
+    found = queries.search_types(g, "lat")
+    assert found[0] == "Latent"
+    assert all(found.index("Latent") < found.index(n) for n in found if "lat" not in n.lower())
+    assert queries.search_types(g, "ranslat") == []  # inside a word of a description: no
+
+
+def test_undo_names_the_node_and_param():
+    g, ids = _two_stage()
+    g.set(ids["drag"], lr=0.05)
+    assert g.undo_label == f"set {ids['drag']}.lr"

@@ -208,3 +208,35 @@ def test_the_brush_outline_follows_the_pointer_and_the_mask_is_outlined(
     inside = shot[image_to_screen(xeditor, x / scale, top / scale)[::-1]]
     outside = shot[image_to_screen(xeditor, x / scale, (top - 1) / scale)[::-1]]
     assert min(inside) > 230 and max(outside) < 25, (inside, outside)
+
+
+def test_help_shortcuts_lists_the_table_the_keys_use(xeditor):
+    """Issue 25 item 11: Help > Shortcuts (clicked) shows every row of the shortcut table."""
+    from nodegraph.editor.shortcuts import help_rows
+
+    labels = ["File", "Edit", "Add", "Run"]  # the menu bar left of Help: ImGui's spacing
+    x = 8 + sum(dpg.get_text_size(t)[0] + 14 for t in labels) + dpg.get_text_size("Help")[0] / 2
+    click(xeditor, int(x), 10)
+    pump(xeditor, 3)
+    click(xeditor, int(x) + 10, 34)  # its one item, just below
+    wait_until(xeditor, lambda: dpg.is_item_shown(xeditor.help.window), what="Help > Shortcuts")
+    assert xeditor.help.rows() == help_rows()
+    assert ("Ctrl+Enter", "run: compute the outputs and every image") in xeditor.help.rows()
+    dpg.configure_item(xeditor.help.window, show=False)
+
+
+def test_an_empty_canvas_says_how_to_start_and_an_unlinked_drag_what_to_link(xeditor):
+    """Issue 25 item 11: the hint is drawn on an empty canvas and goes with the first node;
+    an unlinked DragOptimizer's panel names the inputs to link instead of "press Run"."""
+    pump(xeditor, 2)
+    assert dpg.is_item_shown(xeditor.canvas.empty_hint)
+    assert dpg.get_item_rect_size(xeditor.canvas.empty_hint)[0] > 0
+    drag_node = xeditor.add_node("DragOptimizer")
+    pump(xeditor, 3)
+    assert not dpg.is_item_shown(xeditor.canvas.empty_hint)
+    texts = [
+        dpg.get_item_configuration(t)["text"]
+        for t in dpg.get_item_children(xeditor.panel.drawlist, 2) or []
+        if "text" in dpg.get_item_configuration(t)
+    ]
+    assert texts == [f"link {drag_node}.generator, {drag_node}.latent (+1 more) first, then Run"]
