@@ -75,6 +75,7 @@ class Canvas:
         ] = {}  # attribute item -> (node, "in"|"out", port)
         self._pin_themes: dict[str, int] = {}
         self._shown: str | None = None
+        self.last_layout: list = []
         self.offset = (0.0, 0.0)  # grid position of a node minus its graph position (F moves it)
         self._shown_theme_id: int | None = None
         self._selection: list[str] = []
@@ -121,9 +122,11 @@ class Canvas:
         g = self.graph
         cls = g.type_of(node_id)
         pos = g.pos(node_id)
-        item = dpg.add_node(
-            label=f"{node_id}  ({cls.type_name})", parent=self.tag, pos=self._at(pos)
-        )
+        named = (
+            cls.type_name.lower() in node_id.lower()
+        )  # "dragoptimizer" needs no "(DragOptimizer)"
+        title = node_id if named else f"{node_id}  ({cls.type_name})"
+        item = dpg.add_node(label=title, parent=self.tag, pos=self._at(pos))
         view = NodeView(node_id, cls.type_name, item, pos=pos)
         self.views[node_id] = view
         for decl in cls.inputs:
@@ -323,6 +326,7 @@ class Canvas:
             sizes = self.node_sizes()
             layout = layered_layout(self.graph, sizes)
             laid = [(x, y, *sizes[n]) for n, (x, y) in layout.items()]
+            self.last_layout = laid
             if fits(laid, view):
                 self.editor.move_nodes(layout)
                 self.editor.status("laid the graph out to fit the canvas (Ctrl+Z undoes it)")

@@ -163,7 +163,7 @@ def image_nodes(g: Graph) -> list[str]:
 
 
 # --- what the canvas shows -------------------------------------------------------------------
-SUMMARY_CHARS = 26
+SUMMARY_CHARS = 22
 
 
 def node_summary(g: Graph, node_id: str) -> str:
@@ -309,7 +309,7 @@ def free_spot(occupied: list[Rect], view: Rect, size: tuple[float, float]) -> tu
     return (x0 + 20, y0 + 20)
 
 
-def fit_offset(rects: list[Rect], view: Rect, margin: float = 20.0) -> tuple[float, float]:
+def fit_offset(rects: list[Rect], view: Rect, margin: float = 10.0) -> tuple[float, float]:
     """How far to shift every node so their bounding box starts at the view's top-left."""
     if not rects:
         return (0.0, 0.0)
@@ -318,7 +318,7 @@ def fit_offset(rects: list[Rect], view: Rect, margin: float = 20.0) -> tuple[flo
     return (view[0] + margin - left, view[1] + margin - top)
 
 
-def fits(rects: list[Rect], view: Rect, margin: float = 20.0) -> bool:
+def fits(rects: list[Rect], view: Rect, margin: float = 10.0) -> bool:
     """True when the nodes' bounding box fits inside the view (with a margin each side)."""
     if not rects:
         return True
@@ -328,7 +328,7 @@ def fits(rects: list[Rect], view: Rect, margin: float = 20.0) -> bool:
 
 
 def layered_layout(
-    g: Graph, sizes: dict[str, tuple[float, float]], gap: tuple[float, float] = (40.0, 16.0)
+    g: Graph, sizes: dict[str, tuple[float, float]], gap: tuple[float, float] = (30.0, 14.0)
 ) -> dict[str, tuple[float, float]]:
     """Positions that read left to right: each node in the column after the deepest node it
     reads (so every link runs rightwards), a column stacked top-down in link order, columns
@@ -509,11 +509,15 @@ def unique_id(g: Graph, wanted: str) -> str:
 
 
 def next_stage_name(g: Graph, drag_id: str) -> str:
-    """The id of the stage after `drag_id`: stage1 -> stage2, stage2 -> stage3; any other
-    name gets "_stage2" (drag -> drag_stage2); made unique."""
+    """The id of the stage after `drag_id`: stage1 -> stage2, pull3 -> pull4; a name without
+    a number is stage 1, so its next is "stage2"; made unique (stage3, ...)."""
     match = re.fullmatch(r"(.*?)(\d+)", drag_id)
-    wanted = f"{match[1]}{int(match[2]) + 1}" if match else f"{drag_id}_stage2"
-    return unique_id(g, wanted)
+    if match:
+        return unique_id(g, f"{match[1]}{int(match[2]) + 1}")
+    n = 2
+    while f"stage{n}" in g:
+        n += 1
+    return f"stage{n}"
 
 
 def distance_left(tracked: list[Point], targets: list[Point]) -> float:

@@ -88,8 +88,8 @@ def test_a_free_spot_is_inside_the_view_and_overlaps_no_node():
     x, y = queries.free_spot(occupied, view, (190.0, 300.0))
     assert 100 <= x and x + 190 <= 900 and 50 <= y and y + 300 <= 650
     assert not any(queries._overlaps((x, y, 190, 300), r) for r in occupied)
-    assert queries.fit_offset(occupied, view) == (0.0, 0.0)
-    assert queries.fit_offset([(-900.0, 2000.0, 10.0, 10.0)], view) == (1020.0, -1930.0)
+    assert queries.fit_offset(occupied, view, margin=20) == (0.0, 0.0)
+    assert queries.fit_offset([(-900.0, 2000.0, 10.0, 10.0)], view) == (1010.0, -1940.0)
 
 
 def test_whole_coordinates_stay_ints():
@@ -137,7 +137,7 @@ def test_continue_names_the_next_stage_and_places_it_beside_the_stopped_one():
     (dx, dy), (px, py) = g.pos(stage.drag), g.pos(stage.points)
     assert py == dy == 0.0 and 200.0 < px < dx  # the same row, right of the stopped drag
     assert g.pos(ids["export"])[0] > dx  # what was right of it moved further right
-    assert queries.next_stage_name(g, "drag") == "drag_stage2"
+    assert queries.next_stage_name(g, "drag") == "stage3"  # stage2 is taken
 
 
 def test_layered_layout_puts_every_reader_right_of_what_it_reads():

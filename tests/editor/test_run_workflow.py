@@ -106,8 +106,25 @@ def test_continue_chains_a_stage_from_the_tracked_points(xeditor, tiny_checkpoin
     xeditor.stop()
     assert xeditor.wait_idle(60)
     tracked = xeditor.value_of(ids["drag"], "points").handles
-    new_drag = xeditor.continue_drag()
+    move(xeditor, *item_center(xeditor.canvas.tag))
+    key(xeditor, "ctrl+shift+Return")  # Continue, with real keys
+    wait_until(xeditor, lambda: len(xeditor.graph) == 6, 30, "the next stage added")
     g = xeditor.graph
+    new_drag = next(n for n in g.nodes if n not in ids.values() and g.links_into(n).get("latent"))
+    assert new_drag == "stage2" and g.links_into(new_drag)["points"].src == "stage2_points"
+    key(xeditor, "f")  # issue 25 item 4: after F the new stage is in sight
+    pump(xeditor, 3)
+    x0, y0 = dpg.get_item_pos(xeditor.canvas_box)
+    w, h = dpg.get_item_rect_size(xeditor.canvas_box)
+    for node in g.nodes:
+        (x, y), (nw, nh) = (
+            dpg.get_item_rect_min(xeditor.canvas.views[node].item),
+            dpg.get_item_rect_size(xeditor.canvas.views[node].item),
+        )
+        assert x0 <= x and x + nw <= x0 + w and y0 <= y and y + nh <= y0 + h, (
+            node,
+            xeditor.canvas.last_layout,
+        )
     new_points = g.links_into(new_drag)["points"].src
     assert g.links_into(new_drag)["latent"].src == ids["drag"]
     assert [tuple(p["handle"]) for p in g.params(new_points)["points"]] == [
