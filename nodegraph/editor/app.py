@@ -33,7 +33,7 @@ from nodegraph.editor.tips import TOOLTIPS, tip
 from nodegraph.editor.trust_dialog import TrustDialog
 
 SIZE = (1480, 900)
-TOOLBAR_H, LOG_H, STATUS_H, PARAMS_H = 34, 90, 26, 230
+TOOLBAR_H, LOG_H, STATUS_H, PARAMS_H = 34, 84, 26, 230
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 BACKGROUND = (30, 31, 36)
 
@@ -646,8 +646,9 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
         if ns.project and not editor.files.open(ns.project, confirm=False):
             code = 1
         elif ns.project:
-            editor.run_frames(2)  # nodes drawn, so their sizes are known
-            editor.canvas.fit(layout=False)  # frame them (moves the view only)
+            for _ in range(2):  # nodes drawn (sizes known), framed, drawn, framed again
+                editor.run_frames(2)
+                editor.canvas.fit(layout=False)  # frames them by moving the view only
         elif not ns.project:
             editor.set_graph(
                 start_graph(),
@@ -661,6 +662,7 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
             editor.wait_idle(timeout=120)  # the image panel's own render, if it asked for one
         if ns.screenshot:
             editor.run_frames(getattr(ns, "frames", 3) or 3)
+            editor.canvas.fit(layout=False)  # a run's badges may have grown the nodes
             editor.wait_idle(timeout=60)
             path = editor.screenshot(ns.screenshot)
             print(f"wrote {path}")

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 THUMB = 56
 NODE_WIDTH, CHAR_PX = 150, 8.6  # output labels are right-aligned to about this width
 NODE_SIZE = (170.0, 170.0)
+BOX_PADDING = 8  # Dear PyGui's window padding: the node editor's inset in its child window
 EMPTY_HINT = (
     "An empty graph. Press Tab over the canvas to add a node by name, use the Add menu, or "
     "File > New from starter for a ready graph. Help > Shortcuts lists the keys."
@@ -155,9 +156,12 @@ class Canvas:
                 view.thumb_texture = dpg.add_dynamic_texture(
                     THUMB, THUMB, pixels.blank(THUMB), parent=self.textures
                 )
-                view.thumb = dpg.add_image(view.thumb_texture, width=THUMB, height=THUMB)
+                with dpg.group(horizontal=True):  # the badge beside the thumbnail: no extra line
+                    view.thumb = dpg.add_image(view.thumb_texture, width=THUMB, height=THUMB)
+                    view.status = dpg.add_text("", color=(150, 150, 150), show=False, wrap=90)
+            else:
+                view.status = dpg.add_text("", color=(150, 150, 150), show=False)
             view.progress = dpg.add_progress_bar(width=NODE_WIDTH - 10, show=False)
-            view.status = dpg.add_text("", color=(150, 150, 150), show=False)
 
     def _pin(
         self,
@@ -283,7 +287,8 @@ class Canvas:
         """The part of the grid the canvas shows: (x, y, width, height) in node positions."""
         ox, oy = self._grid_origin()
         w, h = dpg.get_item_rect_size(self.parent)
-        return (-ox, -oy, float(w or 800), float(h or 600))
+        pad = BOX_PADDING  # the node editor sits this far inside its box on every side
+        return (pad - ox, pad - oy, float(w or 800) - 2 * pad, float(h or 600) - 2 * pad)
 
     def _grid_origin(self) -> tuple[float, float]:
         """Where grid (0, 0) is drawn, relative to the canvas's top-left (it moves as the user

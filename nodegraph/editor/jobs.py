@@ -231,7 +231,7 @@ class Jobs:
         elif node not in {n for n, _ in self.warnings}:
             ed.canvas.set_status(
                 node,
-                "cached" if event.cached else f"done in {event.seconds:.2f} s",
+                "cached" if event.cached else f"done {event.seconds:.2f} s",
                 DIM if event.cached else OK,
             )
         self.thumbnail(node)

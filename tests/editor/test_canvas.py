@@ -143,7 +143,8 @@ def _inside_canvas(editor, node) -> bool:
         dpg.get_item_rect_min(editor.canvas.views[node].item),
         dpg.get_item_rect_size(editor.canvas.views[node].item),
     )
-    return x0 <= x and y0 <= y and x + nw <= x0 + w and y + nh <= y0 + h
+    pad = 8  # the node editor's inset in its box: a node must be inside the editor itself
+    return x0 + pad <= x and y0 + pad <= y and x + nw <= x0 + w - pad and y + nh <= y0 + h - pad
 
 
 def test_f_frames_far_nodes_by_moving_the_view_not_the_project(editor):
