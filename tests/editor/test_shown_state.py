@@ -124,3 +124,23 @@ def test_the_highlighted_node_is_the_one_the_panes_show(xeditor, tiny_checkpoint
     pump(xeditor, 2)
     assert xeditor.params.node == xeditor.canvas.shown
     assert dpg.get_value(xeditor.params.title) != "Select a node to edit its params"
+
+
+def test_with_live_on_dragging_a_target_keeps_the_point_view(xeditor, tiny_checkpoint):
+    """Item 7: live re-runs the drag after a target is dragged; the panes stay on the points
+    (the user is editing them) instead of jumping to the running drag."""
+    from tests.editor.helpers import image_to_screen
+    from tests.editor.xinput import drag
+
+    ids = drag_graph(xeditor, tiny_checkpoint, steps=3)
+    xeditor.graph.set(ids["points"], points=[{"handle": [5, 5], "target": [20, 20]}])
+    xeditor.select(ids["points"])
+    wait_until(xeditor, lambda: xeditor.panel.image is not None, 60, "the points' image")
+    xeditor.set_live(True)
+    xeditor.wait_idle(120)
+    drag(xeditor, [image_to_screen(xeditor, 20, 20), image_to_screen(xeditor, 24, 22)])
+    assert xeditor.graph.params(ids["points"])["points"][0]["target"] == [24, 22]
+    wait_until(xeditor, lambda: xeditor.runner.running(), 30, "the live run")
+    xeditor.wait_idle(120)
+    assert xeditor.panel.node == ids["points"] == xeditor.params.node == xeditor.canvas.shown
+    xeditor.set_live(False)
