@@ -19,13 +19,29 @@ POLL_S = 0.008  # how often an idle editor looks at the input devices
 FALLBACK_S = 0.1  # without X11 input watching, draw at least this often
 
 
+XI_RAW_EVENTS = (13, 15)  # XI_RawKeyPress, XI_RawButtonPress (a wheel notch is a button)
+XI_ALL_MASTER_DEVICES = 1
+XEVENT_BYTES = 192  # sizeof(XEvent)
+
+
+class _XIEventMask(ctypes.Structure):
+    _fields_ = [
+        ("deviceid", ctypes.c_int),
+        ("mask_len", ctypes.c_int),
+        ("mask", ctypes.POINTER(ctypes.c_ubyte)),
+    ]
+
+
 class InputWatch:
     """Notices mouse and keyboard activity without drawing a frame: X11's pointer position,
-    buttons and key map, read on a display connection of our own (a cheap round trip each).
-    Without X11 it reports activity every FALLBACK_S, so the editor draws at a low steady rate."""
+    buttons and key map, read on a display connection of our own (a cheap round trip each),
+    and XInput2 raw key and button presses, so a wheel notch or an instant chord, which leave
+    no state to poll, still wake the editor. Without X11 it reports activity every
+    FALLBACK_S, so the editor draws at a low steady rate."""
 
     def __init__(self) -> None:
         self._x11 = self._display = None
+        self._raw = False
         self._last: bytes | None = None
         self._fallback_at = 0.0
         if not os.environ.get("DISPLAY"):
@@ -48,6 +64,48 @@ class InputWatch:
         if display:
             self._x11, self._display = x11, display
             self._root = x11.XDefaultRootWindow(display)
+            self._raw = self._select_raw_events()
+
+    def _select_raw_events(self) -> bool:
+        """Asks the X server for raw key and button presses on this connection (XInput2)."""
+        name = ctypes.util.find_library("Xi")
+        if name is None:
+            return False
+        try:
+            xi = ctypes.CDLL(name)
+            major, minor = ctypes.c_int(2), ctypes.c_int(0)
+            xi.XIQueryVersion.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+            if xi.XIQueryVersion(self._display, ctypes.byref(major), ctypes.byref(minor)) != 0:
+                return False
+            bits = (ctypes.c_ubyte * 4)()
+            for event in XI_RAW_EVENTS:
+                bits[event >> 3] |= 1 << (event & 7)
+            mask = _XIEventMask(XI_ALL_MASTER_DEVICES, len(bits), bits)
+            xi.XISelectEvents.argtypes = [
+                ctypes.c_void_p,
+                ctypes.c_ulong,
+                ctypes.c_void_p,
+                ctypes.c_int,
+            ]
+            xi.XISelectEvents(self._display, self._root, ctypes.byref(mask), 1)
+            self._x11.XPending.argtypes = [ctypes.c_void_p]
+            self._x11.XNextEvent.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+            self._x11.XFlush.argtypes = [ctypes.c_void_p]
+            self._x11.XFlush(self._display)
+        except (OSError, AttributeError):
+            return False
+        self._event = ctypes.create_string_buffer(XEVENT_BYTES)
+        return True
+
+    def _raw_pressed(self) -> bool:
+        """True when raw presses arrived since the last call (they are read and dropped)."""
+        if not self._raw:
+            return False
+        pressed = False
+        while self._x11.XPending(self._display):
+            self._x11.XNextEvent(self._display, self._event)
+            pressed = True
+        return pressed
 
     def active(self) -> bool:
         """True when the pointer, a button or a key changed since the last call."""
@@ -57,10 +115,11 @@ class InputWatch:
                 self._fallback_at = now + FALLBACK_S
                 return True
             return False
+        pressed = self._raw_pressed()
         state = self._state()
         changed = state != self._last
         self._last = state
-        return changed
+        return changed or pressed
 
     def _state(self) -> bytes:
         ulong, cint, uint = ctypes.c_ulong, ctypes.c_int, ctypes.c_uint

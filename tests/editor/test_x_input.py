@@ -240,3 +240,21 @@ def test_an_empty_canvas_says_how_to_start_and_an_unlinked_drag_what_to_link(xed
         if "text" in dpg.get_item_configuration(t)
     ]
     assert texts == [f"link {drag_node}.generator, {drag_node}.latent (+1 more) first, then Run"]
+
+
+def test_the_idle_loop_wakes_for_a_wheel_notch(display):
+    """Issue 25 item 6: a notch leaves no pointer or button state to poll; the input watch
+    sees it as a raw X press, so the sleeping editor draws it at once."""
+    from nodegraph.editor.pacing import InputWatch
+
+    require_xdotool()
+    watch = InputWatch()
+    try:
+        watch.active()  # the first call only records the state
+        assert not watch.active()
+        xdo("click", "4")
+        assert watch.active() and not watch.active()
+        xdo("key", "--delay", "0", "ctrl+Return")
+        assert watch.active()
+    finally:
+        watch.close()
