@@ -43,6 +43,7 @@ TRACKED = (250, 210, 60, 255)
 BRUSH = (120, 230, 140, 200)
 ERASER = (230, 90, 90, 200)
 HIT_PX = 9  # screen pixels within which a click grabs a point
+ARROW_GAP = 7  # screen pixels between a pair's arrowhead and its target's centre
 LEGEND_COLORS = (FIRST, SECOND, TRACKED)
 
 
@@ -329,8 +330,11 @@ class ImagePanel:
                         (self.grab_pos, target) if self.grab[1] == 0 else (handle, self.grab_pos)
                     )
             hs, ts = self._screen(*handle), self._screen(*target)
-            if math.dist(hs, ts) > 6:
-                dpg.draw_arrow(ts, hs, color=(255, 255, 255, 220), thickness=2, size=6, parent=dl)
+            length = math.dist(hs, ts)
+            if length > 2 * ARROW_GAP:  # the head stops at the target's disc, so it shows
+                ux, uy = (ts[0] - hs[0]) / length, (ts[1] - hs[1]) / length
+                tip = (ts[0] - ux * ARROW_GAP, ts[1] - uy * ARROW_GAP)
+                dpg.draw_arrow(tip, hs, color=(255, 255, 255, 235), thickness=2, size=8, parent=dl)
             dpg.draw_circle(hs, 6, color=(255, 255, 255, 255), fill=FIRST, parent=dl)
             dpg.draw_circle(ts, 6, color=(255, 255, 255, 255), fill=SECOND, parent=dl)
         for x, y in overlay.tracked:

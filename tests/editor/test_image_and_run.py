@@ -158,3 +158,24 @@ def test_cli_opens_a_project_runs_it_and_writes_a_screenshot(display, tiny_check
     assert done.returncode == 0, done.stderr[-2000:]
     shot = np.asarray(Image.open(out).convert("RGB"))
     assert shot.shape[:2] == (900, 1480) and shot.std() > 10
+
+
+def test_a_pair_is_drawn_as_an_arrow_whose_head_shows_before_the_target(
+    editor, tiny_checkpoint, tmp_path
+):
+    """Issue 25 item 11: the handle-to-target line ends in a visible white arrowhead."""
+    import numpy as np
+    from PIL import Image
+
+    from tests.editor.helpers import image_to_screen, wait_until
+
+    ids = drag_graph(editor, tiny_checkpoint)
+    editor.graph.set(ids["points"], points=[{"handle": [4, 16], "target": [26, 16]}])
+    editor.select(ids["points"])
+    wait_until(editor, lambda: editor.panel.image is not None, 60, "the points' image")
+    editor.wait_idle(30)
+    shot = np.asarray(Image.open(editor.screenshot(tmp_path / "pair.png")).convert("RGB"))
+    tx, ty = image_to_screen(editor, 26, 16)
+    # the head's wings: white pixels beside the line, just before the target's disc
+    wing = [shot[ty + dy, tx - 7 - dx] for dx in range(1, 8) for dy in (-3, -2, 2, 3)]
+    assert sum(min(p) > 200 for p in wing) >= 2, wing
