@@ -216,6 +216,8 @@ class Editor:
         self._unsubscribe = graph.subscribe(self._on_graph_change)
         self.canvas.rebuild()
         self.select(queries.default_selection(graph))
+        self.panel.set_stand_in(self.selected, _read_png(opened_from) if opened_from else None)
+        self.panel.refresh()
         self._changed = True
         self.update_title()
         if message:
@@ -609,6 +611,17 @@ class Editor:
         if self._unsubscribe is not None:
             self._unsubscribe()
         dpg.destroy_context()
+
+
+def _read_png(path: str) -> Any:
+    """A PNG as an IMAGE-like uint8 array [H, W, 3], or None when it cannot be read."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return np.array(image.convert("RGB"))  # a writable copy
+    except OSError:
+        return None
 
 
 def _call(job: list) -> None:

@@ -68,6 +68,7 @@ class ImagePanel:
         self.stroke: list[list[float]] | None = None
         self.erasing = False
         self.radius = 8.0
+        self.stand_in: tuple[str, str, torch.Tensor] | None = None  # (node, signature, image)
         self.brush_at: tuple[float, float] | None = None  # the pointer over the image, brushing
         self.gesture = False  # a button went down over the image and is not up yet
         self._rendered: dict[tuple, torch.Tensor | None] = {}
@@ -147,7 +148,9 @@ class ImagePanel:
             self._set_image(None)
             self.redraw()
             return
-        dpg.set_value(self.title, f"{node}  ({g.type_of(node).type_name})")
+        shown_png = self._stand_in_for(node) is not None and self.image is self.stand_in[2]
+        note = "  - the opened PNG; Run recomputes it" if shown_png else ""
+        dpg.set_value(self.title, f"{node}  ({g.type_of(node).type_name}){note}")
         if self.preview_from is None:
             self._set_image(self._source_image(node))
         mask = None
@@ -170,10 +173,30 @@ class ImagePanel:
         image it starts from (a drag shows its input before it has a result)."""
         g = self.editor.graph
         image = self._image_of(image_source(g, node))
+        if image is None and self._stand_in_for(node) is not None:
+            return self._stand_in_for(node)
         if image is None:
             before = input_image_source(g, node)
             image = self._image_of(before) if before is not None and before.node != node else None
         return image
+
+    def set_stand_in(self, node: str | None, image: Any) -> None:
+        """An image to show for `node` until it has a value of its own: the PNG a project was
+        opened from (what the node gave when that PNG was written). Gone once anything the
+        node depends on is edited."""
+        image = pixels.as_image(image)
+        if node is None or image is None or node not in self.editor.graph:
+            self.stand_in = None
+            return
+        self.stand_in = (node, upstream_signature(self.editor.graph, node), image)
+
+    def _stand_in_for(self, node: str) -> torch.Tensor | None:
+        if self.stand_in is None or self.stand_in[0] != node:
+            return None
+        if self.stand_in[1] != upstream_signature(self.editor.graph, node):
+            self.stand_in = None
+            return None
+        return self.stand_in[2]
 
     def _image_of(self, source: Source | None) -> torch.Tensor | None:
         g = self.editor.graph

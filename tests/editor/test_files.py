@@ -60,6 +60,8 @@ def test_a_png_written_by_export_reopens_as_its_project(editor, tiny_checkpoint,
         "Export", "Generator", "Latent", "PointSet", "Render",
     ]  # fmt: skip
     assert editor.title.startswith("out.png (project from an image)")
+    editor.frame()  # issue 25 item 11: the PNG's image is shown, not only its graph
+    assert editor.panel.image is not None and "the opened PNG" in dpg.get_value(editor.panel.title)
 
 
 def test_save_as_offers_the_open_projects_name_and_saves_what_is_typed(editor, tmp_path):
