@@ -20,7 +20,7 @@ import numpy as np
 from nodegraph import Graph, GraphError
 from nodegraph.editor import queries, shortcuts
 from nodegraph.editor.canvas import Canvas
-from nodegraph.editor.files import Files, start_graph
+from nodegraph.editor.files import Files
 from nodegraph.editor.help_window import HelpWindow
 from nodegraph.editor.image_panel import ImagePanel
 from nodegraph.editor.jobs import DIM, ERROR, Jobs
@@ -663,10 +663,7 @@ def main(args: argparse.Namespace | Sequence[str] | None = None) -> int:
                 editor.run_frames(2)
                 editor.canvas.fit(layout=False)  # frames them by moving the view only
         elif not ns.project:
-            editor.set_graph(
-                start_graph(),
-                "a graph to start from: set its points on the image, then Run",
-            )
+            editor.files.new_start()
         if getattr(ns, "run", False) and code == 0:
             editor.run()
             editor.wait_idle(timeout=600)

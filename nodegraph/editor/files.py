@@ -14,7 +14,7 @@ import dearpygui.dearpygui as dpg
 
 from nodegraph import Graph, GraphError, ProjectError
 from nodegraph.atomic import atomic_write
-from nodegraph.editor.queries import DEFAULT_PROJECT_NAME, project_path
+from nodegraph.editor.queries import DEFAULT_PROJECT_NAME, first_point_editor, project_path
 from nodegraph.views import starters
 
 if TYPE_CHECKING:
@@ -61,12 +61,13 @@ class Files:
 
     def new_start(self) -> None:
         """A new project holding the ready starter graph (File > New from starter)."""
-        self.guard(
-            lambda: self.editor.set_graph(
-                start_graph(),
-                "new graph from the starter: set its points on the image, then Run",
-            )
-        )
+
+        def start() -> None:
+            g = start_graph()
+            self.editor.set_graph(g, "new graph from the starter: set its points, then Run")
+            self.editor.select(first_point_editor(g) or self.editor.selected)
+
+        self.guard(start)
 
     def open(self, path: str | os.PathLike, confirm: bool = True) -> bool:
         """Opens a project file or a PNG with an embedded project; False (and a status) on failure."""

@@ -153,6 +153,11 @@ def default_selection(g: Graph) -> str | None:
     return with_image[-1] if with_image else order[0]
 
 
+def first_point_editor(g: Graph) -> str | None:
+    """The first node whose points the panel edits (a starter graph opens on it)."""
+    return next((str(n) for n in g.nodes if editing_mode(g, str(n)) == "pairs"), None)
+
+
 def topological(g: Graph) -> list[str]:
     return list(nx.topological_sort(g.snapshot().dag()))
 

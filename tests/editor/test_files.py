@@ -129,3 +129,4 @@ def test_a_newcomer_starts_from_a_linked_drag_graph(editor):
     assert types == ["DragOptimizer", "Export", "Generator", "Latent", "PointSet"]
     assert len(editor.canvas.link_items) == 5 and not editor.graph.dirty
     assert "starter" in editor.status_message
+    assert editor.panel.mode == "pairs" and editor.params.node == "points"  # click points now
