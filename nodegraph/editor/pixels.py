@@ -46,7 +46,8 @@ def rgba(image: torch.Tensor, mask: torch.Tensor | None = None) -> np.ndarray:
     if mask is not None:
         m = mask.detach().float().cpu()
         if m.shape != rgb.shape[1:]:
-            m = F.interpolate(m[None, None], size=rgb.shape[1:], mode="nearest")[0, 0]
+            # bilinear, so a mask coarser than the image has smooth edges, not blocks
+            m = F.interpolate(m[None, None], size=rgb.shape[1:], mode="bilinear")[0, 0]
         rgb = rgb * (1 - MASK_ALPHA * m) + MASK_TINT[:, None, None] * (MASK_ALPHA * m)
         rgb = _mark_region(rgb, m > 0.5)
     h, w = rgb.shape[1:]
