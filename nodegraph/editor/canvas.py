@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from nodegraph.editor.host import Host
 
 THUMB = 56
-NODE_WIDTH, CHAR_PX = 150, 8.6  # output labels are right-aligned to about this width
+NODE_WIDTH, CHAR_PX = 130, 8.6  # output labels are right-aligned to about this width
 NODE_SIZE = (170.0, 170.0)
 BOX_PADDING = 8  # Dear PyGui's window padding: the node editor's inset in its child window
 EMPTY_HINT = (
@@ -126,7 +126,7 @@ class Canvas:
         named = (
             cls.type_name.lower() in node_id.lower()
         )  # "dragoptimizer" needs no "(DragOptimizer)"
-        title = node_id if named else f"{node_id}  ({cls.type_name})"
+        title = node_id if named else f"{node_id} ({cls.type_name})"
         item = dpg.add_node(label=title, parent=self.tag, pos=self._at(pos))
         view = NodeView(node_id, cls.type_name, item, pos=pos)
         self.views[node_id] = view

@@ -168,7 +168,7 @@ def image_nodes(g: Graph) -> list[str]:
 
 
 # --- what the canvas shows -------------------------------------------------------------------
-SUMMARY_CHARS = 22
+SUMMARY_CHARS = 18
 
 
 def node_summary(g: Graph, node_id: str) -> str:
@@ -333,7 +333,7 @@ def fits(rects: list[Rect], view: Rect, margin: float = 10.0) -> bool:
 
 
 def layered_layout(
-    g: Graph, sizes: dict[str, tuple[float, float]], gap: tuple[float, float] = (30.0, 14.0)
+    g: Graph, sizes: dict[str, tuple[float, float]], gap: tuple[float, float] = (16.0, 14.0)
 ) -> dict[str, tuple[float, float]]:
     """Positions that read left to right: each node in the column after the deepest node it
     reads (so every link runs rightwards), a column stacked top-down in link order, columns
