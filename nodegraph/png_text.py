@@ -63,9 +63,7 @@ def read_text(path: str | os.PathLike, keys: set[str], limit: int) -> dict[str, 
             if len(data) < length or struct.unpack(">I", crc.ljust(4, b"\0"))[0] != zlib.crc32(
                 kind + data
             ):
-                raise InputRefused(
-                    f"{where}: text chunk {key!r} is damaged (CRC mismatch)"
-                )
+                raise InputRefused(f"{where}: text chunk {key!r} is damaged (CRC mismatch)")
             found[key] = _decode(kind, data, limit, f"{where}: text chunk {key!r}")
     return found
 
