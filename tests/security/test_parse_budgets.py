@@ -33,8 +33,7 @@ def run_cli(args: list[str], tmp: Path) -> tuple[int, str, float, float]:
         except psutil.NoSuchProcess:
             break
         time.sleep(0.02)
-    out, err = child.communicate()
-    lines = err.decode().strip().splitlines() or out.decode().strip().splitlines() or [""]
+    _, err = child.communicate()
     return child.returncode, err.decode(), time.perf_counter() - start, peak
 
 
