@@ -8,7 +8,7 @@ from typing import Any
 
 # --- messages ---------------------------------------------------------------------------------
 MAX_LINE_CHARS = 300  # a printed error line, "nodegraph: error: " included
-MAX_MESSAGE_CHARS = 256  # the message of one of our exceptions; cap() elides the middle
+MAX_MESSAGE_CHARS = 1000  # the message of one of our exceptions; cap() elides the middle
 
 # --- project documents (nodegraph/readers.py, nodegraph/project.py) ---------------------------
 MAX_PROJECT_BYTES = 64 * 1024**2  # a project's JSON, also when embedded in a PNG
