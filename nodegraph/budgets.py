@@ -7,7 +7,7 @@ import reprlib
 from typing import Any
 
 # --- messages ---------------------------------------------------------------------------------
-MAX_LINE_CHARS = 300  # a printed error line, "nodegraph: error: " included
+MAX_LINE_CHARS = 299  # a printed error line, "nodegraph: error: " included: under 300
 MAX_MESSAGE_CHARS = 1000  # the message of one of our exceptions; cap() elides the middle
 
 # --- project documents (nodegraph/readers.py, nodegraph/project.py) ---------------------------
