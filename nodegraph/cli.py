@@ -6,16 +6,19 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from nodegraph import events as ev
 from nodegraph.batching import command as batch_command
-from nodegraph.errors import GraphError, NodeError, ProjectError
+from nodegraph.budgets import MAX_LINE_CHARS, cap
+from nodegraph.errors import BatchError, GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
 from nodegraph.overrides import parse_assignment, parse_value
 from nodegraph.registry import CliCommandFn, load_cli_commands, registry
@@ -25,10 +28,46 @@ BUILTIN = ("run", "nodes", "edit", "batch")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+DEBUG_FLAG, DEBUG_ENV = "--debug", "NODEGRAPH_DEBUG"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code: 0 ok, 1 a node failed, 2 bad project or arguments,
-    130 interrupted."""
+    130 interrupted. Whatever a command raises becomes one capped line on stderr (the traceback
+    too with --debug or NODEGRAPH_DEBUG=1); Ctrl+C at any moment exits 130 without a traceback;
+    a closed stdout (`nodegraph nodes | head`) ends the command quietly."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = DEBUG_FLAG in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    argv = [a for a in argv if a != DEBUG_FLAG]
+    try:
+        return _dispatch(argv)
+    except KeyboardInterrupt:
+        if debug:
+            traceback.print_exc()
+        print("nodegraph: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_FAILED
+    except Exception as exc:  # the last guard: one line, never a traceback unless asked
+        if debug:
+            traceback.print_exc()
+        print_error(exc)
+        return EXIT_USAGE if isinstance(exc, GraphError | ProjectError | BatchError) else EXIT_FAILED
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: point stdout at /dev/null, so the interpreter's
+    final flush does not report the broken pipe a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _dispatch(argv: list[str]) -> int:
     extra = {} if argv and argv[0] in BUILTIN else load_cli_commands()
     if argv and argv[0] in extra:
         return int(extra[argv[0]][1](argv[1:]) or 0)
@@ -46,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
 def build_parser(extra: dict[str, tuple[str, CliCommandFn]]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nodegraph", description="Node-graph environment for DragGAN-style editing."
+    )
+    parser.add_argument(
+        DEBUG_FLAG, action="store_true", help=f"show tracebacks (also {DEBUG_ENV}=1)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="evaluate a project (or a PNG it exported) headless")
@@ -151,14 +193,17 @@ def print_warnings(report) -> None:
             )
 
 
-def one_line(text: Any) -> str:
-    """`text` with line breaks and other control characters escaped: a message quoting a hostile
-    file stays one line and cannot drive the terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+def one_line(text: Any, limit: int = MAX_LINE_CHARS) -> str:
+    """`text` with line breaks and other control characters escaped and capped at `limit`
+    characters (budgets.cap): a message quoting a hostile file stays one short line and cannot
+    drive the terminal."""
+    text = cap(text, 2 * limit)  # before escaping: a 20 MB string is not walked char by char
+    return cap("".join(c if c.isprintable() else repr(c)[1:-1] for c in text), limit)
 
 
 def print_error(exc: BaseException, prog: str = "nodegraph") -> None:
-    print(f"{prog}: error: {one_line(exc)}", file=sys.stderr)
+    prefix = f"{prog}: error: "
+    print(prefix + one_line(exc, MAX_LINE_CHARS - len(prefix)), file=sys.stderr)
 
 
 def add_trust_flags(parser: argparse.ArgumentParser) -> None:

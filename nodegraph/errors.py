@@ -4,12 +4,24 @@ Every message names the node, port, param, file or field at fault and says how t
 
 from __future__ import annotations
 
+from nodegraph.budgets import cap
 
-class GraphError(ValueError):
+
+class CappedMessage:
+    """Mixin for our exception types: the message is capped (budgets.cap), so one that quotes a
+    hostile file's 20 MB string is still one short line (docs/PROJECTS.md, "Limits")."""
+
+    def __init__(self, *args: object) -> None:
+        if len(args) == 1 and isinstance(args[0], str):
+            args = (cap(args[0]),)
+        super().__init__(*args)
+
+
+class GraphError(CappedMessage, ValueError):
     """A graph edit or a graph's shape was refused: unknown type, bad link, bad param."""
 
 
-class NodeError(RuntimeError):
+class NodeError(CappedMessage, RuntimeError):
     """A node's compute failed; chained (`raise ... from`) to the original exception."""
 
     def __init__(self, node_id: str, type_name: str, cause: BaseException | str) -> None:
@@ -17,11 +29,11 @@ class NodeError(RuntimeError):
         self.type_name = type_name
         self.cause = cause
         self.report = None  # the EvaluationReport of the run, attached by the evaluator
-        detail = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cause}"
+        detail = cause if isinstance(cause, str) else f"{type(cause).__name__}: {cap(cause)}"
         super().__init__(f"node {node_id!r} ({type_name}) failed: {detail}")
 
 
-class ProjectError(ValueError):
+class ProjectError(CappedMessage, ValueError):
     """A project file could not be loaded or saved; names the file, node and field."""
 
     def __init__(
@@ -43,7 +55,7 @@ class ProjectError(ValueError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
-class BatchError(ValueError):
+class BatchError(CappedMessage, ValueError):
     """A batch run was refused before any job ran: a bad sweep, a clash of overrides, an output
     folder another batch holds; names the option or file at fault and the fix."""
 

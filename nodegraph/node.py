@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from nodegraph.budgets import brief
 from nodegraph.errors import GraphError
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ def coerce_param(param: Param, value: Any) -> Any:
             return None
         raise ValueError(f"None is not allowed; give {param.describe_allowed()}")
     kind = param.type
-    wrong = ValueError(f"{value!r} is not {param.describe_allowed()}")
+    wrong = ValueError(f"{brief(value)} is not {param.describe_allowed()}")
     if kind is bool:
         if not isinstance(value, bool):
             raise wrong
@@ -95,14 +96,14 @@ def coerce_param(param: Param, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise wrong
         if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-            raise ValueError(f"{value!r} is not an integer; give {param.describe_allowed()}")
+            raise ValueError(f"{brief(value)} is not an integer; give {param.describe_allowed()}")
         value = int(value)
     elif kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise wrong
         value = float(value) if abs(value) < 1e308 else math.inf
         if not math.isfinite(value):
-            raise ValueError(f"{value!r} is not finite; give {param.describe_allowed()}")
+            raise ValueError(f"{brief(value)} is not finite; give {param.describe_allowed()}")
     elif kind is str:
         if not isinstance(value, str):
             raise wrong
@@ -127,9 +128,9 @@ def coerce_param(param: Param, value: Any) -> Any:
             or param.max is not None
             and value > param.max
         ):
-            raise ValueError(f"{value!r} is out of range; give {param.describe_allowed()}")
+            raise ValueError(f"{brief(value)} is out of range; give {param.describe_allowed()}")
     if param.choices is not None and value not in param.choices:
-        raise ValueError(f"{value!r} is not allowed; give {param.describe_allowed()}")
+        raise ValueError(f"{brief(value)} is not allowed; give {param.describe_allowed()}")
     return value
 
 

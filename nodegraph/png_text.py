@@ -7,6 +7,7 @@ import os
 import struct
 import zlib
 
+from nodegraph.budgets import MAX_PNG_CHUNKS
 from nodegraph.readers import InputRefused, open_regular
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -16,12 +17,16 @@ MAX_KEYWORD = 79  # PNG spec: keywords are 1-79 bytes
 
 def read_text(path: str | os.PathLike, keys: set[str], limit: int) -> dict[str, str]:
     """The text of the first chunk for each of `keys` (decompressed, at most `limit` bytes each).
-    Only those chunks are read; image data is skipped. InputRefused for a damaged PNG or a text
-    over the limit; a key that is absent is simply not in the result."""
+    Only those chunks are read; image data is skipped. InputRefused for a damaged PNG (a chunk
+    type that is not four letters, a chunk running past the end of the file), a text over the
+    limit or more than MAX_PNG_CHUNKS chunks; a key that is absent is simply not in the result."""
     found: dict[str, str] = {}
+    where = os.fspath(path)
     with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
         if f.read(len(SIGNATURE)) != SIGNATURE:
-            raise InputRefused(f"{os.fspath(path)} is not a PNG file")
+            raise InputRefused(f"{where} is not a PNG file")
+        chunks = 0
         while len(found) < len(keys):
             header = f.read(8)
             if len(header) < 8:
@@ -29,6 +34,18 @@ def read_text(path: str | os.PathLike, keys: set[str], limit: int) -> dict[str, 
             length, kind = struct.unpack(">I4s", header)
             if kind == b"IEND":
                 break
+            chunks += 1
+            if chunks > MAX_PNG_CHUNKS:
+                raise InputRefused(
+                    f"{where} has more than {MAX_PNG_CHUNKS:,} chunks before its text; "
+                    "this is not a PNG nodegraph reads"
+                )
+            if not kind.isalpha():
+                raise InputRefused(
+                    f"{where} is a damaged PNG: chunk {chunks} has type {kind!r}, not four letters"
+                )
+            if f.tell() + length + 4 > size and kind not in TEXT_CHUNKS:
+                break  # an image chunk cut short: the file ends here
             if kind not in TEXT_CHUNKS:
                 f.seek(length + 4, os.SEEK_CUR)
                 continue
@@ -39,17 +56,15 @@ def read_text(path: str | os.PathLike, keys: set[str], limit: int) -> dict[str, 
                 continue
             if length > limit + 1024:  # compressed text is never much larger than the text
                 raise InputRefused(
-                    f"{os.fspath(path)}: text chunk {key!r} is over {limit:,} bytes, the limit"
+                    f"{where}: text chunk {key!r} is over {limit:,} bytes, the limit"
                 )
             data = head + f.read(length - len(head))
             crc = f.read(4)
             if len(data) < length or struct.unpack(">I", crc.ljust(4, b"\0"))[0] != zlib.crc32(
                 kind + data
             ):
-                raise InputRefused(
-                    f"{os.fspath(path)}: text chunk {key!r} is damaged (CRC mismatch)"
-                )
-            found[key] = _decode(kind, data, limit, f"{os.fspath(path)}: text chunk {key!r}")
+                raise InputRefused(f"{where}: text chunk {key!r} is damaged (CRC mismatch)")
+            found[key] = _decode(kind, data, limit, f"{where}: text chunk {key!r}")
     return found
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nodegraph.atomic import atomic_write
+from nodegraph.budgets import MAX_LINKS, MAX_NODES, brief
 from nodegraph.errors import GraphError, ProjectError
 from nodegraph.graph import Graph
 from nodegraph.node import coerce_param
@@ -170,18 +171,26 @@ def _guarded(build: Callable[[], Graph], source: str) -> Graph:
 
 def _build(data: Any, source: str, registry: Registry | None, sidecar_dir: Path | None) -> Graph:
     data = _migrate(_require_dict(data, source, None, "the document"), source)
-    tensors = _read_tensors(data, source, sidecar_dir)
-    graph = Graph(registry=registry)
-    graph.permissions = Permissions()  # a project file is someone else's data (trust rule)
     nodes = data.get("nodes")
     if not isinstance(nodes, list):
         raise ProjectError("must be a list of nodes", source, field="nodes")
-    used: set[str] = set()
-    for i, entry in enumerate(nodes):
-        _add_node(graph, entry, i, tensors, used, source)
     links = data.get("links", [])
     if not isinstance(links, list):
         raise ProjectError("must be a list of links", source, field="links")
+    for what, items, limit in (("nodes", nodes, MAX_NODES), ("links", links, MAX_LINKS)):
+        if len(items) > limit:
+            raise ProjectError(
+                f"the project has {len(items):,} {what}; the limit is {limit:,} "
+                "(split it into several projects)",
+                source,
+                field=what,
+            )
+    tensors = _read_tensors(data, source, sidecar_dir)
+    graph = Graph(registry=registry)
+    graph.permissions = Permissions()  # a project file is someone else's data (trust rule)
+    used: set[str] = set()
+    for i, entry in enumerate(nodes):
+        _add_node(graph, entry, i, tensors, used, source)
     for i, entry in enumerate(links):
         _add_link(graph, entry, i, source)
     unused = sorted(set(tensors) - used)
@@ -203,12 +212,12 @@ def _require_dict(value: Any, source: str, node: str | None, field: str) -> dict
 def _migrate(data: dict[str, Any], source: str) -> dict[str, Any]:
     if data.get("format") != FORMAT:
         raise ProjectError(
-            f"format is {data.get('format')!r}, expected {FORMAT!r}", source, field="format"
+            f"format is {brief(data.get('format'))}, expected {FORMAT!r}", source, field="format"
         )
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ProjectError(
-            f"version must be a positive integer, got {version!r}", source, field="version"
+            f"version must be a positive integer, got {brief(version)}", source, field="version"
         )
     if version > VERSION:
         raise ProjectError(
@@ -306,7 +315,7 @@ def _add_node(
             key = value.get(TENSOR_REF)
             if not isinstance(key, str) or key not in tensors:
                 raise ProjectError(
-                    f"tensor reference {value!r} is not in the project's tensors",
+                    f"tensor reference {brief(value)} is not in the project's tensors",
                     source,
                     node_id,
                     f"params.{name}",
@@ -323,7 +332,7 @@ def _add_node(
         raise ProjectError(str(exc), source, node_id, "params") from None
     pos = entry.get("pos", [0.0, 0.0])
     if not isinstance(pos, list) or len(pos) != 2 or not all(_is_number(v) for v in pos):
-        raise ProjectError(f"must be [x, y], got {pos!r}", source, node_id, "pos")
+        raise ProjectError(f"must be [x, y], got {brief(pos)}", source, node_id, "pos")
     graph.store.insert_node(node_id, cls, params, (float(pos[0]), float(pos[1])))
 
 

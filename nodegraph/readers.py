@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 import stat
 from typing import Any
 
-MAX_PROJECT_BYTES = 64 * 1024**2  # a project's JSON, also when embedded in a PNG
-MAX_SIDECAR_BYTES = 1024**3  # a project's tensor file
-MAX_JSON_DEPTH = 64  # nesting of objects and lists in a project
+from nodegraph.budgets import (
+    MAX_JSON_CONTAINERS,
+    MAX_JSON_DEPTH,
+    MAX_JSON_VALUES,
+    MAX_PROJECT_BYTES,
+    MAX_SIDECAR_BYTES,
+    brief,
+)
+
+__all__ = ["MAX_JSON_DEPTH", "MAX_PROJECT_BYTES", "MAX_SIDECAR_BYTES", "InputRefused"]
+
+_JSON_STRING = re.compile(r'"[^"]*"')  # once escaped backslashes and quotes are removed
 
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
@@ -75,18 +86,43 @@ def parse_json(
     max_bytes: int = MAX_PROJECT_BYTES,
     max_depth: int = MAX_JSON_DEPTH,
 ) -> Any:
-    """A JSON document of at most `max_bytes` and `max_depth` levels, without NaN or Infinity;
-    InputRefused (a ValueError) saying which limit, ValueError for bad JSON."""
+    """A JSON document of at most `max_bytes` and `max_depth` levels, MAX_JSON_CONTAINERS objects
+    and lists and MAX_JSON_VALUES values (counted on the text, before anything is built), its
+    numbers finite (no NaN, Infinity or 1e400); InputRefused (a ValueError) saying which limit,
+    ValueError for bad JSON."""
     if len(text) > max_bytes:
         raise InputRefused(f"{what} is {len(text):,} bytes; the limit is {max_bytes:,}")
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8")
+    check_json_counts(text, what)
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError:
         raise InputRefused(f"{what} is nested deeper than {max_depth} levels") from None
     depth = json_depth(value, stop_after=max_depth)
     if depth > max_depth:
         raise InputRefused(f"{what} is nested deeper than {max_depth} levels")
     return value
+
+
+def check_json_counts(text: str, what: str) -> None:
+    """InputRefused when the JSON text holds more objects and lists than MAX_JSON_CONTAINERS or
+    more values than MAX_JSON_VALUES. Counted with strings blanked out, so a brace inside a
+    string does not count; a few bytes per value ("[{},{},...]") can not build gigabytes."""
+    unescaped = text.replace("\\\\", "").replace('\\"', "")  # left: the strings' own quotes
+    strings = unescaped.count('"') // 2
+    if strings > MAX_JSON_VALUES:
+        raise InputRefused(f"{what} holds {strings:,} strings; the limit is {MAX_JSON_VALUES:,}")
+    bare = _JSON_STRING.sub("0", unescaped)
+    del unescaped
+    containers = bare.count("[") + bare.count("{")
+    if containers > MAX_JSON_CONTAINERS:
+        raise InputRefused(
+            f"{what} holds {containers:,} objects and lists; the limit is {MAX_JSON_CONTAINERS:,}"
+        )
+    values = bare.count(",") + containers + 1
+    if values > MAX_JSON_VALUES:
+        raise InputRefused(f"{what} holds {values:,} values; the limit is {MAX_JSON_VALUES:,}")
 
 
 def json_depth(value: Any, stop_after: int | None = None) -> int:
@@ -110,3 +146,12 @@ def json_depth(value: Any, stop_after: int | None = None) -> int:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in a project (numbers must be finite)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(
+            f"the number {brief(text)} is out of range (numbers must be finite, within ±1.8e308)"
+        )
+    return value

@@ -135,7 +135,7 @@ def written_by_us(path: Path) -> bool:
             from PIL import Image
 
             f.seek(0)
-            with Image.open(f) as img:  # JPEG comment and WebP EXIF are in the header
+            with Image.open(f, formats=["JPEG", "WEBP"]) as img:  # comment, EXIF: in the header
                 comment = img.info.get("comment", b"")
                 exif = img.getexif().get(0x0131, "")
         return MARKER in str(comment) or MARKER in str(exif)

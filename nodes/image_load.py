@@ -17,6 +17,24 @@ from .types import GENERATOR, IMAGE
 # Checked from the header, before anything is decoded (docs/PROJECTS.md, "Limits"): a few hundred
 # bytes of PNG can claim gigapixels. 50 MP covers today's cameras.
 MAX_IMAGE_PIXELS = 50_000_000
+# The only formats Pillow may try, whatever the file is called: its other plugins are attack
+# surface (EPS runs Ghostscript, TIFF decodes float and exotic layouts).
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+# What a refused file is, told by its first bytes, for the message.
+_OTHER_FORMATS = (
+    (b"%!PS", "PostScript/EPS"),
+    (b"\xc5\xd0\xd3\xc6", "EPS"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"GIF8", "GIF"),
+    (b"BM", "BMP"),
+    (b"%PDF", "PDF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"8BPS", "PSD"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (b"P1", "PNM"), (b"P2", "PNM"), (b"P3", "PNM"), (b"P4", "PNM"), (b"P5", "PNM"), (b"P6", "PNM"),
+)
 
 
 class ImageLoadNode(Node):
@@ -65,22 +83,33 @@ def load_image(path: str | Path, size: int) -> torch.Tensor:
 
 @contextmanager
 def open_image(path: str | Path, what: str, fix: str) -> Iterator:
-    """A PIL image of the regular file at `path` whose header claims at most MAX_IMAGE_PIXELS, to
-    decode inside the block. ValueError naming the file (`what`, then `fix`) on any fault."""
+    """A PIL image of the regular file at `path`, a PNG, JPEG or WebP by its content (whatever
+    its name) whose header claims at most MAX_IMAGE_PIXELS, to decode inside the block.
+    ValueError naming the file (`what`, then `fix`) on any fault, and the format it refused."""
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
     try:
-        with open_regular(path) as f, Image.open(f) as picture:
-            width, height = picture.size
-            if width * height > MAX_IMAGE_PIXELS:
+        with open_regular(path) as f:
+            head = f.read(16)
+            other = next((name for magic, name in _OTHER_FORMATS if head.startswith(magic)), None)
+            if other is not None:
                 raise ValueError(
-                    f"{what} {path} is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS:,} pixels"
+                    f"{what} {path} is a {other} file; only PNG, JPEG and WebP are read: {fix}"
                 )
-            yield picture
+            f.seek(0)
+            with Image.open(f, formats=IMAGE_FORMATS) as picture:
+                width, height = picture.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise ValueError(
+                        f"{what} {path} is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS:,} pixels"
+                    )
+                yield picture
     except FileNotFoundError:
         raise ValueError(f"{what} {path} does not exist: {fix}") from None
     except Image.DecompressionBombError as e:  # Pillow's own check fired first, at open
         raise ValueError(f"{what} {path} is too large ({e}); the limit is {MAX_IMAGE_PIXELS:,} pixels") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
+    except UnidentifiedImageError:
+        raise ValueError(f"{what} {path} is not a PNG, JPEG or WebP file (by its content): {fix}") from None
+    except (OSError, SyntaxError) as e:
         raise ValueError(f"cannot read {what} {path} ({e}): give a PNG, JPEG or WebP file") from None

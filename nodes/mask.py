@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import torch
 
+from nodegraph.budgets import brief
 from nodegraph.node import Input, Node, Output, Param, file_key
 
 from .image_load import open_image
@@ -84,20 +85,26 @@ def check_strokes(strokes: list) -> None:
         check_stroke(stroke, f"strokes[{i}]")
 
 
+STROKE_KEYS = frozenset({"points", "radius", "mode"})
+
+
 def check_stroke(stroke, where: str) -> None:
     if not isinstance(stroke, dict):
-        raise ValueError(f"{where} must be an object with points, radius and mode, got {stroke!r}")
+        raise ValueError(f"{where} must be an object with points, radius and mode, got {brief(stroke)}")
+    unknown = sorted(map(str, set(stroke) - STROKE_KEYS))
+    if unknown:
+        raise ValueError(f"{where} has unknown key {brief(unknown[0])}; a stroke holds only points, radius and mode")
     points = stroke.get("points")
     if not isinstance(points, list) or not points:
         raise ValueError(f"{where}.points must be a non-empty list of [x, y]")
     for j, p in enumerate(points):
         if not (isinstance(p, list | tuple) and len(p) == 2 and all(_is_coordinate(v) for v in p)):
-            raise ValueError(f"{where}.points[{j}] must be [x, y] with numbers within ±{MAX_COORDINATE:g}, got {p!r:.80}")
+            raise ValueError(f"{where}.points[{j}] must be [x, y] with numbers within ±{MAX_COORDINATE:g}, got {brief(p)}")
     radius = stroke.get("radius")
     if not _is_number(radius) or not 0 < radius <= MAX_RADIUS:
-        raise ValueError(f"{where}.radius must be a number in (0, {MAX_RADIUS:g}], got {radius!r:.40}")
+        raise ValueError(f"{where}.radius must be a number in (0, {MAX_RADIUS:g}], got {brief(radius)}")
     if stroke.get("mode", "add") not in STROKE_MODES:
-        raise ValueError(f"{where}.mode must be one of {STROKE_MODES}, got {stroke.get('mode')!r}")
+        raise ValueError(f"{where}.mode must be one of {STROKE_MODES}, got {brief(stroke.get('mode'))}")
 
 
 def _is_number(value) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from nodegraph.budgets import brief
 from nodegraph.views import BrushEditor, PairsEditor, PortView, register_port_view
 
 GENERATOR = "GENERATOR"
@@ -52,25 +53,31 @@ class PointPairs:
 
     @classmethod
     def from_param(cls, points: list) -> PointPairs:
-        """From the PointSet param: [{"handle": [x, y], "target": [x, y]}, ...]."""
+        """From the PointSet param: [{"handle": [x, y], "target": [x, y]}, ...]; ValueError naming
+        the pair at fault: a missing or unknown key, a non-number (true is not 1), a non-finite one."""
         handles, targets = [], []
         for i, pair in enumerate(points):
             if not isinstance(pair, dict) or "handle" not in pair or "target" not in pair:
-                raise ValueError(f"points[{i}] must be {{'handle': [x, y], 'target': [x, y]}}, got {pair!r}")
+                raise ValueError(f"points[{i}] must be {{'handle': [x, y], 'target': [x, y]}}, got {brief(pair)}")
+            unknown = sorted(map(str, set(pair) - PAIR_KEYS))
+            if unknown:
+                raise ValueError(f"points[{i}] has unknown key {brief(unknown[0])}; a pair holds only 'handle' and 'target'")
             handles.append(_xy(pair["handle"], f"points[{i}].handle"))
             targets.append(_xy(pair["target"], f"points[{i}].target"))
         return cls(handles, targets)
 
 
+PAIR_KEYS = frozenset({"handle", "target"})
+
+
 def _xy(value, where: str) -> tuple[float, float]:
     if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ValueError(f"{where} must be [x, y], got {value!r}")
-    try:
-        x, y = float(value[0]), float(value[1])
-    except (TypeError, ValueError):
-        raise ValueError(f"{where} must hold two numbers, got {value!r}") from None
+        raise ValueError(f"{where} must be [x, y], got {brief(value)}")
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"{where} must hold two numbers (true and false are not numbers), got {brief(value)}")
+    x, y = float(value[0]) if abs(value[0]) < 1e308 else math.inf, float(value[1]) if abs(value[1]) < 1e308 else math.inf
     if not (math.isfinite(x) and math.isfinite(y)):
-        raise ValueError(f"{where} must be finite, got {value!r}")
+        raise ValueError(f"{where} must be finite, got {brief(value)}")
     return (x, y)
 
 

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
+from nodegraph.errors import CappedMessage
+
 from .families import AnyConfig, AnyGenerator, build_generator, config_from_dict, family_name
 from .stylegan3 import StyleGAN3Config
 
@@ -25,7 +27,7 @@ FORMAT_NAME = "nodegraph.stylegan2"
 FORMAT_NAME_STYLEGAN3 = "nodegraph.stylegan3"
 
 
-class CheckpointError(Exception):
+class CheckpointError(CappedMessage, Exception):
     """A generator checkpoint is missing, unreadable or does not fit its config."""
 
 

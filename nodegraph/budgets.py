@@ -1,0 +1,49 @@
+"""Every budget a reader or parser of someone else's data works within (docs/PROJECTS.md, "Limits"),
+in one place, and `cap`, the one helper that bounds a message quoting such data."""
+
+from __future__ import annotations
+
+import reprlib
+from typing import Any
+
+# --- messages ---------------------------------------------------------------------------------
+MAX_LINE_CHARS = 299  # a printed error line, "nodegraph: error: " included: under 300
+MAX_MESSAGE_CHARS = 1000  # the message of one of our exceptions; cap() elides the middle
+
+# --- project documents (nodegraph/readers.py, nodegraph/project.py) ---------------------------
+MAX_PROJECT_BYTES = 64 * 1024**2  # a project's JSON, also when embedded in a PNG
+MAX_SIDECAR_BYTES = 1024**3  # a project's tensor file
+MAX_JSON_DEPTH = 64  # nesting of objects and lists in a project
+MAX_JSON_CONTAINERS = 1_000_000  # objects and lists of one document, counted before parsing
+MAX_JSON_VALUES = 4_000_000  # values of one document (members and items), counted before parsing
+MAX_NODES = 1_000  # nodes of one project
+MAX_LINKS = 4_000  # links of one project
+
+# --- PNG chunks (nodegraph/png_text.py) --------------------------------------------------------
+MAX_PNG_CHUNKS = 100_000  # chunks looked at before the text we want (a 4096^2 PNG has ~2,000)
+
+# --- checkpoints (nodes/gan/convert.py, nodes/gan/torch_zip.py) -------------------------------
+MAX_ARRAY_ELEMENTS = 1_000_000  # numpy arrays of one pickle together (real ones hold a few)
+MAX_TENSOR_ELEMENTS = 1 << 29  # tensor storages of one checkpoint together (2 GiB of float32)
+MAX_PICKLE_RECORD_BYTES = 64 * 1024**2  # a torch zip's data.pkl, uncompressed
+
+_brief = reprlib.Repr()
+_brief.maxstring = _brief.maxother = 120
+_brief.maxlist = _brief.maxtuple = _brief.maxdict = _brief.maxset = 8
+_brief.maxlevel = 3
+
+
+def cap(text: Any, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` of at most `limit` characters: longer text keeps its start and end (where a
+    message names the file and the fix) and says how much of the middle was left out."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    marker = f" ...[{len(text):,} chars, middle left out]... "
+    keep = max(limit - len(marker), 2)
+    return text[: keep - keep // 3] + marker + text[len(text) - keep // 3 :]
+
+
+def brief(value: Any) -> str:
+    """repr(value) for a message, bounded without building the whole repr of a huge value."""
+    return cap(_brief.repr(value), 160)
