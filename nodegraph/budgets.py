@@ -3,6 +3,7 @@ in one place, and `cap`, the one helper that bounds a message quoting such data.
 
 from __future__ import annotations
 
+import re
 import reprlib
 from typing import Any
 
@@ -39,9 +40,22 @@ def cap(text: Any, limit: int = MAX_MESSAGE_CHARS) -> str:
     text = str(text)
     if len(text) <= limit:
         return text
+    # Long words first (temporary paths, a hostile 20 MB name): the sentence around them, which
+    # says what is wrong and the fix, stays readable.
+    text = _LONG_WORD.sub(lambda word: _shorten_word(word.group()), text)
+    if len(text) <= limit:
+        return text
     marker = f" ...[{len(text):,} chars, middle left out]... "
     keep = max(limit - len(marker), 2)
     return text[: keep - keep // 3] + marker + text[len(text) - keep // 3 :]
+
+
+_LONG_WORD = re.compile(r"\S{51,}")
+
+
+def _shorten_word(word: str) -> str:
+    """A word of over 51 characters as its first and last 24 around '...'."""
+    return word[:24] + "..." + word[-24:]
 
 
 def brief(value: Any) -> str:

@@ -66,9 +66,8 @@ def confine(
     if permissions.write_outside or _inside(path, folder):
         return path
     raise TrustError(
-        f"{text!r} leaves the output folder {str(folder)!r} ({_why(text, path, folder)}); a project "
-        f"writes only inside its output folder: use a relative path inside it, or run with "
-        f"{ALLOW_OUTSIDE_FLAG} (the editor asks) if you trust this project",
+        f"{text!r} leaves the output folder ({_why(text, path, folder)}): use a relative path "
+        f"inside it, or run with {ALLOW_OUTSIDE_FLAG} if you trust this project",
         node, param, str(path), "write_outside", source,
     )  # fmt: skip
 

@@ -157,9 +157,9 @@ def check_target(path: Path, overwrite: bool, permissions: Permissions, node_id:
         raise FileExistsError(f"{path} exists and was not written by nodegraph: set the Export node's overwrite=true or choose another path")
     if not permissions.overwrite_foreign:
         raise TrustError(
-            f"{str(path)!r} exists and was not written by nodegraph; a project's own overwrite=true "
-            f"cannot allow replacing it: run with {ALLOW_FOREIGN_FLAG} (the editor asks) if you "
-            "trust this project, or choose another path",
+            f"{path.name!r} exists and was not written by nodegraph (a project's overwrite=true "
+            f"is not enough): run with {ALLOW_FOREIGN_FLAG} if you trust this project, or choose "
+            "another path",
             node_id, "overwrite", str(path), "overwrite_foreign",
         )  # fmt: skip
 

@@ -15,6 +15,8 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from nodegraph.budgets import cap
+
 REPO = str(Path(__file__).resolve().parents[2])
 PEAK_MB = 500
 
@@ -111,7 +113,7 @@ def test_long_strings_capped(tmp_path, field):  # row 12
         links = [{"from": [huge, "points"], "to": ["p", "x"]}]
     path = tmp_path / "p.ngproj.json"
     path.write_text(json.dumps(doc([node], links)))
-    check(tmp_path, ["run", str(path)], 2, "chars, middle left out")
+    check(tmp_path, ["run", str(path)], 2, "..." + "x" * 10)  # the huge word shortened
 
 
 def test_eps_named_png(tmp_path):  # row 13
@@ -129,3 +131,11 @@ def test_nodes_into_closed_pipe(tmp_path):  # row 6, CLI half
         ["bash", "-c", f"set -o pipefail; {shell}"], env=env, capture_output=True
     )
     assert b"Traceback" not in result.stderr and b"BrokenPipe" not in result.stderr, result.stderr
+
+
+def test_cap_shortens_long_words_before_eliding_the_sentence():  # row 12
+    message = "file /" + "d" * 200 + "/p.ngproj.json, node 'e': the path is an absolute path; fix it"
+    capped = cap(message, 150)
+    assert capped.startswith("file /ddd") and capped.endswith("the path is an absolute path; fix it")
+    assert len(capped) <= 150 and "middle left out" not in capped
+    assert len(cap("y" * 5000, 100)) <= 100
