@@ -62,7 +62,7 @@ class WriteBudget:
             limit = f"{self.limits.files} files" if over_files else f"{_mib(self.limits.bytes)} MiB"
             raise WriteBudgetError(
                 f"{what} would make this run write {have}, past the write budget of {limit} per "
-                "run (docs/PROJECTS.md, Limits); nothing was written for it: write fewer or "
+                "run (docs/PROJECTS.md, write budget); nothing was written for it: write fewer or "
                 "smaller files (fewer Export nodes, a smaller embedded project)",
                 source,
             )
