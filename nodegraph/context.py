@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from nodegraph import events as ev
+from nodegraph.atomic import atomic_write
+from nodegraph.bound import OutputRoot, parts_within
 from nodegraph.errors import Cancelled
 from nodegraph.report import NodeRecord
 from nodegraph.trust import Permissions, confine, is_inside
@@ -19,6 +21,7 @@ class Context:
     """What a node's compute sees: params, device, progress and cancel, paths, logging."""
 
     permissions: Permissions = Permissions()  # the run sets the graph's (what the user allowed)
+    output_root: OutputRoot | None = None  # the run's opened output folder and write budget
 
     def __init__(
         self,
@@ -43,6 +46,7 @@ class Context:
         self._emit = emit
         self._record = record
         self._stops_early = stops_early
+        self._bound: dict[str, tuple[str, ...]] = {}  # output path -> its names under the root
 
     def progress(
         self,
@@ -102,8 +106,27 @@ class Context:
     def output_path(self, path: str | Path) -> Path:
         """Where to write an output file: relative to the output folder (default: the project's),
         its folders created. TrustError when it leaves the output folder and the user did not
-        allow that (the trust rule, nodegraph/trust.py)."""
+        allow that (the trust rule, nodegraph/trust.py). Write it with `write_output`: the
+        folders made here are then the ones written in, whatever links appear meanwhile."""
         param = next((n for n, v in self.params.items() if v == os.fspath(path)), "path")
         path = confine(path, self.output_dir, self.permissions, self.node_id, param)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        root = self.output_root
+        if root is None or not is_inside(path, root.path):  # outside: only when the user allowed
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return path
+        parts = parts_within(path.resolve(), root.path)  # the real folders, as checked now
+        root.handle().folder(parts[:-1]).close()
+        self._bound[str(path)] = parts
         return path
+
+    def write_output(self, path: str | Path, data: bytes) -> None:
+        """Writes `data` as the file `path` (from output_path) atomically, through the folders
+        output_path checked (nodegraph/bound.py), charged to the run's write budget first."""
+        parts, root = self._bound.get(str(path)), self.output_root
+        if root is None or parts is None:
+            if root is not None:
+                root.budget.charge(len(data), f"writing {str(path)!r} ({len(data):,} bytes)")
+            atomic_write(path, data)
+            return
+        with root.handle().folder(parts[:-1], create=True) as folder:
+            folder.write(parts[-1], data, root.budget)

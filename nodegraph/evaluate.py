@@ -3,6 +3,7 @@ compute the rest in topological order, with events, cancel and a report that say
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from nodegraph import events as ev
+from nodegraph.bound import BoundFolder, OutputRoot, WriteLimits
 from nodegraph.context import Context
 from nodegraph.errors import Cancelled, GraphError, NodeError
 from nodegraph.fingerprint import Fingerprint, canonical, input_part
@@ -69,11 +71,13 @@ class _Run:
         emit: Callable,
         cancel: ev.CancelToken,
         output_dir: Path,
+        output_root: OutputRoot | None = None,
     ) -> None:
         self.graph, self.snap = graph, snap
         self.targets, self.device, self.emit, self.cancel = targets, device, emit, cancel
         self.project_dir = graph.project_dir
         self.output_dir = output_dir
+        self.output_root = output_root
         self.report = EvaluationReport(list(targets), device)
         self.contexts: dict[str, Context] = {}
         self.nodes: dict[str, Any] = {}
@@ -82,6 +86,7 @@ class _Run:
         self.errors: list[NodeError] = []
         self.stale: dict[str, str] = {}  # node -> which file it wrote is gone or changed
         self._project_json: dict[str, Any] | None = None
+        self._project_bytes: int | None = None
 
     def order(self) -> list[str]:
         dag = self.snap.dag()
@@ -104,6 +109,12 @@ class _Run:
             self._project_json = snapshot_to_json(self.snap, inline_tensors=True)
         return self._project_json
 
+    def project_bytes(self) -> int:
+        """The size of the project as a PNG embeds it (uncompressed: an upper bound)."""
+        if self._project_bytes is None:
+            self._project_bytes = len(json.dumps(self.project_json(), separators=(",", ":")))
+        return self._project_bytes
+
     def fingerprint(self, node_id: str) -> Fingerprint | None:
         """Named parts of the cache key; None when an upstream node or impure_key failed."""
         state = self.snap.nodes[node_id]
@@ -115,6 +126,7 @@ class _Run:
         )  # fmt: skip
         self.contexts[node_id] = ctx
         ctx.permissions = self.graph.permissions
+        ctx.output_root = self.output_root
         try:
             node = self.nodes[node_id] = state.cls()
             node.ctx = ctx
@@ -217,19 +229,30 @@ def evaluate(
     on_event: Callable[[Any], None] | None = None,
     cancel: ev.CancelToken | None = None,
     raise_on_error: bool = True,
-    output_dir: str | Path | None = None,
+    output_dir: str | Path | BoundFolder | None = None,
 ) -> EvaluationReport:
     """Evaluates what `outputs` depend on. A failed node raises NodeError (after NodeFailed and
     RunFinished events; `error.report` holds the report) unless raise_on_error=False; a
-    cancelled run returns a report with `cancelled=True` and raises nothing."""
-    emit = on_event or (lambda event: None)
-    out_dir = output_dir or graph.output_dir
+    cancelled run returns a report with `cancelled=True` and raises nothing. `output_dir` may
+    be a folder already open (a batch job's): its writes then go into that very folder."""
     snap = graph.snapshot()
-    run = _Run(
-        graph, snap, pick_targets(snap, outputs), resolve_device(device), emit,
-        cancel if cancel is not None else ev.CancelToken(),
-        Path(out_dir).expanduser().resolve() if out_dir else graph.project_dir,
-    )  # fmt: skip
+    targets, device = pick_targets(snap, outputs), resolve_device(device)
+    given = output_dir if isinstance(output_dir, BoundFolder) else None
+    out_dir = given.path if given is not None else output_dir or graph.output_dir
+    out_path = Path(out_dir).expanduser().resolve() if out_dir else Path(graph.project_dir)
+    root = OutputRoot(out_path, getattr(graph, "write_limits", None) or WriteLimits(), given)
+    try:
+        return _evaluate(graph, snap, targets, device, on_event, cancel, raise_on_error, root)
+    finally:
+        root.close()
+
+
+def _evaluate(
+    graph, snap, targets, device, on_event, cancel, raise_on_error, root: OutputRoot
+) -> EvaluationReport:
+    emit = on_event or (lambda event: None)
+    run = _Run(graph, snap, targets, device, emit, cancel if cancel is not None else ev.CancelToken(),
+               root.path, root)  # fmt: skip
     start = time.perf_counter()
     order = run.order()
     for node_id in order:
@@ -255,7 +278,9 @@ def evaluate(
 
 def _check_writes(run: _Run, plan: dict[str, str]) -> None:
     """The trust rule before anything runs: each path param a computing node writes to stays in
-    the output folder unless the user allowed otherwise (TrustError names the node and param)."""
+    the output folder unless the user allowed otherwise (TrustError names the node and param);
+    and what the computing nodes will write fits the run's write budget (WriteBudgetError)."""
+    files = nbytes = 0
     for node_id in (n for n, step in plan.items() if step == "compute"):
         state = run.snap.nodes[node_id]
         for param in (p for p in state.cls.params if p.writes and state.params.get(p.name)):
@@ -263,6 +288,11 @@ def _check_writes(run: _Run, plan: dict[str, str]) -> None:
                 state.params[param.name], run.output_dir, run.graph.permissions, node_id,
                 param.name, run.graph.path,
             )  # fmt: skip
+        more_files, more_bytes = state.cls.planned_writes(state.params, run.project_bytes)
+        files, nbytes = files + more_files, nbytes + more_bytes
+    if run.output_root is not None and files:
+        what = f"the plan ({files} files, at least {nbytes / 2**20:.1f} MiB)"
+        run.output_root.budget.check(files, nbytes, what, run.graph.path)
 
 
 def _plan(run: _Run, order: list[str]) -> dict[str, str]:

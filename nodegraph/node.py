@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -48,7 +49,9 @@ class Param:
     doc: str = ""
     step: float | None = None  # a hint for editor sliders
     writes: bool = False  # a "path" param the node writes to: held to the trust rule before a run
-    editor: Any = None  # how the editor's image panel edits it (nodegraph.views: PairsEditor, BrushEditor)
+    editor: Any = (
+        None  # how the editor's image panel edits it (nodegraph.views: PairsEditor, BrushEditor)
+    )
 
     @property
     def type_label(self) -> str:
@@ -173,6 +176,15 @@ class Node:
         """For `pure = False` types: a key that changes when the outside world changes (e.g.
         `file_key(self.ctx.resolve_path(params["path"]))`). The default re-runs every time."""
         return f"always:{os.urandom(8).hex()}"
+
+    @classmethod
+    def planned_writes(
+        cls, params: dict[str, Any], project_bytes: Callable[[], int]
+    ) -> tuple[int, int]:
+        """(files, bytes) this node will write at least, known before it runs: checked against
+        the run's write budget (nodegraph/bound.py) before anything runs. `project_bytes()` is
+        the size of the project a PNG would embed. Default: a file per write param that is set."""
+        return sum(1 for p in cls.params if p.writes and params.get(p.name)), 0
 
     @classmethod
     def validate(cls, params: dict[str, Any]) -> None:

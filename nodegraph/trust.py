@@ -61,6 +61,7 @@ def confine(
     """The absolute path that `raw` (a param value, relative to `folder`) names. TrustError when
     it leaves `folder` (once symlinks are followed) and the user did not allow that."""
     text = os.fspath(raw)
+    check_path_text(text, node, param, source)
     path = Path(text).expanduser()
     path = path if path.is_absolute() else folder / path
     if permissions.write_outside or _inside(path, folder):
@@ -72,6 +73,22 @@ def confine(
     )  # fmt: skip
 
 
+def check_path_text(text: str, node: str, param: str, source: str | None = None) -> None:
+    """ProjectError naming the node and param when `text` cannot be a file name at all: a NUL
+    character, or a lone surrogate (text no file system can encode)."""
+    why = "contains a NUL character" if "\0" in text else None
+    if why is None:
+        try:
+            os.fsencode(text)
+        except UnicodeError:
+            why = "contains a character no file name can hold (a lone UTF-16 surrogate)"
+    if why is not None:
+        shown = ascii(text[:80]) + ("..." if len(text) > 80 else "")
+        raise ProjectError(
+            f"the path {shown} {why}: give a plain relative path", source, node, f"params.{param}"
+        )
+
+
 def is_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
     """True when `path`, symlinks followed, lies in `folder` (or is it)."""
     return _inside(Path(path), Path(folder))
@@ -80,7 +97,7 @@ def is_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
 def _inside(path: Path, folder: Path) -> bool:
     try:
         return path.resolve().is_relative_to(folder.resolve())
-    except (OSError, RuntimeError):  # a symlink loop: not provably inside
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL: not provably inside
         return False
 
 

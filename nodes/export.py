@@ -1,6 +1,6 @@
 """Export node: writes the image (PNG with the project embedded, JPEG, WebP) and/or the latent (safetensors).
 
-Writes atomically, and refuses to overwrite a file that nodegraph did not write unless
+Writes atomically through the run's bound output folder (nodegraph/bound.py); refuses to overwrite a file that nodegraph did not write unless
 `overwrite` is set, so a typo in a path never destroys someone's photo. A project file cannot
 allow that by itself: the user must too (the trust rule, docs/PROJECTS.md).
 """
@@ -12,7 +12,6 @@ import json
 import os
 from pathlib import Path
 
-from nodegraph.atomic import atomic_file
 from nodegraph.node import Input, Node, Output, Param
 from nodegraph.png_text import SIGNATURE as PNG_SIGNATURE
 from nodegraph.png_text import read_text
@@ -43,6 +42,13 @@ class ExportNode(Node):
     pure = False
     is_output = True
 
+    @classmethod
+    def planned_writes(cls, params: dict, project_bytes) -> tuple[int, int]:
+        """One file (a latent beside an image is counted when written); a PNG embeds the project."""
+        if image_format_or_none(Path(params["path"]), params["format"]) == "PNG":
+            return 1, project_bytes()
+        return 1, 0
+
     def impure_key(self, params: dict) -> str:
         key = f"output folder {self.ctx.output_dir}"
         if image_format_or_none(Path(params["path"]), params["format"]) == "PNG":
@@ -65,10 +71,10 @@ class ExportNode(Node):
         targets = [p for p in (path if image is not None else None, latent_path) if p is not None]
         for target in targets:  # every target checked before anything is written
             check_target(target, params["overwrite"], ctx.permissions, ctx.node_id)
-        if image is not None:
-            write_image(path, image, fmt, params["quality"], ctx.project_json(), ctx.node_id)
+        if image is not None:  # encoded first: the write budget sees the size before any write
+            ctx.write_output(path, encode_image(image, fmt, params["quality"], ctx.project_json(), ctx.node_id))
         if latent is not None:
-            write_latent(latent_path, latent)
+            ctx.write_output(latent_path, encode_latent(latent))
         for p in targets:
             ctx.wrote(p)
         return {"path": str(targets[0])}
@@ -90,8 +96,11 @@ def image_format(path: Path, fmt: str) -> str:
         raise ValueError(f"cannot tell the image format of {path}: use a .png, .jpg or .webp suffix, or set `format`") from None
 
 
-def write_image(path: Path, image, fmt: str, quality: int, project: dict | None, node_id: str | None) -> None:
-    """PNG: the project JSON and the exporting node's id in text chunks (nodegraph.project)."""
+def encode_image(image, fmt: str, quality: int, project: dict | None, node_id: str | None) -> bytes:
+    """The file's bytes. PNG: the project JSON and the exporting node's id in text chunks
+    (nodegraph.project)."""
+    import io
+
     from PIL import Image
 
     from nodegraph.project import project_pnginfo
@@ -108,15 +117,16 @@ def write_image(path: Path, image, fmt: str, quality: int, project: dict | None,
         exif = Image.Exif()
         exif[0x0131] = MARKER  # Software tag
         kwargs.update(quality=quality, exif=exif.tobytes())
-    _write_atomically(path, lambda f: pil.save(f, format=fmt, **kwargs))
+    buffer = io.BytesIO()
+    pil.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
 
 
-def write_latent(path: Path, latent) -> None:
+def encode_latent(latent) -> bytes:
     from safetensors.torch import save
 
     metadata = {"Software": MARKER, "space": latent.space, "resolution": str(latent.resolution), "source": latent.source}
-    data = save({"ws": latent.ws.detach().float().cpu().contiguous()}, metadata=metadata)
-    _write_atomically(path, lambda f: f.write(data))
+    return save({"ws": latent.ws.detach().float().cpu().contiguous()}, metadata=metadata)
 
 
 def written_by_us(path: Path) -> bool:
@@ -163,10 +173,3 @@ def check_target(path: Path, overwrite: bool, permissions: Permissions, node_id:
             node_id, "overwrite", str(path), "overwrite_foreign",
         )  # fmt: skip
 
-
-def _write_atomically(path: Path, write) -> None:
-    """`write(file)` through the engine's atomic write (temp file, fsync, rename): a failed
-    export leaves the old file intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(path) as f:
-        write(f)

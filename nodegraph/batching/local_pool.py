@@ -5,6 +5,7 @@ it held is reported as failed, so one crash never stops the batch."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import signal
 import threading
@@ -148,6 +149,7 @@ class LocalPool:
 def _worker_main(factory: RunnerFactory, slot: int, threads: int, tasks: Any, results: Any, stop: Any) -> None:
     """A worker process: build the runner once, then run tasks until a None or the stop event."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the driver, which stops us cleanly
+    die_with_parent()
     try:
         configure_worker(threads, slot)
         runner = factory()
@@ -163,6 +165,30 @@ def _worker_main(factory: RunnerFactory, slot: int, threads: int, tasks: Any, re
         key, task = item
         results.put(("started", slot, key))
         results.put(("done", slot, attempt(runner, key, task)))
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent() -> None:
+    """A worker ends when its driver dies, even by SIGKILL: the kernel sends it SIGKILL (Linux
+    prctl PR_SET_PDEATHSIG), and a thread that sees its parent change ends it elsewhere."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: the thread below does it within POLL_SECONDS
+    if os.getppid() != parent:  # the driver died before the signal was asked for
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(POLL_SECONDS)
+    os._exit(1)
 
 
 def _watch_stop(stop: Any, runner: Any) -> None:

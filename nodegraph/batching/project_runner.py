@@ -85,6 +85,7 @@ class ProjectRunner:
             row["device"] = report.device
             row["outputs"] = [self.manifest.record_path(p) for p in report.written]
             row["nodes"] = self._facts(report)
+            row["read_outside"] = [f"{path} (node {node_id!r})" for node_id, path in report.read_outside]
 
     def _facts(self, report: Any) -> dict[str, dict[str, Any]]:
         """What each node noted (ctx.note), by node id; a node this job took from the cache

@@ -58,6 +58,7 @@ class BatchSummary:
     workers: int = 0
     interrupted: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
+    read_outside: dict[str, list[str]] = field(default_factory=dict)  # what was read -> its jobs
     manifest: str = ""
 
     @property
@@ -79,6 +80,8 @@ class BatchSummary:
             lines.append(f"  {self.ran} jobs in {self.seconds:.1f} s ({self.jobs_per_minute:.1f} jobs/min) "
                          f"on {self.workers} {self.engine} workers")  # fmt: skip
         lines += [f"  failed {job}: {error}" for job, error in self.failures]
+        lines += [f"  read outside the project folder: {what} in {len(jobs)} jobs ({', '.join(jobs[:3])}"
+                  f"{', ...' if len(jobs) > 3 else ''})" for what, jobs in self.read_outside.items()]  # fmt: skip
         lines.append(f"  manifest: {self.manifest}")
         return "\n".join(lines)
 
@@ -212,6 +215,8 @@ class _Recorder:
         self._check_outputs(row)
         self.manifest.append(row)
         self.rows[job.id] = row
+        for what in row.get("read_outside") or []:
+            self.summary.read_outside.setdefault(what, []).append(job.id)
         status = row["status"]
         if status == "ok":
             self.summary.ok += 1

@@ -72,7 +72,7 @@ def test_failed_rename_leaves_the_old_file_intact(sample, saved, monkeypatch):
     before = saved.read_bytes()
     sample.set("c", value=42.0)
 
-    def broken_replace(src, dst):
+    def broken_replace(src, dst, **dir_fds):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(proj.os, "replace", broken_replace)
