@@ -61,6 +61,7 @@ def fidelity(G: Generator, detector, n: int = 256, batch: int = 32) -> dict:
 @dataclass
 class PairOutcome:
     setting: str
+    seed: int
     distance_before: float
     distance_after: float
     converged: bool
@@ -100,6 +101,7 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
     label = "all" if names is None else str(len(names))
     return PairOutcome(
         setting=label,
+        seed=seed,
         distance_before=float((before - targets).norm(dim=-1).mean()),
         distance_after=float((after - targets).norm(dim=-1).mean()),
         converged=bool(result.converged),
@@ -134,7 +136,19 @@ def save_pictures(outcome: PairOutcome, path: Path) -> None:
     sheet.save(path)
 
 
+def pair_row(outcome: PairOutcome) -> dict:
+    """One pair's figures for the --json report's per_pair list and its worst pair."""
+    return {
+        "seed": outcome.seed,
+        "distance_before_px": outcome.distance_before,
+        "distance_after_px": outcome.distance_after,
+        "steps": outcome.steps,
+        "psnr_vs_render_db": outcome.psnr_vs_render,
+    }
+
+
 def summarise(outcomes: list[PairOutcome]) -> dict:
+    """Per setting: means over its pairs, each pair's row, and the pair that ended farthest."""
     rows = {}
     for setting in dict.fromkeys(o.setting for o in outcomes):
         group = [o for o in outcomes if o.setting == setting]
@@ -153,6 +167,8 @@ def summarise(outcomes: list[PairOutcome]) -> dict:
             "psnr_vs_generator_db": mean("psnr_vs_generator"),
             "steps": mean("steps"),
             "seconds": mean("seconds"),
+            "per_pair": [pair_row(o) for o in group],
+            "worst_pair": pair_row(max(group, key=lambda o: o.distance_after)),
         }
     return rows
 
@@ -221,4 +237,7 @@ def bench_landmarks(argv: list[str]) -> int:
         print(f"{'handles':>8} {'pairs':>5} {'MD before':>10} {'MD after':>9} {'reduction':>9} {'converged':>9} {'PSNR/render':>11} {'PSNR/G(z2)':>10} {'steps':>6} {'seconds':>7}")
         for setting, r in rows.items():
             print(f"{setting:>8} {r['pairs']:>5} {r['distance_before_px']:>10.2f} {r['distance_after_px']:>9.2f} {r['reduction']:>9.0%} {r['converged']:>9.0%} {r['psnr_vs_render_db']:>11.2f} {r['psnr_vs_generator_db']:>10.2f} {r['steps']:>6.0f} {r['seconds']:>7.1f}")
+        for setting, r in rows.items():
+            w = r["worst_pair"]
+            print(f"worst {setting}: seed {w['seed']}, {w['distance_before_px']:.2f} -> {w['distance_after_px']:.2f} px in {w['steps']} steps, PSNR/render {w['psnr_vs_render_db']:.2f} dB")
     return 0

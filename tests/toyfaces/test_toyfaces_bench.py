@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -41,4 +42,15 @@ def test_bench_landmarks_prints_json_for_one_five_and_all(tmp_path, capsys):
     assert bench_landmarks(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["settings"]) == {"1", "5", "all"}
+    assert [p["seed"] for p in report["settings"]["all"]["per_pair"]] == [report["settings"]["all"]["worst_pair"]["seed"]]
     assert sorted(p.name for p in pictures.iterdir()) == ["pair0_1.png", "pair0_5.png", "pair0_all.png"]
+
+
+def test_summarise_lists_each_pair_and_names_the_worst():
+    outcome = drag_pair(small_toyfaces_generator(), load_detector(), seed=1, names=ONE, config=DragConfig(steps=1))
+    far = dataclasses.replace(outcome, seed=2, distance_after=outcome.distance_after + 5.0)
+    row = summarise([outcome, far])["1"]
+    assert [p["seed"] for p in row["per_pair"]] == [1, 2]
+    assert row["per_pair"][0]["distance_before_px"] == outcome.distance_before
+    assert row["per_pair"][0]["steps"] == outcome.steps
+    assert row["worst_pair"]["seed"] == 2 and row["worst_pair"]["distance_after_px"] == far.distance_after
