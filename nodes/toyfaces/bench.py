@@ -8,7 +8,7 @@ import argparse
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -71,6 +71,30 @@ class PairOutcome:
     seconds: float
     pictures: tuple | None = None  # (before, after, target) images [1, 3, H, W], for --save-pictures
     points: tuple | None = None  # (handles, targets) in pixels
+    trace: list = field(default_factory=list)  # [step, distance px, tracking error px] rows
+
+
+TRACE_EVERY = 10  # steps between tracking-error samples: each costs a synthesis and a detection
+
+
+def tracking_trace(G: Generator, detector, index: list[int], targets: torch.Tensor):
+    """An on_step hook and its rows: every TRACE_EVERY steps, the detector's landmarks on the image
+    the handles were tracked on give the true distance to the targets and the tracking error."""
+    rows: list[list[float]] = []
+    previous: dict = {}
+
+    def on_step(state) -> None:
+        # state.handles were tracked on the image of the previous step's code.
+        if "ws" in previous:
+            with torch.no_grad():
+                truth = detector(G.synthesis(previous.pop("ws")).clamp(-1, 1)).cpu()[0, index]
+            tracked = torch.tensor(state.handles, dtype=truth.dtype)
+            rows.append([state.step, float((truth - targets).norm(dim=-1).mean()),
+                         float((tracked - truth).norm(dim=-1).mean())])  # fmt: skip
+        if state.step % TRACE_EVERY == 0:
+            previous["ws"] = state.ws
+
+    return on_step, rows
 
 
 def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, config) -> PairOutcome:
@@ -92,7 +116,8 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
     handles = handles.clamp(0, size - 1)
     targets = targets.clamp(0, size - 1)
     start = time.perf_counter()
-    result = drag(G, ws1, handles.tolist(), targets.tolist(), config=config)
+    on_step, trace = tracking_trace(G, detector, index, targets)
+    result = drag(G, ws1, handles.tolist(), targets.tolist(), config=config, on_step=on_step)
     seconds = time.perf_counter() - start
     with torch.no_grad():
         image = result.image().clamp(-1, 1)
@@ -111,6 +136,7 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
         seconds=seconds,
         pictures=(start_image.cpu(), image, real2),
         points=(handles.tolist(), targets.tolist()),
+        trace=trace,
     )
 
 
@@ -134,6 +160,33 @@ def save_pictures(outcome: PairOutcome, path: Path) -> None:
             pen.ellipse([x0 + tx * 3 - 3, ty * 3 - 3, x0 + tx * 3 + 3, ty * 3 + 3], fill="blue")
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
+    if outcome.trace:
+        save_trace_plot(outcome.trace, path.with_name(path.stem + "_trace.png"))
+
+
+def save_trace_plot(trace: list, path: Path, width: int = 360, height: int = 200) -> None:
+    """Distance to targets (black) and tracking error (red) in px against steps, drawn with Pillow."""
+    from PIL import Image, ImageDraw
+
+    sheet = Image.new("RGB", (width, height), "white")
+    pen = ImageDraw.Draw(sheet)
+    left, bottom = 30, height - 20
+    top_px = max(max(r[1], r[2]) for r in trace) or 1.0
+    last_step = max(r[0] for r in trace) or 1
+
+    def xy(step: float, px: float) -> tuple[float, float]:
+        return left + (width - left - 10) * step / last_step, bottom - (bottom - 10) * px / top_px
+
+    pen.line([(left, 10), (left, bottom), (width - 10, bottom)], fill="gray")
+    pen.text((2, 4), f"{top_px:.0f}px", fill="gray")
+    pen.text((width - 60, bottom + 4), f"{last_step} steps", fill="gray")
+    for column, colour in ((1, "black"), (2, "red")):
+        points = [xy(r[0], r[column]) for r in trace]
+        if len(points) > 1:
+            pen.line(points, fill=colour, width=2)
+    pen.text((left + 6, 12), "distance", fill="black")
+    pen.text((left + 6, 24), "tracking error", fill="red")
+    sheet.save(path)
 
 
 def pair_row(outcome: PairOutcome) -> dict:
@@ -144,6 +197,7 @@ def pair_row(outcome: PairOutcome) -> dict:
         "distance_after_px": outcome.distance_after,
         "steps": outcome.steps,
         "psnr_vs_render_db": outcome.psnr_vs_render,
+        "trace": outcome.trace,
     }
 
 

@@ -8,7 +8,7 @@ import math
 
 from nodes.drag import DragConfig
 from nodes.gan import save_generator
-from nodes.toyfaces.bench import ONE, bench_landmarks, drag_pair, summarise
+from nodes.toyfaces.bench import ONE, bench_landmarks, drag_pair, save_pictures, summarise
 from nodes.toyfaces.landmarks import load_detector
 from nodes.toyfaces.latent_space import Z_DIM
 from nodes.toyfaces.render import LANDMARK_INDEX
@@ -54,3 +54,12 @@ def test_summarise_lists_each_pair_and_names_the_worst():
     assert row["per_pair"][0]["distance_before_px"] == outcome.distance_before
     assert row["per_pair"][0]["steps"] == outcome.steps
     assert row["worst_pair"]["seed"] == 2 and row["worst_pair"]["distance_after_px"] == far.distance_after
+
+
+def test_drag_pair_traces_distance_and_tracking_error_and_plots_them(tmp_path):
+    outcome = drag_pair(small_toyfaces_generator(), load_detector(), seed=1, names=ONE, config=DragConfig(steps=2))
+    assert outcome.steps == 2
+    [(step, distance, tracking_error)] = outcome.trace  # step 1's handles, tracked on step 0's image
+    assert step == 1 and math.isfinite(distance) and tracking_error >= 0
+    save_pictures(outcome, tmp_path / "pair0_1.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pair0_1.png", "pair0_1_trace.png"]
