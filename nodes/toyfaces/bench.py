@@ -78,8 +78,8 @@ TRACE_EVERY = 10  # steps between tracking-error samples: each costs a synthesis
 
 
 def tracking_trace(G: Generator, detector, index: list[int], targets: torch.Tensor):
-    """An on_step hook, its rows and its time: every TRACE_EVERY steps, the detector's landmarks on the image
-    the handles were tracked on give the true distance to the targets and the tracking error."""
+    """An on_step hook, its rows and its time: every TRACE_EVERY steps, the detector's landmarks
+    on the image the handles were tracked on give the true distance and the tracking error."""
     rows: list[list[float]] = []
     previous: dict = {"seconds": 0.0}  # time spent here, which drag_pair leaves out of the drag's
 
