@@ -8,7 +8,7 @@ import argparse
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -61,6 +61,7 @@ def fidelity(G: Generator, detector, n: int = 256, batch: int = 32) -> dict:
 @dataclass
 class PairOutcome:
     setting: str
+    seed: int
     distance_before: float
     distance_after: float
     converged: bool
@@ -70,6 +71,32 @@ class PairOutcome:
     seconds: float
     pictures: tuple | None = None  # (before, after, target) images [1, 3, H, W], for --save-pictures
     points: tuple | None = None  # (handles, targets) in pixels
+    trace: list = field(default_factory=list)  # [step, distance px, tracking error px] rows
+
+
+TRACE_EVERY = 10  # steps between tracking-error samples: each costs a synthesis and a detection
+
+
+def tracking_trace(G: Generator, detector, index: list[int], targets: torch.Tensor):
+    """An on_step hook, its rows and its time: every TRACE_EVERY steps, the detector's landmarks
+    on the image the handles were tracked on give the true distance and the tracking error."""
+    rows: list[list[float]] = []
+    previous: dict = {"seconds": 0.0}  # time spent here, which drag_pair leaves out of the drag's
+
+    def on_step(state) -> None:
+        start = time.perf_counter()
+        # state.handles were tracked on the image of the previous step's code.
+        if "ws" in previous:
+            with torch.no_grad():
+                truth = detector(G.synthesis(previous.pop("ws")).clamp(-1, 1)).cpu()[0, index]
+            tracked = torch.tensor(state.handles, dtype=truth.dtype)
+            rows.append([state.step, float((truth - targets).norm(dim=-1).mean()),
+                         float((tracked - truth).norm(dim=-1).mean())])  # fmt: skip
+        if state.step % TRACE_EVERY == 0:
+            previous["ws"] = state.ws
+        previous["seconds"] += time.perf_counter() - start
+
+    return on_step, rows, previous
 
 
 def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, config) -> PairOutcome:
@@ -91,8 +118,9 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
     handles = handles.clamp(0, size - 1)
     targets = targets.clamp(0, size - 1)
     start = time.perf_counter()
-    result = drag(G, ws1, handles.tolist(), targets.tolist(), config=config)
-    seconds = time.perf_counter() - start
+    on_step, trace, spent = tracking_trace(G, detector, index, targets)
+    result = drag(G, ws1, handles.tolist(), targets.tolist(), config=config, on_step=on_step)
+    seconds = time.perf_counter() - start - spent["seconds"]
     with torch.no_grad():
         image = result.image().clamp(-1, 1)
         after = detector(image).cpu()[0, index]
@@ -100,6 +128,7 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
     label = "all" if names is None else str(len(names))
     return PairOutcome(
         setting=label,
+        seed=seed,
         distance_before=float((before - targets).norm(dim=-1).mean()),
         distance_after=float((after - targets).norm(dim=-1).mean()),
         converged=bool(result.converged),
@@ -109,6 +138,7 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
         seconds=seconds,
         pictures=(start_image.cpu(), image, real2),
         points=(handles.tolist(), targets.tolist()),
+        trace=trace,
     )
 
 
@@ -132,9 +162,49 @@ def save_pictures(outcome: PairOutcome, path: Path) -> None:
             pen.ellipse([x0 + tx * 3 - 3, ty * 3 - 3, x0 + tx * 3 + 3, ty * 3 + 3], fill="blue")
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
+    if outcome.trace:
+        save_trace_plot(outcome.trace, path.with_name(path.stem + "_trace.png"))
+
+
+def save_trace_plot(trace: list, path: Path, width: int = 360, height: int = 200) -> None:
+    """Distance to targets (black) and tracking error (red) in px against steps, drawn with Pillow."""
+    from PIL import Image, ImageDraw
+
+    sheet = Image.new("RGB", (width, height), "white")
+    pen = ImageDraw.Draw(sheet)
+    left, bottom = 30, height - 20
+    top_px = max(max(r[1], r[2]) for r in trace) or 1.0
+    last_step = max(r[0] for r in trace) or 1
+
+    def xy(step: float, px: float) -> tuple[float, float]:
+        return left + (width - left - 10) * step / last_step, bottom - (bottom - 10) * px / top_px
+
+    pen.line([(left, 10), (left, bottom), (width - 10, bottom)], fill="gray")
+    pen.text((2, 4), f"{top_px:.0f}px", fill="gray")
+    pen.text((width - 60, bottom + 4), f"{last_step} steps", fill="gray")
+    for column, colour in ((1, "black"), (2, "red")):
+        points = [xy(r[0], r[column]) for r in trace]
+        if len(points) > 1:
+            pen.line(points, fill=colour, width=2)
+    pen.text((left + 6, 12), "distance", fill="black")
+    pen.text((left + 6, 24), "tracking error", fill="red")
+    sheet.save(path)
+
+
+def pair_row(outcome: PairOutcome) -> dict:
+    """One pair's figures for the --json report's per_pair list and its worst pair."""
+    return {
+        "seed": outcome.seed,
+        "distance_before_px": outcome.distance_before,
+        "distance_after_px": outcome.distance_after,
+        "steps": outcome.steps,
+        "psnr_vs_render_db": outcome.psnr_vs_render,
+        "trace": outcome.trace,
+    }
 
 
 def summarise(outcomes: list[PairOutcome]) -> dict:
+    """Per setting: means over its pairs, each pair's row, and the pair that ended farthest."""
     rows = {}
     for setting in dict.fromkeys(o.setting for o in outcomes):
         group = [o for o in outcomes if o.setting == setting]
@@ -153,6 +223,8 @@ def summarise(outcomes: list[PairOutcome]) -> dict:
             "psnr_vs_generator_db": mean("psnr_vs_generator"),
             "steps": mean("steps"),
             "seconds": mean("seconds"),
+            "per_pair": [pair_row(o) for o in group],
+            "worst_pair": pair_row(max(group, key=lambda o: o.distance_after)),
         }
     return rows
 
@@ -221,4 +293,7 @@ def bench_landmarks(argv: list[str]) -> int:
         print(f"{'handles':>8} {'pairs':>5} {'MD before':>10} {'MD after':>9} {'reduction':>9} {'converged':>9} {'PSNR/render':>11} {'PSNR/G(z2)':>10} {'steps':>6} {'seconds':>7}")
         for setting, r in rows.items():
             print(f"{setting:>8} {r['pairs']:>5} {r['distance_before_px']:>10.2f} {r['distance_after_px']:>9.2f} {r['reduction']:>9.0%} {r['converged']:>9.0%} {r['psnr_vs_render_db']:>11.2f} {r['psnr_vs_generator_db']:>10.2f} {r['steps']:>6.0f} {r['seconds']:>7.1f}")
+        for setting, r in rows.items():
+            w = r["worst_pair"]
+            print(f"worst {setting}: seed {w['seed']}, {w['distance_before_px']:.2f} -> {w['distance_after_px']:.2f} px in {w['steps']} steps, PSNR/render {w['psnr_vs_render_db']:.2f} dB")
     return 0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
 from nodes.drag import DragConfig
 from nodes.gan import save_generator
-from nodes.toyfaces.bench import ONE, bench_landmarks, drag_pair, summarise
+from nodes.toyfaces.bench import ONE, bench_landmarks, drag_pair, save_pictures, summarise
 from nodes.toyfaces.landmarks import load_detector
 from nodes.toyfaces.latent_space import Z_DIM
 from nodes.toyfaces.render import LANDMARK_INDEX
@@ -41,4 +42,24 @@ def test_bench_landmarks_prints_json_for_one_five_and_all(tmp_path, capsys):
     assert bench_landmarks(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["settings"]) == {"1", "5", "all"}
+    assert [p["seed"] for p in report["settings"]["all"]["per_pair"]] == [report["settings"]["all"]["worst_pair"]["seed"]]
     assert sorted(p.name for p in pictures.iterdir()) == ["pair0_1.png", "pair0_5.png", "pair0_all.png"]
+
+
+def test_summarise_lists_each_pair_and_names_the_worst():
+    outcome = drag_pair(small_toyfaces_generator(), load_detector(), seed=1, names=ONE, config=DragConfig(steps=1))
+    far = dataclasses.replace(outcome, seed=2, distance_after=outcome.distance_after + 5.0)
+    row = summarise([outcome, far])["1"]
+    assert [p["seed"] for p in row["per_pair"]] == [1, 2]
+    assert row["per_pair"][0]["distance_before_px"] == outcome.distance_before
+    assert row["per_pair"][0]["steps"] == outcome.steps
+    assert row["worst_pair"]["seed"] == 2 and row["worst_pair"]["distance_after_px"] == far.distance_after
+
+
+def test_drag_pair_traces_distance_and_tracking_error_and_plots_them(tmp_path):
+    outcome = drag_pair(small_toyfaces_generator(), load_detector(), seed=1, names=ONE, config=DragConfig(steps=2))
+    assert outcome.steps == 2
+    [(step, distance, tracking_error)] = outcome.trace  # step 1's handles, tracked on step 0's image
+    assert step == 1 and math.isfinite(distance) and tracking_error >= 0
+    save_pictures(outcome, tmp_path / "pair0_1.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pair0_1.png", "pair0_1_trace.png"]
