@@ -12,6 +12,7 @@ import torch
 
 from nodegraph.node import Input, Node, Output, Param
 
+from .trajectory import TRAJECTORY, TrajectoryRecorder
 from .types import GENERATOR, IMAGE, LATENT, MASK, POINTS, LatentCode, PointPairs
 
 LATENT_SPACE = "latent"  # the `space` choice that keeps the space the Latent node chose
@@ -63,15 +64,18 @@ class DragOptimizerNode(Node):
         Input("latent", LATENT, doc="starting latent; a previous drag's output chains stages"),
         Input("points", POINTS, doc="handles and targets in pixels of this latent's image"),
         Input("mask", MASK, optional=True, doc="1 = may change; unlinked = everything may change"),
+        Input("trajectory", TRAJECTORY, optional=True, doc="a previous stage's trajectory: this drag's continues it"),
     ]
     outputs = [
         Output("latent", LATENT, "the edited latent"),
         Output("points", POINTS, "handles where tracking left them, with the original targets"),
         Output("image", IMAGE, "the edited image"),
+        Output("trajectory", TRAJECTORY, "the drag as it happened: every trajectory_every-th step and the last"),
     ]
     stops_early = True  # Stop keeps the drag so far: the result at step k is what steps=k gives
     params = _config_params() + [
         Param("preview_every", int, 10, min=0, max=10000, doc="send a preview image every N steps (0 = never; each costs a synthesis)"),
+        Param("trajectory_every", int, 5, min=1, max=10000, doc="record the code and points every N steps for the trajectory output (no synthesis)"),
     ]
 
     @classmethod
@@ -79,7 +83,7 @@ class DragOptimizerNode(Node):
         """DragConfig's own check (e.g. lr > 0), with 'latent' standing for either space."""
         _drag_config(params, "w+")
 
-    def compute(self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None):
+    def compute(self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None, trajectory=None):
         from nodes.drag import drag
 
         preview_every = ctx.params["preview_every"]
@@ -88,7 +92,10 @@ class DragOptimizerNode(Node):
         if not points.handles:
             raise ValueError(f"DragOptimizer {ctx.node_id!r} got no points: add handle/target pairs to its PointSet")
 
+        recorder = TrajectoryRecorder(latent.ws, points.handles, points.targets, ctx.params["trajectory_every"])
+
         def on_step(state) -> None:
+            recorder.on_step(state)
             preview = None
             if preview_every and (state.step % preview_every == 0):
                 preview = state.render()
@@ -115,6 +122,7 @@ class DragOptimizerNode(Node):
         distances = [math.dist(h, t) for h, t in zip(result.handles, result.targets)]
         ctx.note(steps=result.steps, converged=bool(result.converged), stopped=result.stopped,
                  distance_px=round(max(distances), 3), mean_distance_px=round(sum(distances) / len(distances), 3))  # fmt: skip
+        recorded = recorder.finish(result.steps, result.ws, result.handles, distances)
         with torch.no_grad():
             image = result.image().clamp(-1, 1)
         ctx.log(f"{result.steps} steps, converged={result.converged}, handles at {[tuple(round(v, 1) for v in h) for h in result.handles]}")
@@ -122,6 +130,7 @@ class DragOptimizerNode(Node):
             "latent": LatentCode(result.ws, latent.space, latent.resolution, f"drag of {latent.source}"),
             "points": PointPairs([tuple(h) for h in result.handles], list(points.targets)),
             "image": image,
+            "trajectory": recorded if trajectory is None else trajectory.then(recorded),
         }
 
 
@@ -129,7 +138,7 @@ def _drag_config(params: dict, latent_space: str):
     """The DragConfig of the node's params; `space` 'latent' becomes the latent's own space."""
     from nodes.drag import DragConfig
 
-    fields = {name: value for name, value in params.items() if name != "preview_every"}
+    fields = {name: value for name, value in params.items() if name not in ("preview_every", "trajectory_every")}
     if fields["space"] == LATENT_SPACE:
         fields["space"] = latent_space
     return DragConfig(**fields)
