@@ -9,8 +9,6 @@ from pathlib import Path
 
 import torch
 
-from nodegraph.views import PortView, register_port_view
-
 TRAJECTORY = "TRAJECTORY"
 # Bound on recorded frames: past it every second frame is dropped (the first and last kept), so a
 # trajectory holds at most MAX_FRAMES * num_ws * w_dim * 4 bytes of codes (e.g. 16 * 512 * 4 *
@@ -140,6 +138,3 @@ def _bounded(trajectory: Trajectory) -> Trajectory:
             )
         )
     return trajectory
-
-
-register_port_view(TRAJECTORY, PortView("film", (240, 200, 90)))
