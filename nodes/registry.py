@@ -6,6 +6,7 @@ from __future__ import annotations
 def node_types() -> list[type]:
     from .drag_optimizer import DragOptimizerNode
     from .export import ExportNode
+    from .export_animation import ExportAnimationNode
     from .generator import GeneratorNode
     from .image_load import ImageLoadNode
     from .invert_image import InvertNode
@@ -14,4 +15,4 @@ def node_types() -> list[type]:
     from .pointset import PointSetNode
     from .render import RenderNode
 
-    return [GeneratorNode, LatentNode, RenderNode, MaskNode, PointSetNode, DragOptimizerNode, ExportNode, ImageLoadNode, InvertNode]
+    return [GeneratorNode, LatentNode, RenderNode, MaskNode, PointSetNode, DragOptimizerNode, ExportNode, ExportAnimationNode, ImageLoadNode, InvertNode]

@@ -84,3 +84,31 @@ def test_a_long_trajectory_is_thinned_to_the_frame_bound():
         long = long.then(Trajectory(torch.tensor([0, 1]), torch.zeros(1, 2, 3), torch.zeros(2, 2, 3),
                                     torch.zeros(2, 1, 2), torch.ones(2, 1, 2), torch.ones(2, 1), torch.zeros(2, dtype=torch.long)))  # fmt: skip
     assert len(long) <= MAX_FRAMES and long.steps[-1] == MAX_FRAMES + 10
+
+
+def test_animation_decodes_with_the_frame_count_size_and_duration(tiny_checkpoint, tmp_path):
+    from PIL import Image
+
+    g = chain(tiny_checkpoint, steps=4)
+    g.set("stage1", trajectory_every=2)  # frames at steps 0, 2, 4
+    for suffix in ("webp", "gif"):
+        anim = g.add(
+            "ExportAnimation",
+            id=f"anim_{suffix}",
+            path=f"drag.{suffix}",
+            fps=10,
+            size=64,
+            hold_last=0.5,
+        )
+        g.connect("generator", "generator", anim, "generator")
+        g.connect("stage1", "trajectory", anim, "trajectory")
+    g.evaluate(outputs=["anim_webp", "anim_gif"], output_dir=tmp_path)
+    for suffix in ("webp", "gif"):
+        with Image.open(tmp_path / f"drag.{suffix}") as im:
+            assert im.n_frames == 3 and im.size == (64, 64)
+            durations = []
+            for i in range(im.n_frames):
+                im.seek(i)
+                im.load()  # WebP fills in the duration on load
+                durations.append(im.info["duration"])
+            assert durations == [100, 100, 600]
