@@ -12,6 +12,7 @@ import torch
 
 from nodegraph.node import Input, Node, Output, Param
 
+from .trajectory import TRAJECTORY, TrajectoryRecorder
 from .types import GENERATOR, IMAGE, LATENT, MASK, POINTS, LatentCode, PointPairs
 
 LATENT_SPACE = "latent"  # the `space` choice that keeps the space the Latent node chose
@@ -63,16 +64,19 @@ class DragOptimizerNode(Node):
         Input("latent", LATENT, doc="starting latent; a previous drag's output chains stages"),
         Input("points", POINTS, doc="handles and targets in pixels of this latent's image"),
         Input("mask", MASK, optional=True, doc="1 = may change; unlinked = everything may change"),
+        Input("trajectory", TRAJECTORY, optional=True, doc="a previous stage's trajectory: this drag's continues it"),
     ]
     outputs = [
         Output("latent", LATENT, "the edited latent"),
         Output("points", POINTS, "handles where tracking left them, with the original targets"),
         Output("image", IMAGE, "the edited image"),
+        Output("trajectory", TRAJECTORY, "the drag as it happened: every trajectory_every-th step and the last"),
     ]
     stops_early = True  # Stop keeps the drag so far: the result at step k is what steps=k gives
     params = _config_params() + [
         Param("preview_every", int, 10, min=0, max=10000, doc="send a preview image every N steps (0 = never; each costs a synthesis)"),
         Param("stopped_at", int, None, min=0, doc="set by Stop: the step the drag was stopped at, so it gives the kept result (at most `steps`); editing its points clears it"),
+        Param("trajectory_every", int, 5, min=1, max=10000, doc="record the code and points every N steps for the trajectory output (no synthesis)"),
     ]
 
     @classmethod
@@ -80,7 +84,7 @@ class DragOptimizerNode(Node):
         """DragConfig's own check (e.g. lr > 0), with 'latent' standing for either space."""
         _drag_config(params, "w+")
 
-    def compute(self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None):
+    def compute(self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None, trajectory=None):
         from nodes.drag import drag
 
         preview_every = ctx.params["preview_every"]
@@ -89,7 +93,10 @@ class DragOptimizerNode(Node):
         if not points.handles:
             raise ValueError(f"DragOptimizer {ctx.node_id!r} got no points: add handle/target pairs to its PointSet")
 
+        recorder = TrajectoryRecorder(latent.ws, points.handles, points.targets, ctx.params["trajectory_every"])
+
         def on_step(state) -> None:
+            recorder.on_step(state)
             preview = None
             if preview_every and (state.step % preview_every == 0):
                 preview = state.render()
@@ -116,6 +123,7 @@ class DragOptimizerNode(Node):
         distances = [math.dist(h, t) for h, t in zip(result.handles, result.targets)]
         ctx.note(steps=result.steps, converged=bool(result.converged), stopped=result.stopped,
                  distance_px=round(max(distances), 3), mean_distance_px=round(sum(distances) / len(distances), 3))  # fmt: skip
+        recorded = recorder.finish(result.steps, result.ws, result.handles, distances)
         with torch.no_grad():
             image = result.image().clamp(-1, 1)
         ctx.log(f"{result.steps} steps, converged={result.converged}, handles at {[tuple(round(v, 1) for v in h) for h in result.handles]}")
@@ -123,10 +131,11 @@ class DragOptimizerNode(Node):
             "latent": LatentCode(result.ws, latent.space, latent.resolution, f"drag of {latent.source}"),
             "points": PointPairs([tuple(h) for h in result.handles], list(points.targets)),
             "image": image,
+            "trajectory": recorded if trajectory is None else trajectory.then(recorded),
         }
 
 
-NODE_ONLY_PARAMS = ("preview_every", "stopped_at")  # the node's own params, not DragConfig's
+NODE_ONLY_PARAMS = ("preview_every", "stopped_at", "trajectory_every")  # the node's own params, not DragConfig's
 
 
 def _drag_config(params: dict, latent_space: str):

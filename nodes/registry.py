@@ -7,6 +7,7 @@ def node_types() -> list[type]:
     from . import starter  # noqa: F401  (declares the editor's DragGAN start graph)
     from .drag_optimizer import DragOptimizerNode
     from .export import ExportNode
+    from .export_animation import ExportAnimationNode
     from .generator import GeneratorNode
     from .image_load import ImageLoadNode
     from .invert_image import InvertNode
@@ -15,4 +16,4 @@ def node_types() -> list[type]:
     from .pointset import PointSetNode
     from .render import RenderNode
 
-    return [GeneratorNode, LatentNode, RenderNode, MaskNode, PointSetNode, DragOptimizerNode, ExportNode, ImageLoadNode, InvertNode]
+    return [GeneratorNode, LatentNode, RenderNode, MaskNode, PointSetNode, DragOptimizerNode, ExportNode, ExportAnimationNode, ImageLoadNode, InvertNode]

@@ -63,6 +63,12 @@ def two_stage() -> Graph:
     stage2 = drag_stage(g, gen, stage1, "stage2", [{"handle": [59, 82], "target": [59, 77]}], column=2, mask=mask, steps=200)
     export = g.add("Export", id="export", pos=(3 * COLUMN, 540), path="two_stage.png")
     g.connect(stage2, "image", export, "image")
+    g.connect(stage1, "trajectory", stage2, "trajectory")  # one film of both stages
+    for row, suffix in enumerate(("webp", "gif"), start=2):
+        anim = g.add("ExportAnimation", id=f"animation_{suffix}", pos=(3 * COLUMN, 540 + row * 160),
+                     path=f"two_stage.{suffix}", every=2, size=256)
+        g.connect(gen, "generator", anim, "generator")
+        g.connect(stage2, "trajectory", anim, "trajectory")
     return g
 
 

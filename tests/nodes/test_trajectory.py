@@ -1,0 +1,114 @@
+"""The DragOptimizer's trajectory: recorded at the right steps, chained across stages, kept on Stop, saved."""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+
+from nodes.gan import load_generator
+from nodes.trajectory import Trajectory, TrajectoryRecorder
+from tests.nodes.test_drag_chain import chain
+
+
+def test_trajectory_holds_the_start_every_kth_step_and_the_last(tiny_checkpoint, tmp_path):
+    g = chain(tiny_checkpoint, steps=7)
+    g.set("stage1", trajectory_every=3)
+    trajectory = g.value("stage1", "trajectory")
+    assert trajectory.steps.tolist() == [0, 3, 6, 7]
+    start = g.value("latent", "latent").ws
+    assert torch.allclose(trajectory.ws(0), start)
+    assert torch.allclose(trajectory.ws(len(trajectory) - 1), g.value("stage1", "latent").ws)
+    assert trajectory.targets[:, 0].tolist() == [[16.0, 12.0]] * 4
+
+
+def test_second_stage_trajectory_continues_the_first(tiny_checkpoint, tmp_path):
+    g = chain(tiny_checkpoint, steps=4)
+    g.connect("stage1", "trajectory", "stage2", "trajectory")
+    g.set("stage1", trajectory_every=2)
+    g.set("stage2", trajectory_every=2)
+    film = g.value("stage2", "trajectory")
+    assert film.steps.tolist() == [0, 2, 4, 6, 8]
+    assert film.stages.tolist() == [0, 0, 0, 1, 1]
+    assert film.targets[-1, 0].tolist() == [20.0, 16.0]
+    assert torch.allclose(film.ws(len(film) - 1), g.value("stage2", "latent").ws, atol=1e-6)
+
+
+def test_stopped_drag_keeps_its_trajectory_up_to_the_stopped_step(tiny_checkpoint):
+    from nodes.drag import DragConfig, drag
+
+    G = load_generator(tiny_checkpoint)
+    ws = G.mapping(torch.randn(1, G.z_dim), None)
+    stop = threading.Event()
+    recorder = TrajectoryRecorder(ws, [(12.0, 12.0)], [(20.0, 12.0)], every=2)
+
+    def on_step(state):
+        recorder.on_step(state)
+        if state.step == 4:
+            stop.set()
+
+    result = drag(
+        G,
+        ws,
+        [(12, 12)],
+        [(20, 12)],
+        config=DragConfig(steps=20, stop_px=0.01),
+        on_step=on_step,
+        cancel=stop,
+    )
+    distances = [
+        float(torch.dist(torch.tensor(h), torch.tensor(t)))
+        for h, t in zip(result.handles, result.targets)
+    ]
+    trajectory = recorder.finish(result.steps, result.ws, result.handles, distances)
+    assert result.cancelled and result.steps == 5
+    assert trajectory.steps.tolist() == [0, 2, 4, 5]
+
+
+def test_trajectory_survives_save_and_reload(tiny_checkpoint, tmp_path):
+    g = chain(tiny_checkpoint, steps=3)
+    trajectory = g.value("stage1", "trajectory")
+    trajectory.save(tmp_path / "t.pt")
+    again = Trajectory.load(tmp_path / "t.pt")
+    assert again.steps.equal(trajectory.steps) and again.dws.equal(trajectory.dws)
+    assert again.handles.equal(trajectory.handles) and again.ws_start.equal(trajectory.ws_start)
+
+
+def test_a_long_trajectory_is_thinned_to_the_frame_bound():
+    from nodes.trajectory import MAX_FRAMES
+
+    recorder = TrajectoryRecorder(torch.zeros(1, 2, 3), [(0.0, 0.0)], [(1.0, 0.0)], every=1)
+    trajectory = recorder.finish(0, torch.zeros(1, 2, 3), [(0.0, 0.0)], [1.0])
+    long = trajectory
+    for _ in range(MAX_FRAMES + 10):
+        long = long.then(Trajectory(torch.tensor([0, 1]), torch.zeros(1, 2, 3), torch.zeros(2, 2, 3),
+                                    torch.zeros(2, 1, 2), torch.ones(2, 1, 2), torch.ones(2, 1), torch.zeros(2, dtype=torch.long)))  # fmt: skip
+    assert len(long) <= MAX_FRAMES and long.steps[-1] == MAX_FRAMES + 10
+
+
+def test_animation_decodes_with_the_frame_count_size_and_duration(tiny_checkpoint, tmp_path):
+    from PIL import Image
+
+    g = chain(tiny_checkpoint, steps=4)
+    g.set("stage1", trajectory_every=2)  # frames at steps 0, 2, 4
+    for suffix in ("webp", "gif"):
+        anim = g.add(
+            "ExportAnimation",
+            id=f"anim_{suffix}",
+            path=f"drag.{suffix}",
+            fps=10,
+            size=64,
+            hold_last=0.5,
+        )
+        g.connect("generator", "generator", anim, "generator")
+        g.connect("stage1", "trajectory", anim, "trajectory")
+    g.evaluate(outputs=["anim_webp", "anim_gif"], output_dir=tmp_path)
+    for suffix in ("webp", "gif"):
+        with Image.open(tmp_path / f"drag.{suffix}") as im:
+            assert im.n_frames == 3 and im.size == (64, 64)
+            durations = []
+            for i in range(im.n_frames):
+                im.seek(i)
+                im.load()  # WebP fills in the duration on load
+                durations.append(im.info["duration"])
+            assert durations == [100, 100, 600]
