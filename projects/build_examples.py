@@ -64,8 +64,9 @@ def two_stage() -> Graph:
     export = g.add("Export", id="export", pos=(3 * COLUMN, 540), path="two_stage.png")
     g.connect(stage2, "image", export, "image")
     g.connect(stage1, "trajectory", stage2, "trajectory")  # one film of both stages
-    for row, suffix in enumerate(("webp", "gif"), start=2):
-        anim = g.add("ExportAnimation", id=f"animation_{suffix}", pos=(3 * COLUMN, 540 + row * 160),
+    # the films sit under stage1 and the mask, so two_stage still fits the editor's canvas
+    for pos, suffix in (((2 * COLUMN, 400), "webp"), ((COLUMN, 470), "gif")):
+        anim = g.add("ExportAnimation", id=f"animation_{suffix}", pos=pos,
                      path=f"two_stage.{suffix}", every=2, size=256)
         g.connect(gen, "generator", anim, "generator")
         g.connect(stage2, "trajectory", anim, "trajectory")
