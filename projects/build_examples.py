@@ -63,7 +63,17 @@ def two_stage() -> Graph:
     stage2 = drag_stage(g, gen, stage1, "stage2", [{"handle": [59, 82], "target": [59, 77]}], column=2, mask=mask, steps=200)
     export = g.add("Export", id="export", pos=(3 * COLUMN, 540), path="two_stage.png")
     g.connect(stage2, "image", export, "image")
+    for node, pos in TWO_STAGE_LAYOUT.items():
+        g.move(node, pos)
     return g
+
+
+# two_stage as the editor's layered layout places it (nodegraph.editor.queries, column gap 10)
+# for its nodes' drawn sizes: every link runs rightwards and none behind a node, 859 px wide.
+TWO_STAGE_LAYOUT = {
+    "generator": (0, 0), "latent": (184, 106), "stage1_points": (143, 228), "stage1": (332, 55),
+    "mouth_mask": (345, 348), "stage2_points": (327, 492), "stage2": (511, 0), "export": (690, 0),
+}  # fmt: skip
 
 
 def export_both() -> Graph:

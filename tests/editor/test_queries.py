@@ -155,6 +155,7 @@ def test_layered_layout_puts_every_reader_right_of_what_it_reads():
 
 # two_stage's compact nodes as drawn under Xvfb (width, height), and the places the project
 # had them before (hand-placed: the generator's link to stage2 ran behind both point sets).
+# The project now keeps its nodes where the layered layout puts them (column gap 10).
 TWO_STAGE_SIZES = {
     "generator": (133.0, 86.0), "latent": (133.0, 108.0), "stage1_points": (174.0, 86.0),
     "stage1": (169.0, 279.0), "mouth_mask": (156.0, 130.0), "stage2_points": (174.0, 86.0),
@@ -182,6 +183,10 @@ def test_no_link_of_two_stage_runs_behind_a_node_once_laid_out():
     }
     pos = queries.layered_layout(g, TWO_STAGE_SIZES)
     assert queries.links_behind_nodes(g, pos, TWO_STAGE_SIZES) == []
+    own = {n: g.pos(n) for n in TWO_STAGE_SIZES}  # the project is saved laid out so (gap 10)
+    assert queries.links_behind_nodes(g, own, TWO_STAGE_SIZES) == []
+    canvas = (-8.0, -8.0, 880.0, 700.0)  # the node editor's view in the default 1480x900 window
+    assert queries.fits([(*own[n], *TWO_STAGE_SIZES[n]) for n in own], canvas)
     assert all(pos[link.src][0] < pos[link.dst][0] for link in g.links)
     rects = {n: (*p, *TWO_STAGE_SIZES[n]) for n, p in pos.items()}
     assert not any(
