@@ -69,10 +69,11 @@ def two_stage() -> Graph:
 
 
 # two_stage as the editor's layered layout places it (nodegraph.editor.queries, column gap 10)
-# for its nodes' drawn sizes: every link runs rightwards and none behind a node, 859 px wide.
+# for its nodes' sizes after a run (a badge row under the nodes without a thumbnail): every
+# link runs rightwards and none behind a node, 859 x 620 px.
 TWO_STAGE_LAYOUT = {
-    "generator": (0, 0), "latent": (184, 106), "stage1_points": (143, 228), "stage1": (332, 55),
-    "mouth_mask": (345, 348), "stage2_points": (327, 492), "stage2": (511, 0), "export": (690, 0),
+    "generator": (0, 0), "latent": (184, 106), "stage1_points": (143, 249), "stage1": (332, 55),
+    "mouth_mask": (345, 348), "stage2_points": (327, 513), "stage2": (511, 0), "export": (690, 0),
 }  # fmt: skip
 
 

@@ -184,9 +184,18 @@ def test_no_link_of_two_stage_runs_behind_a_node_once_laid_out():
     pos = queries.layered_layout(g, TWO_STAGE_SIZES)
     assert queries.links_behind_nodes(g, pos, TWO_STAGE_SIZES) == []
     own = {n: g.pos(n) for n in TWO_STAGE_SIZES}  # the project is saved laid out so (gap 10)
-    assert queries.links_behind_nodes(g, own, TWO_STAGE_SIZES) == []
+    thumbnailed = ("stage1", "stage2")  # their badge sits beside the thumbnail
+    ran = {  # after a run: a badge row under every other node
+        n: (w, h + (0 if n in thumbnailed else 21)) for n, (w, h) in TWO_STAGE_SIZES.items()
+    }
     canvas = (-8.0, -8.0, 880.0, 700.0)  # the node editor's view in the default 1480x900 window
-    assert queries.fits([(*own[n], *TWO_STAGE_SIZES[n]) for n in own], canvas)
+    for sizes in (TWO_STAGE_SIZES, ran):
+        assert queries.links_behind_nodes(g, own, sizes) == []
+        rects = {n: (*own[n], *sizes[n]) for n in own}
+        assert queries.fits(list(rects.values()), canvas)
+        assert not any(
+            queries._overlaps(rects[a], rects[b], 0.0) for a in rects for b in rects if a < b
+        )
     assert all(pos[link.src][0] < pos[link.dst][0] for link in g.links)
     rects = {n: (*p, *TWO_STAGE_SIZES[n]) for n, p in pos.items()}
     assert not any(
