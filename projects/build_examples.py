@@ -1,6 +1,6 @@
 """Builds the example projects in this folder with the Python API (the README tutorial, runnable).
 
-`python projects/build_examples.py` rewrites single_drag, two_stage, export_both and real_image
+`python projects/build_examples.py` rewrites single_drag, two_stage, two_stage_film, export_both and real_image
 .ngproj.json. Points are toyfaces landmarks of seed 4 in the bundled model's 128 px image.
 """
 
@@ -63,13 +63,30 @@ def two_stage() -> Graph:
     stage2 = drag_stage(g, gen, stage1, "stage2", [{"handle": [59, 82], "target": [59, 77]}], column=2, mask=mask, steps=200)
     export = g.add("Export", id="export", pos=(3 * COLUMN, 540), path="two_stage.png")
     g.connect(stage2, "image", export, "image")
-    g.connect(stage1, "trajectory", stage2, "trajectory")  # one film of both stages
-    # the films sit under stage1 and the mask, so two_stage still fits the editor's canvas
-    for pos, suffix in (((2 * COLUMN, 400), "webp"), ((COLUMN, 470), "gif")):
-        anim = g.add("ExportAnimation", id=f"animation_{suffix}", pos=pos,
-                     path=f"two_stage.{suffix}", every=2, size=256)
-        g.connect(gen, "generator", anim, "generator")
-        g.connect(stage2, "trajectory", anim, "trajectory")
+    for node, pos in TWO_STAGE_LAYOUT.items():
+        g.move(node, pos)
+    return g
+
+
+# two_stage as the editor's layered layout places it (nodegraph.editor.queries, column gap 10)
+# for its nodes' sizes after a run (a badge row under the nodes without a thumbnail): every
+# link runs rightwards and none behind a node, 859 x 620 px.
+TWO_STAGE_LAYOUT = {
+    "generator": (0, 0), "latent": (184, 106), "stage1_points": (143, 249), "stage1": (332, 55),
+    "mouth_mask": (345, 348), "stage2_points": (327, 513), "stage2": (511, 0), "export": (690, 0),
+}  # fmt: skip
+
+
+def two_stage_film() -> Graph:
+    """two_stage, filmed: stage 2's trajectory continues stage 1's, and the one film of both
+    stages is written as animated WebP and GIF with the points drawn (every 2nd recorded step)."""
+    g = two_stage()
+    g.connect("stage1", "trajectory", "stage2", "trajectory")
+    for row, suffix in enumerate(("webp", "gif")):
+        g.add("ExportAnimation", id=f"animation_{suffix}", pos=(880, 170 * row),
+              path=f"two_stage.{suffix}", every=2, size=256)  # fmt: skip
+        g.connect("generator", "generator", f"animation_{suffix}", "generator")
+        g.connect("stage2", "trajectory", f"animation_{suffix}", "trajectory")
     return g
 
 
@@ -108,7 +125,7 @@ def real_image() -> Graph:
     return g
 
 
-EXAMPLES = {"single_drag": single_drag, "two_stage": two_stage, "export_both": export_both, "real_image": real_image}
+EXAMPLES = {"single_drag": single_drag, "two_stage": two_stage, "two_stage_film": two_stage_film, "export_both": export_both, "real_image": real_image}
 
 if __name__ == "__main__":
     for name, build in EXAMPLES.items():

@@ -338,6 +338,8 @@ class Editor(EditCommands):
     def _on_key(self, key: int) -> None:
         if self.quick_search.shown and self.quick_search.on_key(key):
             return
+        if not self._ctrl() and self.params.on_key(key, self._shift()):
+            return
         shortcuts.dispatch(
             key,
             self._ctrl(),
@@ -417,6 +419,7 @@ class Editor(EditCommands):
         if not self._laid_out:
             self._laid_out = True
             self._layout()
+        self._guarded(self.params.remember_focus)
         dpg.render_dearpygui_frame()
         if self.fps_log is not None:
             self.fps_log.frame(self._state())

@@ -3,7 +3,9 @@ Nuke's parameter panes do), so nodes on the canvas stay compact.
 
 Each field edit is one `Graph.set` through the Host. Number fields apply as they change (typing
 folds into one undo step); text fields apply when they lose the keyboard (Enter, Tab or a click
-elsewhere), and a value the param refuses reverts the field to the graph's value."""
+elsewhere), and a value the param refuses reverts the field to the graph's value. Tab and
+Shift+Tab step through the typed fields and dropdowns in order (Dear PyGui's own Tab skips
+dropdowns; checkboxes are clicked); a dropdown reached so takes Up/Down to step its choice."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 WIDGET_WIDTH = 150
 INT_LIMIT = 2**31 - 1  # Dear PyGui int widgets are 32-bit
 TEXT_FIELDS = ("mvInputText", "mvInputInt", "mvInputFloat")
+TAB_STOPS = (*TEXT_FIELDS, "mvCombo")  # a checkbox takes no keyboard focus in Dear PyGui
 
 
 class ParamPane:
@@ -31,6 +34,7 @@ class ParamPane:
         self.widgets: dict[str, int] = {}
         self.shown: dict[str, Any] = {}
         self._merge_key: tuple | None = None
+        self._focus: str | None = None  # the field with the keyboard as the last frame began
         with dpg.group(parent=parent) as self.root:
             self.title = dpg.add_text("Select a node to edit its params", color=(220, 220, 230))
             self.body = dpg.add_group()
@@ -95,6 +99,41 @@ class ParamPane:
             for w in self.widgets.values()
             if dpg.get_item_type(w).rsplit("::", 1)[-1] in TEXT_FIELDS
         ]
+
+    # --- keyboard: Tab order and a focused dropdown ---------------------------------------
+    def remember_focus(self) -> None:
+        """Notes the field that has the keyboard before a frame draws: a Tab pressed in that
+        frame has already moved Dear PyGui's focus when its callback runs."""
+        self._focus = next(
+            (name for name, w in self.widgets.items() if _active(w) or _focused(w)), None
+        )
+
+    def on_key(self, key: int, shift: bool) -> bool:
+        """Tab/Shift+Tab from a field: the next/previous field takes the keyboard; Up/Down on a
+        focused dropdown step its choice. True when the key was the pane's."""
+        name = self._focus
+        if name is None or name not in self.widgets:
+            return False
+        if key == dpg.mvKey_Tab:
+            order = [n for n, w in self.widgets.items() if _item_type(w) in TAB_STOPS]
+            step = -1 if shift else 1
+            target = self.widgets[order[(order.index(name) + step) % len(order)]]
+            dpg.focus_item(target)
+            return True
+        widget = self.widgets[name]
+        if key in (dpg.mvKey_Up, dpg.mvKey_Down) and _item_type(widget) == "mvCombo":
+            if not _focused(widget):  # a click elsewhere took the keyboard
+                return False
+            _, decl = dpg.get_item_user_data(widget)
+            choices = [str(c) for c in decl.choices]
+            now = dpg.get_value(widget)
+            index = choices.index(now) if now in choices else 0
+            index = max(0, min(len(choices) - 1, index + (1 if key == dpg.mvKey_Down else -1)))
+            if choices[index] != now:
+                dpg.set_value(widget, choices[index])
+                self._on_param(widget, choices[index], dpg.get_item_user_data(widget))
+            return True
+        return False
 
     # --- building ------------------------------------------------------------------------
     def _widget(self, node_id: str, decl: Any, value: Any) -> int:
@@ -216,6 +255,14 @@ def parse_widget_value(decl: Any, value: Any) -> Any:
 def _active(widget: int) -> bool:
     """The field has the keyboard (False before its first frame, when it has no state yet)."""
     return bool(dpg.get_item_state(widget).get("active", False))
+
+
+def _focused(widget: int) -> bool:
+    return bool(dpg.get_item_state(widget).get("focused", False))
+
+
+def _item_type(widget: int) -> str:
+    return dpg.get_item_type(widget).rsplit("::", 1)[-1]
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -337,7 +337,9 @@ def layered_layout(
 ) -> dict[str, tuple[float, float]]:
     """Positions that read left to right: each node in the column after the deepest node it
     reads (so every link runs rightwards), a column stacked top-down in link order, columns
-    as wide as their widest node. Starts at (0, 0)."""
+    as wide as their widest node, nodes right-aligned in them. A node a longer link would run behind (the generator's
+    link to a later stage) moves down, with the nodes under it, until the link passes above
+    it (`links_behind_nodes`). Starts at (0, 0)."""
     order = topological(g)
     depth: dict[str, int] = {}
     for node_id in order:
@@ -349,16 +351,101 @@ def layered_layout(
         if readers and not g.links_into(node_id):
             depth[node_id] = max(depth[node_id], min(depth[r] for r in readers) - 1)
     columns: dict[int, list[str]] = {}
-    for node_id in order:
+    # The chain (nodes that read something) on top, then the sources placed before a reader:
+    # the long links from the first column run along the top, the short ones below.
+    for node_id in sorted(order, key=lambda n: not g.links_into(n)):
         columns.setdefault(depth[node_id], []).append(node_id)
     positions, x = {}, 0.0
+    size = {n: sizes.get(n, (170.0, 170.0)) for n in order}
     for column in sorted(columns):
-        y = 0.0
-        for node_id in columns[column]:
-            positions[node_id] = (x, y)
-            y += sizes.get(node_id, (170.0, 170.0))[1] + gap[1]
-        x += max(sizes.get(n, (170.0, 170.0))[0] for n in columns[column]) + gap[0]
+        y, width = 0.0, max(size[n][0] for n in columns[column])
+        for node_id in columns[column]:  # right-aligned: every output starts at the gap
+            positions[node_id] = (x + width - size[node_id][0], y)
+            y += size[node_id][1] + gap[1]
+        x += width + gap[0]
+    for _ in range(4 * len(order)):  # nodes only move down, each below a link: it ends
+        behind = [
+            (link, n)
+            for link, n in links_behind_nodes(g, positions, size)
+            if depth[link.src] < depth[n] < depth[link.dst]  # moving n leaves the link as it is
+        ]
+        if not behind:
+            break
+        link, node_id = behind[0]
+        a, b = _link_segment(g, link, positions, size)
+        _, low = _segment_span(a, b, positions[node_id], size[node_id])
+        shift = low + gap[1] - positions[node_id][1]
+        column = columns[depth[node_id]]
+        for below in column[column.index(node_id) :]:
+            positions[below] = (positions[below][0], positions[below][1] + shift)
     return positions
+
+
+# Where ImNodes draws a pin on a compact node (measured under Xvfb: a title bar, then one row
+# per input, then one per output); an estimate, good to a few pixels.
+PIN_TOP, PIN_ROW = 30.0, 22.0
+
+
+def pin_point(
+    g: Graph,
+    node_id: str,
+    port: str,
+    side: str,
+    pos: tuple[float, float],
+    size: tuple[float, float],
+) -> tuple[float, float]:
+    """A pin's point on the canvas: inputs on the node's left edge, outputs on its right,
+    one row each below the title (inputs first)."""
+    cls = g.type_of(node_id)
+    inputs = [d.name for d in cls.inputs]
+    if side == "in":
+        row = inputs.index(port)
+        return pos[0], pos[1] + PIN_TOP + (row + 0.5) * PIN_ROW
+    row = len(inputs) + [d.name for d in cls.outputs].index(port)
+    return pos[0] + size[0], pos[1] + PIN_TOP + (row + 0.5) * PIN_ROW
+
+
+def _link_segment(
+    g: Graph, link, positions, sizes
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    a = pin_point(g, link.src, link.output, "out", positions[link.src], sizes[link.src])
+    b = pin_point(g, link.dst, link.input, "in", positions[link.dst], sizes[link.dst])
+    return a, b
+
+
+def _segment_span(
+    a: tuple[float, float],
+    b: tuple[float, float],
+    pos: tuple[float, float],
+    size: tuple[float, float],
+) -> tuple[float, float] | None:
+    """The y range the segment a-b covers over the rectangle's x range (None: it misses it)."""
+    (x0, y0), (x1, y1) = sorted((a, b))
+    lo, hi = max(x0, pos[0]), min(x1, pos[0] + size[0])
+    if lo > hi:
+        return None
+    if x1 == x0:
+        return min(y0, y1), max(y0, y1)
+    ya = y0 + (y1 - y0) * (lo - x0) / (x1 - x0)
+    yb = y0 + (y1 - y0) * (hi - x0) / (x1 - x0)
+    return min(ya, yb), max(ya, yb)
+
+
+def links_behind_nodes(
+    g: Graph, positions: dict[str, tuple[float, float]], sizes: dict[str, tuple[float, float]]
+) -> list[tuple[object, str]]:
+    """(link, node) for every link whose straight line between its pins passes over a node
+    other than its two ends: a link drawn behind that node, which the eye cannot follow."""
+    found = []
+    for link in g.links:
+        a, b = _link_segment(g, link, positions, sizes)
+        for node_id, pos in positions.items():
+            if node_id in (link.src, link.dst):
+                continue
+            span = _segment_span(a, b, pos, sizes[node_id])
+            if span is not None and span[1] > pos[1] and span[0] < pos[1] + sizes[node_id][1]:
+                found.append((link, node_id))
+    return found
 
 
 def _overlaps(a: Rect, b: Rect, gap: float = 10.0) -> bool:

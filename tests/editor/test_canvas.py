@@ -181,7 +181,7 @@ def test_f_frames_every_node_and_link_of_two_stage(editor):
     pump(editor, 3)
     outside = [n for n in editor.canvas.views if not _inside_canvas(editor, n)]
     assert outside == [] and not editor.graph.dirty
-    assert len(editor.canvas.link_items) == len(editor.graph.links) == 14  # 9 + the two films
+    assert len(editor.canvas.link_items) == len(editor.graph.links) == 9
 
 
 def test_hint_and_status_fit_in_their_windows(editor, tiny_checkpoint):

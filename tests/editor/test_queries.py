@@ -153,6 +153,56 @@ def test_layered_layout_puts_every_reader_right_of_what_it_reads():
     )  # no two nodes overlap
 
 
+# two_stage's compact nodes as drawn under Xvfb (width, height), and the places the project
+# had them before (hand-placed: the generator's link to stage2 ran behind both point sets).
+# The project now keeps its nodes where the layered layout puts them (column gap 10).
+TWO_STAGE_SIZES = {
+    "generator": (133.0, 86.0), "latent": (133.0, 108.0), "stage1_points": (174.0, 86.0),
+    "stage1": (169.0, 279.0), "mouth_mask": (156.0, 130.0), "stage2_points": (174.0, 86.0),
+    "stage2": (169.0, 279.0), "export": (169.0, 130.0),
+}  # fmt: skip
+TWO_STAGE_HAND_PLACED = {
+    "generator": (0.0, 0.0), "latent": (0.0, 235.0), "stage1_points": (230.0, 0.0),
+    "stage1": (230.0, 165.0), "mouth_mask": (460.0, 165.0), "stage2_points": (460.0, 0.0),
+    "stage2": (690.0, 0.0), "export": (690.0, 540.0),
+}  # fmt: skip
+
+
+def test_no_link_of_two_stage_runs_behind_a_node_once_laid_out():
+    """Item 5: the layered layout moves a node a longer link would cross (the generator's
+    and latent's links to later stages) down, so each link's straight line between its pins
+    touches only its two ends; the query finds the hand placement's crossings."""
+    from pathlib import Path
+
+    g = Graph.load(Path(__file__).parents[2] / "projects" / "two_stage.ngproj.json")
+    behind = queries.links_behind_nodes(g, TWO_STAGE_HAND_PLACED, TWO_STAGE_SIZES)
+    assert {(link.src, link.dst, node) for link, node in behind} == {
+        ("generator", "stage2", "stage1_points"),
+        ("generator", "stage2", "stage2_points"),
+        ("stage1", "stage2", "mouth_mask"),
+    }
+    pos = queries.layered_layout(g, TWO_STAGE_SIZES)
+    assert queries.links_behind_nodes(g, pos, TWO_STAGE_SIZES) == []
+    own = {n: g.pos(n) for n in TWO_STAGE_SIZES}  # the project is saved laid out so (gap 10)
+    thumbnailed = ("stage1", "stage2")  # their badge sits beside the thumbnail
+    ran = {  # after a run: a badge row under every other node
+        n: (w, h + (0 if n in thumbnailed else 21)) for n, (w, h) in TWO_STAGE_SIZES.items()
+    }
+    canvas = (-8.0, -8.0, 880.0, 700.0)  # the node editor's view in the default 1480x900 window
+    for sizes in (TWO_STAGE_SIZES, ran):
+        assert queries.links_behind_nodes(g, own, sizes) == []
+        rects = {n: (*own[n], *sizes[n]) for n in own}
+        assert queries.fits(list(rects.values()), canvas)
+        assert not any(
+            queries._overlaps(rects[a], rects[b], 0.0) for a in rects for b in rects if a < b
+        )
+    assert all(pos[link.src][0] < pos[link.dst][0] for link in g.links)
+    rects = {n: (*p, *TWO_STAGE_SIZES[n]) for n, p in pos.items()}
+    assert not any(
+        queries._overlaps(rects[a], rects[b], gap=0.0) for a in rects for b in rects if a < b
+    )
+
+
 def test_quick_search_lists_description_matches_after_names_and_only_by_word():
     g = Graph()
     found = queries.search_types(g, "lat")

@@ -144,3 +144,84 @@ def test_with_live_on_dragging_a_target_keeps_the_point_view(xeditor, tiny_check
     xeditor.wait_idle(120)
     assert xeditor.panel.node == ids["points"] == xeditor.params.node == xeditor.canvas.shown
     xeditor.set_live(False)
+
+
+def _overlay(editor) -> str:
+    return dpg.get_item_configuration(editor.progress)["overlay"]
+
+
+def _run_by_keys(editor, ids) -> None:
+    """Ctrl+Enter (xdotool) runs; the drag then shows its thumbnail and a badge."""
+    key(editor, "ctrl+Return")
+    wait_until(editor, lambda: editor.runner.running() or editor.last_report, 30, "the run")
+    assert editor.wait_idle(120) and editor.last_report.ok
+    pump(editor, 2)
+    status = editor.canvas.views[ids["drag"]].status
+    assert editor.canvas.thumbnail_shown(ids["drag"]) and dpg.is_item_shown(status)
+    assert dpg.get_value(status)
+
+
+def test_ctrl_z_after_a_run_blanks_the_stale_thumbnail_and_badge_by_keys(xeditor, tiny_checkpoint):
+    """Item 3 with real keys: after a Ctrl+Enter run, Ctrl+Z (undoing the points) blanks the
+    drag's thumbnail and badge in the frames the key is seen; the Generator's value stays."""
+    ids = drag_graph(xeditor, tiny_checkpoint, steps=1)
+    xeditor.set_param(ids["points"], points=[{"handle": [5, 5], "target": [9, 9]}])
+    pump(xeditor, 2)
+    _run_by_keys(xeditor, ids)
+    assert "computed" in _overlay(xeditor)  # the run's report
+    status = xeditor.canvas.views[ids["drag"]].status
+    key(xeditor, "ctrl+z")  # two frames
+    assert xeditor.graph.params(ids["points"])["points"] == []
+    assert not xeditor.canvas.thumbnail_shown(ids["drag"])
+    assert not dpg.is_item_shown(status) and dpg.get_value(status) == ""
+    assert "out of date" in _overlay(xeditor) and "computed" not in _overlay(xeditor)
+    key(xeditor, "ctrl+shift+z")  # redo: the points are back, but the drag is shown only re-run
+    assert xeditor.graph.params(ids["points"])["points"] != []
+    assert not xeditor.canvas.thumbnail_shown(ids["drag"])
+
+
+def _open_recent_by_clicks(editor) -> None:
+    """File (clicked), Open recent (hovered), its first entry (clicked). Menu items report
+    positions inside their popup only, so the screen rows are the popup's top (under the
+    menu bar) plus that position; the File popup is as wide as its longest label and shortcut."""
+    click(editor, int(8 + dpg.get_text_size("File")[0] / 2), 10)
+    pump(editor, 3)
+    recent = editor.recent_menu
+    wait_until(editor, lambda: "pos" in dpg.get_item_state(recent), 5, "the File menu")
+    row = 20 + dpg.get_item_state(recent)["pos"][1] + dpg.get_text_size("Open recent")[1] / 2
+    right = 16 + sum(dpg.get_text_size(t)[0] + 20 for t in ("New from starter", "Ctrl+Shift+S"))
+    for x in range(40, int(right) + 121, 20):  # along the row: the submenu opens and stays
+        move(editor, x, int(row), frames=1)
+    pump(editor, 3)
+    click(editor, int(right) + 120, int(row))
+
+
+def test_new_and_open_by_keys_and_menus_show_the_new_projects_strip(
+    xeditor, tiny_checkpoint, tmp_path
+):
+    """Item 10 with real events: after a run, Ctrl+N and then File > Open recent (clicked) leave
+    the strip at "idle", not the last project's counts; a refused Ctrl+Enter does not stay on
+    "starting..."."""
+    ids = drag_graph(xeditor, tiny_checkpoint, steps=1)
+    xeditor.set_param(ids["points"], points=[{"handle": [5, 5], "target": [9, 9]}])
+    pump(xeditor, 2)
+    _run_by_keys(xeditor, ids)
+    assert "4 computed" in _overlay(xeditor)
+    project = tmp_path / "p.ngproj.json"
+    assert xeditor.files.save_as(project)  # saved: Ctrl+N asks nothing
+    key(xeditor, "ctrl+n")
+    wait_until(xeditor, lambda: len(xeditor.graph) == 0, 5, "the new project")
+    assert _overlay(xeditor) == "idle" and xeditor.status_message == "new project"
+    xeditor.add_node("DragOptimizer")  # nothing linked: the engine refuses to start
+    pump(xeditor, 2)
+    key(xeditor, "ctrl+Return")
+    xeditor.wait_idle(60)
+    pump(xeditor, 2)
+    assert _overlay(xeditor) != "starting...", xeditor.status_message
+    xeditor.graph.mark_clean()
+    assert xeditor.files.recent[0] == str(project.resolve())
+    _open_recent_by_clicks(xeditor)
+    wait_until(xeditor, lambda: len(xeditor.graph) == 4, 10, "the project opened")
+    pump(xeditor, 2)
+    assert _overlay(xeditor) == "idle" and xeditor.title.startswith("p.ngproj.json")
+    assert xeditor.status_message.startswith("opened ")

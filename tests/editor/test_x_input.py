@@ -258,3 +258,25 @@ def test_the_idle_loop_wakes_for_a_wheel_notch(display):
         assert watch.active()
     finally:
         watch.close()
+
+
+def test_tab_from_export_path_stops_at_format_and_arrows_step_it(xeditor):
+    """Item 11: Tab in `path` applies it and moves to the `format` dropdown (Dear PyGui's own
+    Tab skips dropdowns); Down then steps the choice; Shift+Tab goes back to `path`."""
+    export = xeditor.add_node("Export", pos=(40, 40), path="out.png")
+    pump(xeditor, 3)
+    path, fmt = _field(xeditor, export, "path"), _field(xeditor, export, "format")
+    click(xeditor, *item_center(path))
+    key(xeditor, "End")
+    type_text(xeditor, "x")
+    key(xeditor, "Tab")
+    wait_until(xeditor, lambda: dpg.get_item_state(fmt)["focused"], 5, "format focused")
+    quality = xeditor.params.widgets["quality"]
+    assert not dpg.get_item_state(quality)["active"]  # the native Tab target gave it back
+    assert xeditor.graph.params(export)["path"] == "out.pngx"
+    key(xeditor, "Down")
+    wait_until(xeditor, lambda: xeditor.graph.params(export)["format"] == "png", 5, "format png")
+    assert dpg.get_value(fmt) == "png"  # what the dropdown shows
+    key(xeditor, "shift+Tab")
+    wait_until(xeditor, lambda: dpg.get_item_state(path)["active"], 5, "path active again")
+    key(xeditor, "Escape")
