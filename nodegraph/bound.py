@@ -10,7 +10,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -174,8 +174,16 @@ class BoundFolder:
 
     @contextmanager
     def atomic_file(self, name: str) -> Iterator[BinaryIO]:
-        """nodegraph.atomic's write of `name` in this folder (temp file, fsync, rename)."""
-        with atomic_file_at(self.fd, self.name(name)) as f:
+        """nodegraph.atomic's write of `name` in this folder (temp file, fsync, rename). A folder
+        removed while the run went (its handle then names no folder) is a BoundPathError."""
+        with ExitStack() as stack:
+            try:
+                f = stack.enter_context(atomic_file_at(self.fd, self.name(name)))
+            except FileNotFoundError as error:
+                raise BoundPathError(
+                    f"the folder {str(self.path)!r} was removed or replaced while the run went: "
+                    "nothing was written there; run again"
+                ) from error
             yield f
 
     def write(self, name: str, data: bytes, budget: WriteBudget | None = None) -> None:
@@ -282,6 +290,11 @@ def _refusal(path: Path, code: int | None, lstat=None) -> BoundPathError | OSErr
         return BoundPathError(
             f"{str(path)!r} is not a folder nodegraph can write in (a file, or something else, "
             "stands there): remove it or choose another output folder"
+        )
+    if code == errno.ENOENT:  # where a run made or found it, most likely moved or removed since
+        return BoundPathError(
+            f"the folder {str(path)!r} is not there (moved or removed while the run went?): "
+            "nothing was written in it; run again"
         )
     return OSError(
         code, f"cannot open the folder {str(path)!r}: {os.strerror(code or 0)}", str(path)
