@@ -68,3 +68,46 @@ def test_the_summary_lists_reads_outside_with_their_jobs():
     assert "read outside the project folder: /m/x.pt (node 'gen') in 2 jobs (a=1, a=2)" in str(
         summary
     )
+
+
+def _batch(project: Path, out: Path) -> subprocess.CompletedProcess:
+    repo = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=repo, OMP_NUM_THREADS="1")
+    args = ["-m", "nodegraph", "batch", str(project), "--sweep", "latent.seed=0", "--workers", "1"]
+    return subprocess.run(
+        [sys.executable, *args, "--output-dir", str(out), "--quiet", "--device", "cpu"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def _snapshot(folder: Path) -> dict[str, tuple]:
+    return {
+        str(p.relative_to(folder)): (p.is_symlink(), p.lstat().st_size, p.lstat().st_mtime_ns)
+        for p in folder.rglob("*")
+    }
+
+
+@pytest.mark.parametrize(
+    "name, target",
+    [("batch.jsonl", "outside.txt"), (".batch.lock", "x"), ("latent.seed=0", "elsewhere")],
+)
+def test_a_symlink_in_the_batch_folder_is_refused(tmp_path, name, target):
+    from tests.batch.conftest import save_drag_project
+
+    (tmp_path / "project").mkdir()
+    project = save_drag_project(tmp_path / "project", steps=1)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "outside.txt").write_text("theirs\n")
+    (outside / "elsewhere").mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).symlink_to(outside / target)
+    before = _snapshot(outside)
+    done = _batch(project, out)
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    assert done.returncode in (1, 2), done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert _snapshot(outside) == before
+    said = [line for line in lines if name in line]
+    assert said and all(len(line) < 300 for line in said), lines
