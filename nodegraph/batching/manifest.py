@@ -127,6 +127,8 @@ def _guarded(path: Path, write: Any) -> None:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         hint = "free some space" if exc.errno == errno.ENOSPC else "choose another --output-dir"
+        if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+            return f"{exc.filename} is a file, not a folder; {hint}"
         name = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror}{name}; {hint}"
     return str(exc)

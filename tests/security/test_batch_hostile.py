@@ -111,3 +111,82 @@ def test_a_symlink_in_the_batch_folder_is_refused(tmp_path, name, target):
     assert _snapshot(outside) == before
     said = [line for line in lines if name in line]
     assert said and all(len(line) < 300 for line in said), lines
+
+
+def _one_line(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode in (1, 2), done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 300, done.stderr
+    return lines[0]
+
+
+def test_batch_under_a_regular_file_is_one_line(tmp_path):
+    from tests.batch.conftest import save_drag_project
+
+    (tmp_path / "project").mkdir()
+    project = save_drag_project(tmp_path / "project", steps=1)
+    (tmp_path / "file").write_text("a file\n")
+    line = _one_line(_batch(project, tmp_path / "file" / "out"))
+    assert "is a file, not a folder" in line
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder")
+def test_batch_into_a_read_only_folder_is_one_line(tmp_path):
+    from tests.batch.conftest import save_drag_project
+
+    (tmp_path / "project").mkdir()
+    project = save_drag_project(tmp_path / "project", steps=1)
+    out = tmp_path / "out"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        line = _one_line(_batch(project, out))
+    finally:
+        out.chmod(0o755)
+    assert ".batch.lock" in line and list(out.iterdir()) == []
+
+
+def test_a_full_disk_leaves_no_partial_manifest_row(tmp_path, monkeypatch):
+    import errno
+
+    from nodegraph.batching.manifest import MANIFEST, Manifest
+    from nodegraph.errors import BatchError
+
+    manifest = Manifest(tmp_path)
+    manifest.append({"job": "a", "status": "ok"})
+    before = (tmp_path / MANIFEST).read_bytes()
+    real_write = os.write
+
+    def full(fd, data):
+        real_write(fd, bytes(data[:5]))  # part of the row reaches the disk, then it is full
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(BatchError) as caught:
+        manifest.append({"job": "b", "status": "ok"})
+    monkeypatch.setattr(os, "write", real_write)
+    message = str(caught.value)
+    assert "\n" not in message and len(message) < 300 and "free some space" in message
+    assert (tmp_path / MANIFEST).read_bytes() == before
+
+
+def test_a_read_only_file_system_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    from nodegraph.batching.manifest import LOCK, locked
+    from nodegraph.errors import BatchError
+
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if str(path).endswith(LOCK):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(BatchError) as caught, locked(tmp_path):
+        pass
+    message = str(caught.value)
+    assert "\n" not in message and LOCK in message and "another --output-dir" in message
+    assert list(tmp_path.iterdir()) == []
