@@ -6,6 +6,7 @@ re-run skips it. A lock on the folder keeps two batches from writing one manifes
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Iterator
@@ -13,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from nodegraph.atomic import atomic_write
-from nodegraph.errors import BatchError
+from nodegraph.bound import BoundFolder
+from nodegraph.errors import BatchError, ProjectError
 
 from .sweep import Job
 
@@ -37,10 +38,16 @@ class Manifest:
     def rows(self) -> dict[str, dict[str, Any]]:
         """The last row of each job id; a line a killed writer left half-written is ignored."""
         rows: dict[str, dict[str, Any]] = {}
-        try:
-            text = self.path.read_text()
-        except FileNotFoundError:
+        with _bound(self.folder, create=False) as bound:
+            data = None
+            if bound is not None:
+                try:
+                    data = bound.read(MANIFEST)
+                except (ProjectError, OSError) as exc:
+                    raise BatchError(f"can not read {str(self.path)!r}: {_reason(exc)}") from None
+        if data is None:
             return rows
+        text = data.decode("utf-8", "replace")
         for line in text.splitlines():
             try:
                 row = json.loads(line)
@@ -52,14 +59,9 @@ class Manifest:
 
     def append(self, row: dict[str, Any]) -> None:
         """Adds one row, flushed to disk before returning: a finished job survives a crash."""
-        self.folder.mkdir(parents=True, exist_ok=True)
         line = json.dumps(row, default=str, allow_nan=True) + "\n"
-        with open(self.path, "a+") as f:
-            if f.tell() and not _ends_with_newline(self.path):
-                line = "\n" + line  # a killed writer's half line must not swallow this row
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        with _bound(self.folder) as bound:
+            _guarded(self.path, lambda: bound.append(MANIFEST, line.encode()))
 
     def tidy(self, order: list[str]) -> None:
         """Rewrites the file (atomically) with one row per job: the jobs of `order` first, in
@@ -67,9 +69,12 @@ class Manifest:
         rows = self.rows()
         if not rows:
             return
-        ordered = [rows[j] for j in order if j in rows] + [r for j, r in rows.items() if j not in set(order)]
+        ordered = [rows[j] for j in order if j in rows] + [
+            r for j, r in rows.items() if j not in set(order)
+        ]
         text = "".join(json.dumps(row, default=str) + "\n" for row in ordered)
-        atomic_write(self.path, text.encode())
+        with _bound(self.folder) as bound:
+            _guarded(self.path, lambda: bound.write(MANIFEST, text.encode()))
 
     def is_done(self, job: Job, row: dict[str, Any] | None) -> bool:
         """True when `row` records `job` (same overrides) as ok and its outputs all exist."""
@@ -93,20 +98,58 @@ class Manifest:
             return str(path)
 
 
-def _ends_with_newline(path: Path) -> bool:
-    with open(path, "rb") as f:
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) == b"\n"
+@contextmanager
+def _bound(folder: Path, create: bool = True) -> Iterator[BoundFolder | None]:
+    """The batch folder opened without following a link (None when missing and not `create`)."""
+    try:
+        bound = BoundFolder.open(folder, create=create)
+    except FileNotFoundError:
+        if create:
+            raise BatchError(
+                f"can not make the batch folder {str(folder)!r}: choose another --output-dir"
+            ) from None
+        yield None
+        return
+    except (ProjectError, OSError) as exc:
+        raise BatchError(f"batch folder: {_reason(exc)}") from None
+    with bound:
+        yield bound
+
+
+def _guarded(path: Path, write: Any) -> None:
+    """Runs `write`; a refusal or an OS error (a full disk) becomes one BatchError line."""
+    try:
+        write()
+    except (ProjectError, OSError) as exc:
+        raise BatchError(f"can not write {str(path)!r}: {_reason(exc)}") from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        hint = "free some space" if exc.errno == errno.ENOSPC else "choose another --output-dir"
+        if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+            return f"{exc.filename} is a file, not a folder; {hint}"
+        name = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror}{name}; {hint}"
+    return str(exc)
 
 
 @contextmanager
 def locked(folder: Path) -> Iterator[None]:
     """Holds DIR/.batch.lock for the run; BatchError when another batch holds it."""
-    folder.mkdir(parents=True, exist_ok=True)
+    with _bound(folder) as bound:
+        fd: int = 0
+
+        def _open() -> None:
+            nonlocal fd
+            fd = bound.open_file(LOCK, os.O_RDWR | os.O_CREAT)
+
+        _guarded(folder / LOCK, _open)
     if fcntl is None:
+        os.close(fd)
         yield
         return
-    with open(folder / LOCK, "a+") as f:
+    with os.fdopen(fd, "a+b") as f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

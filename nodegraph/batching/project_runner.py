@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+from nodegraph.bound import BoundFolder
 from nodegraph.cache import Cache
 from nodegraph.errors import GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
@@ -67,13 +68,18 @@ class ProjectRunner:
         finally:
             self.graph.undo()  # back to the project's own params for the next job
             row["seconds"] = round(time.perf_counter() - start, 3)
-            row["cpu_seconds"] = round(time.process_time() - cpu_start, 3)  # all this worker's threads
+            row["cpu_seconds"] = round(
+                time.process_time() - cpu_start, 3
+            )  # all this worker's threads
         return row
 
     def _evaluate(self, job: Job, cancel: CancelToken, row: dict[str, Any]) -> None:
-        folder = self.manifest.folder / job.id
         try:
-            report = self.graph.evaluate(device=self.device, cancel=cancel, output_dir=str(folder))
+            with (
+                BoundFolder.open(self.manifest.folder, create=False) as batch_folder,
+                batch_folder.folder([job.id]) as folder,
+            ):
+                report = self.graph.evaluate(device=self.device, cancel=cancel, output_dir=folder)
             row["status"] = "cancelled" if report.cancelled else "ok"
         except NodeError as exc:
             report = exc.report
@@ -85,7 +91,9 @@ class ProjectRunner:
             row["device"] = report.device
             row["outputs"] = [self.manifest.record_path(p) for p in report.written]
             row["nodes"] = self._facts(report)
-            row["read_outside"] = [f"{path} (node {node_id!r})" for node_id, path in report.read_outside]
+            row["read_outside"] = [
+                f"{path} (node {node_id!r})" for node_id, path in report.read_outside
+            ]
 
     def _facts(self, report: Any) -> dict[str, dict[str, Any]]:
         """What each node noted (ctx.note), by node id; a node this job took from the cache
