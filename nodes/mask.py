@@ -25,6 +25,7 @@ MAX_STROKES = 10_000
 MAX_STROKE_POINTS = 100_000  # all strokes of one mask together
 MAX_COORDINATE = 1e6  # |x|, |y| of a stroke point, in pixels
 MAX_RADIUS = 16384.0
+MAX_PAINT_PIXELS = 64 * 4096**2  # clipped bounding-box areas of all strokes of one mask together
 PAIRS_PER_CHUNK = 1 << 18  # (segment, row) pairs painted between two cancel checks
 
 
@@ -48,6 +49,7 @@ class MaskNode(Node):
     @classmethod
     def validate(cls, params: dict) -> None:
         check_strokes(params["strokes"])
+        check_paint_cost(params["strokes"], params["size"] or MAX_MASK_SIZE)
 
     def impure_key(self, params: dict) -> str:
         return file_key(self.ctx.resolve_path(params["from_image"])) if params["from_image"] else "strokes"
@@ -83,6 +85,25 @@ def check_strokes(strokes: list) -> None:
         raise ValueError(f"strokes hold {total:,} points together; the limit is {MAX_STROKE_POINTS:,}")
     for i, stroke in enumerate(strokes):
         check_stroke(stroke, f"strokes[{i}]")
+
+
+def check_paint_cost(strokes: list, size: int) -> None:
+    """ValueError, before any painting, when the strokes' bounding boxes clipped to a `size` px
+    mask (the largest one when the size comes from a link) cover over MAX_PAINT_PIXELS pixels
+    together: painting costs about one visit per such pixel."""
+    total = 0
+    for stroke in strokes:
+        xs = [p[0] for p in stroke["points"]]
+        ys = [p[1] for p in stroke["points"]]
+        r = float(stroke["radius"])
+        width = max(0, min(size, max(xs) + r + 1) - max(0, min(xs) - r))
+        height = max(0, min(size, max(ys) + r + 1) - max(0, min(ys) - r))
+        total += int(width) * int(height)
+    if total > MAX_PAINT_PIXELS:
+        raise ValueError(
+            f"params.strokes would paint {total:,} pixels (their bounding boxes on a {size} px mask);"
+            f" the limit is {MAX_PAINT_PIXELS:,}: use fewer, shorter or thinner strokes"
+        )
 
 
 STROKE_KEYS = frozenset({"points", "radius", "mode"})

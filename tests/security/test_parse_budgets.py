@@ -139,3 +139,11 @@ def test_cap_shortens_long_words_before_eliding_the_sentence():  # row 12
     assert capped.startswith("file /ddd") and capped.endswith("the path is an absolute path; fix it")
     assert len(capped) <= 150 and "middle left out" not in capped
     assert len(cap("y" * 5000, 100)) <= 100
+
+
+def test_mask_paint_cost(tmp_path):  # row 9: each stroke within its limits, the sum is not
+    stroke = {"points": [[i * 400.0, 2048.0] for i in range(10)], "radius": 16384, "mode": "add"}
+    mask = {"id": "m", "type": "Mask", "params": {"size": 4096, "strokes": [stroke] * 10_000}}
+    path = tmp_path / "p.ngproj.json"
+    path.write_text(json.dumps(doc([mask])))
+    check(tmp_path, ["run", str(path)], 2, "params.strokes would paint")
