@@ -93,3 +93,13 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ckpt") / "tiny32.safetensors"
     save_generator(make_tiny_generator(resolution=32, seed=1), path)
     return path
+
+
+@pytest.fixture
+def xeditor(editor):
+    """The editor, for tests that send real X events (xdotool): the pointer parked at a corner."""
+    from tests.editor.xinput import move, require_xdotool
+
+    require_xdotool()
+    move(editor, 5, 5)
+    return editor

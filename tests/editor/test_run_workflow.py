@@ -10,16 +10,9 @@ import torch
 
 from nodegraph import Graph
 from tests.editor.helpers import drag_graph, item_center, link, pump, wait_until
-from tests.editor.xinput import click, key, move, require_xdotool, type_text
+from tests.editor.xinput import click, key, move, type_text
 
 pytestmark = pytest.mark.editor
-
-
-@pytest.fixture
-def xeditor(editor):
-    require_xdotool()
-    move(editor, 5, 5)
-    return editor
 
 
 def _long_drag(editor, checkpoint, steps=100000):

@@ -8,16 +8,9 @@ import dearpygui.dearpygui as dpg
 import pytest
 
 from tests.editor.helpers import drag_graph, item_center, param_field, pump, wait_until
-from tests.editor.xinput import click, key, move, require_xdotool, type_text
+from tests.editor.xinput import click, key, move, type_text
 
 pytestmark = pytest.mark.editor
-
-
-@pytest.fixture
-def xeditor(editor):
-    require_xdotool()
-    move(editor, 5, 5)
-    return editor
 
 
 def _click_field(editor, node, param):
