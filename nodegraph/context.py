@@ -111,9 +111,11 @@ class Context:
         param = next((n for n, v in self.params.items() if v == os.fspath(path)), "path")
         path = confine(path, self.output_dir, self.permissions, self.node_id, param)
         root = self.output_root
-        if root is None or not is_inside(path, root.path):  # outside: only when the user allowed
+        outside = root is None or not is_inside(path, root.path)
+        if outside and (root is None or self.permissions.write_outside):  # the user allowed it
             path.parent.mkdir(parents=True, exist_ok=True)
             return path
+        # confine() found it inside; outside now means a link was swapped in since: refused
         parts = parts_within(path.resolve(), root.path)  # the real folders, as checked now
         root.handle().folder(parts[:-1]).close()
         self._bound[str(path)] = parts
