@@ -4,6 +4,7 @@ the evaluator, which builds one per node and run."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -125,10 +126,21 @@ class Context:
         """Writes `data` as the file `path` (from output_path) atomically, through the folders
         output_path checked (nodegraph/bound.py), charged to the run's write budget first."""
         parts, root = self._bound.get(str(path)), self.output_root
-        if root is None or parts is None:
-            if root is not None:
-                root.budget.charge(len(data), f"writing {str(path)!r} ({len(data):,} bytes)")
-            atomic_write(path, data)
-            return
-        with root.handle().folder(parts[:-1], create=True) as folder:
-            folder.write(parts[-1], data, root.budget)
+        try:
+            if root is None or parts is None:
+                if root is not None:
+                    root.budget.charge(len(data), f"writing {str(path)!r} ({len(data):,} bytes)")
+                atomic_write(path, data)
+                return
+            with root.handle().folder(parts[:-1], create=True) as folder:
+                folder.write(parts[-1], data, root.budget)
+        except OSError as exc:  # a full disk, a size limit: say which file, and the fix
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+            hint = (
+                "free some space or choose another output folder"
+                if full
+                else "check the output folder"
+            )
+            raise OSError(
+                exc.errno, f"{exc.strerror}: can not write {str(path)!r}; {hint}"
+            ) from None

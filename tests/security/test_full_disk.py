@@ -46,7 +46,8 @@ def test_a_write_past_the_file_size_limit_is_one_line_and_keeps_the_old_file(tmp
     world = World(tmp_path)
     project, old = _rerun_with_another_seed(world)
     code, err, _, _ = run_cli(run(project), tmp_path, preexec_fn=_file_size_limit)
-    _one_line(code, err, "File too large")
+    _one_line(code, err, "File too large: can not write")
+    assert "x.png" in err and "free some space" in err
     assert (world.project / "x.png").read_bytes() == old
     assert sorted(os.listdir(world.project)) == ["p.ngproj.json", "x.png"]
 
@@ -76,6 +77,6 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path, small_tmpfs):
     finally:
         os.close(fd)
     code, err, _, _ = run_cli([*run(project), "--output-dir", str(small_tmpfs)], tmp_path)
-    _one_line(code, err, "No space left on device")
+    _one_line(code, err, "No space left on device: can not write")
     assert (small_tmpfs / "x.png").read_bytes() == old
     assert sorted(os.listdir(small_tmpfs)) == ["filler", "x.png"]
