@@ -381,7 +381,7 @@ ROWS: list[tuple[str, Callable]] = [
     ("6 run on a full disk (RLIMIT_FSIZE)", row6_full_disk_run),
     ("6 batch into a full 64 KiB tmpfs", row6_full_disk_batch),
     ("6 Ctrl+C while a 15 MB project loads", row6_ctrl_c_load),
-    ("6 `nodegraph nodes | head -1` (exit of nodegraph)", row6_nodes_head),
+    ("6 nodegraph nodes piped into head -1 (pipefail)", row6_nodes_head),
     ("7 SIGKILL of the local batch driver", row7_sigkill_driver),
     (
         "8 1e400 in a PointSet",
