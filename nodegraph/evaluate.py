@@ -251,7 +251,7 @@ def evaluate(
 
 def _parents_resolved(path: Path) -> Path:
     path = path.expanduser().absolute()
-    return path.parent.resolve() / path.name if path.name else path.resolve()
+    return path.parent.resolve() / path.name if path.name not in ("", "..") else path.resolve()
 
 
 def _evaluate(
