@@ -80,3 +80,14 @@ def test_ctrl_c_during_a_drag_cancels_it_and_exits_130(tmp_path):
         seen += chunk
     err = _interrupted(child)
     assert "nodegraph: cancelled" in err and not (tmp_path / "img.png").exists()
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.4, 0.8])
+def test_ctrl_c_while_the_program_still_imports_exits_130(tmp_path, delay):
+    # `nodegraph nodes` spends its first second importing torch, networkx and the node types
+    # (nodegraph.entry catches Ctrl+C there; nodegraph.cli.main after).
+    child = _nodegraph(["nodes"], tmp_path)
+    time.sleep(delay)
+    assert child.poll() is None, "the command ended before Ctrl+C"
+    err = _interrupted(child)
+    assert err.strip().splitlines() == ["nodegraph: interrupted"]
