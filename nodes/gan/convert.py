@@ -55,7 +55,9 @@ class PersistentModule:
         module = (self.state.get("_modules") or {}).get(name)
         return module if isinstance(module, PersistentModule) else None
 
-    def named_tensors(self, prefix: str = "", seen: dict[int, str] | None = None) -> dict[str, torch.Tensor]:
+    def named_tensors(
+        self, prefix: str = "", seen: dict[int, str] | None = None
+    ) -> dict[str, torch.Tensor]:
         """Parameters and persistent buffers by dotted name, as nn.Module.state_dict() lists them.
         Modules form a tree: one record reached twice (a hostile DAG would name 2^depth
         tensors) is refused, so each record is visited once."""
@@ -229,11 +231,17 @@ def check_structure(root: object, source: str, max_depth: int = MAX_PICKLE_DEPTH
         if children is None or id(item) in done:
             continue
         if id(item) in on_path:
-            raise ConversionError(f"{source}: an object in the pickle contains itself; this is not a network pickle")
+            raise ConversionError(
+                f"{source}: an object in the pickle contains itself; this is not a network pickle"
+            )
         if depth > max_depth:
-            raise ConversionError(f"{source}: objects nested deeper than {max_depth} levels; this is not a network pickle")
+            raise ConversionError(
+                f"{source}: objects nested deeper than {max_depth} levels; this is not a network pickle"
+            )
         if len(done) + len(on_path) >= MAX_PICKLE_CONTAINERS:
-            raise ConversionError(f"{source}: more than {MAX_PICKLE_CONTAINERS:,} containers; this is not a network pickle")
+            raise ConversionError(
+                f"{source}: more than {MAX_PICKLE_CONTAINERS:,} containers; this is not a network pickle"
+            )
         on_path.add(id(item))
         stack.append((item, depth, True))
         stack.extend((child, depth + 1, False) for child in children)
@@ -273,6 +281,7 @@ def _infer_from_shapes(tensors: dict[str, torch.Tensor]) -> dict:
         channels = {res: tensors[f"synthesis.b{res}.conv1.weight"].shape[0] for res in resolutions}
         c_dim = tensors["mapping.embed.weight"].shape[1] if "mapping.embed.weight" in tensors else 0
         embed = tensors["mapping.embed.weight"].shape[0] if c_dim else 0
+        width_divisor = _width_divisor(tensors["synthesis.b4.const"].shape)
         channel_max = max(channels.values())
         below_max = [res for res in resolutions if channels[res] < channel_max]
         top = resolutions[-1]
@@ -287,11 +296,24 @@ def _infer_from_shapes(tensors: dict[str, torch.Tensor]) -> dict:
             ),
             channel_max=channel_max,
             channel_base=channels[below_max[0]] * below_max[0] if below_max else channel_max * top,
+            width_divisor=width_divisor,
         )
     except (KeyError, IndexError, ValueError) as e:
         raise ConversionError(
             f"the generator's tensors do not look like a StyleGAN2 generator (missing {e})"
         ) from e
+
+
+def _width_divisor(const_shape) -> int:
+    """1 for a square generator (b4.const [C, 4, 4]), 2 for StyleGAN-Human's H x H/2 ([C, 4, 2]):
+    their pickles say it only by their shapes (SPEC §3c)."""
+    shape = tuple(const_shape)
+    if len(shape) != 3 or shape[1] != 4 or shape[2] not in (4, 2):
+        raise ConversionError(
+            f"tensor 'synthesis.b4.const' has shape {list(shape)}; a StyleGAN2 generator's is "
+            "[C, 4, 4], a rectangular StyleGAN-Human one's [C, 4, 2]"
+        )
+    return 4 // shape[2]
 
 
 def _config_from_generator(
@@ -334,6 +356,8 @@ def _config_from_generator(
     cfg["mapping_layers"] = mapping.get("num_layers", cfg["mapping_layers"])
     cfg["mapping_lr_multiplier"] = mapping.get("lr_multiplier", 0.01)
     cfg["num_fp16_res"] = synthesis.get("num_fp16_res", 4)
+    if cfg["width_divisor"] != 1:
+        note += "; rectangular H x H/2 maps (StyleGAN-Human), padded to H x H"
     cfg["source"] = f"converted from {Path(source).name} (NVIDIA network pickle, G_ema; {note})"
     if cfg["conv_clamp"] is not None:
         cfg["conv_clamp"] = float(cfg["conv_clamp"])
