@@ -93,7 +93,7 @@ class DragOptimizerNode(Node):
         if not points.handles:
             raise ValueError(f"DragOptimizer {ctx.node_id!r} got no points: add handle/target pairs to its PointSet")
 
-        recorder = TrajectoryRecorder(latent.ws, points.handles, points.targets, ctx.params["trajectory_every"])
+        recorder = TrajectoryRecorder(latent.ws, points.handles, points.targets, ctx.params["trajectory_every"], mask=mask)
 
         def on_step(state) -> None:
             recorder.on_step(state)
