@@ -127,9 +127,16 @@ def load(path: str | Path, registry: Registry | None = None) -> Graph:
     path = Path(path)
     try:
         with open_regular(path) as f:
-            is_png = f.read(8) == b"\x89PNG\r\n\x1a\n"
-        if is_png:
+            head = f.read(12)
+        if head[:8] == b"\x89PNG\r\n\x1a\n":
             return load_from_png(path, registry)
+        image = _image_kind(head)
+        if image is not None:
+            raise ProjectError(
+                f"is {image}, which carries no project (docs/PROJECTS.md, 'Animations'); "
+                "open the .ngproj.json or a PNG that Export or ExportAnimation wrote",
+                str(path),
+            )
         raw = read_regular(path, MAX_PROJECT_BYTES, "project file")
     except InputRefused as exc:
         raise ProjectError(str(exc), str(path)) from None
@@ -144,6 +151,19 @@ def load(path: str | Path, registry: Registry | None = None) -> Graph:
     graph = _guarded(lambda: _build(data, str(path), registry, sidecar_dir=path.parent), str(path))
     graph.path = str(path)
     return graph
+
+
+def _image_kind(head: bytes) -> str | None:
+    """'a WebP image', 'a GIF image', 'an MP4 video' or 'a JPEG image' by the file's first bytes."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "a WebP image"
+    if head[:4] == b"GIF8":
+        return "a GIF image"
+    if head[4:8] == b"ftyp":
+        return "an MP4 video"
+    if head[:3] == b"\xff\xd8\xff":
+        return "a JPEG image"
+    return None
 
 
 def from_json(

@@ -128,7 +128,7 @@ class DragOptimizerNode(Node):
             )
 
         recorder = TrajectoryRecorder(
-            latent.ws, points.handles, points.targets, ctx.params["trajectory_every"]
+            latent.ws, points.handles, points.targets, ctx.params["trajectory_every"], mask=mask
         )
 
         def on_step(state) -> None:

@@ -21,6 +21,7 @@ from nodegraph.trust import ALLOW_FOREIGN_FLAG, Permissions, TrustError
 from .types import IMAGE, LATENT, image_to_uint8
 
 MARKER = "written by nodegraph"
+MP4_MARKER_WITHIN = 1 << 20  # an MP4 nodegraph wrote has its metadata (moov) at the start
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
@@ -142,10 +143,13 @@ def written_by_us(path: Path) -> bool:
                 size = int.from_bytes(f.read(8), "little")
                 header = json.loads(f.read(min(size, 1 << 20)))
                 return header.get("__metadata__", {}).get("Software") == MARKER
+            if path.suffix.lower() == ".mp4":  # ExportAnimation's MP4: the comment tag, moov first
+                f.seek(0)
+                return MARKER.encode() in f.read(MP4_MARKER_WITHIN)
             from PIL import Image
 
             f.seek(0)
-            with Image.open(f, formats=["JPEG", "WEBP"]) as img:  # comment, EXIF: in the header
+            with Image.open(f, formats=["JPEG", "WEBP", "GIF"]) as img:  # comment, EXIF: in the header
                 comment = img.info.get("comment", b"")
                 exif = img.getexif().get(0x0131, "")
         return MARKER in str(comment) or MARKER in str(exif)

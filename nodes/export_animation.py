@@ -1,35 +1,56 @@
-"""ExportAnimation node: renders a drag's trajectory frame by frame and writes an animated WebP or GIF.
+"""ExportAnimation node: renders a drag's trajectory frame by frame and writes an animated WebP, GIF, PNG or MP4.
 
-Frames are synthesised at export time in batches (one synthesis each); points are drawn on top."""
+Frames are synthesised at export time in batches (one synthesis each); points and the mask outline are drawn on top."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from nodegraph.atomic import atomic_file
+from nodegraph.atomic import atomic_write
 from nodegraph.node import Input, Node, Output, Param
 
-from .export import check_target
+from .export import MARKER, check_target
 from .trajectory import TRAJECTORY, Trajectory
 from .types import GENERATOR, image_to_uint8
 
-ANIMATION_FORMATS = {".webp": "WEBP", ".gif": "GIF"}
+# Suffix -> format. The animated PNG carries the project (its text chunk, as Export's PNG);
+# WebP, GIF and MP4 carry only nodegraph's marker (docs/PROJECTS.md, "Animations").
+ANIMATION_FORMATS = {".webp": "WEBP", ".gif": "GIF", ".png": "PNG", ".mp4": "MP4"}
+VIDEO_EXTRA = 'MP4 needs the optional extra "video" (imageio with imageio-ffmpeg): pip install "nodegraph[video]"'
 BATCH = 8  # frames per synthesis call
+HANDLE, TARGET, TRACKED_LINE = (255, 50, 50), (60, 120, 255), (255, 255, 255)
+MASK_OUTLINE = (250, 210, 60)
+
+
+@dataclass(frozen=True)
+class FilmOptions:
+    """How a trajectory becomes an animation: the ExportAnimation node's params."""
+
+    fps: int = 10
+    every: int = 1
+    overlay: bool = True
+    hold_last: float = 1.0
+    size: int = 0
 
 
 class ExportAnimationNode(Node):
     type_name = "ExportAnimation"
     category = "Output"
-    doc = "Writes a drag's trajectory as an animated WebP or GIF (each frame costs a synthesis)."
+    doc = "Writes a drag's trajectory as an animated WebP, GIF, PNG (carries the project) or MP4 (each frame costs a synthesis)."
     inputs = [Input("generator", GENERATOR), Input("trajectory", TRAJECTORY)]
     outputs = [Output("path", "PATH", "the animation written")]
     params = [
-        Param("path", "path", "out/drag.webp", writes=True, doc=".webp or .gif; relative paths are under the project folder"),
+        Param("path", "path", "out/drag.webp", writes=True, doc=".webp, .gif, .png (animated, carries the project) or .mp4 (extra 'video'); relative paths are under the project folder"),
         Param("fps", int, 10, min=1, max=60, doc="frames per second"),
         Param("every", int, 1, min=1, max=1000, doc="every N-th recorded frame (the last always)"),
-        Param("overlay", bool, True, doc="draw handles (red), targets (blue)"),
+        Param("overlay", bool, True, doc="draw handles (red), targets (blue) and the mask's outline (yellow)"),
         Param("hold_last", float, 1.0, min=0.0, max=60.0, doc="seconds the last frame stays"),
         Param("size", int, 0, min=0, max=4096, doc="output width and height in px; 0 = the generator's"),
         Param("overwrite", bool, False, doc="replace a file that nodegraph did not write"),
@@ -37,25 +58,79 @@ class ExportAnimationNode(Node):
     pure = False
     is_output = True
 
+    @classmethod
+    def planned_writes(cls, params: dict, project_bytes) -> tuple[int, int]:
+        """One file; an animated PNG embeds the project."""
+        return 1, project_bytes() if _suffix_format(params["path"]) == "PNG" else 0
+
     def impure_key(self, params: dict) -> str:
-        return f"output folder {self.ctx.output_dir}"
+        key = f"output folder {self.ctx.output_dir}"
+        if _suffix_format(params["path"]) == "PNG":
+            project = json.dumps(self.ctx.project_json(), sort_keys=True).encode()
+            key += f"; embedded project sha256={hashlib.sha256(project).hexdigest()[:16]}"
+        return key
 
     def compute(self, ctx, generator, trajectory: Trajectory):
         params = ctx.params
         path = Path(ctx.output_path(params["path"]))
-        fmt = ANIMATION_FORMATS.get(path.suffix.lower())
-        if fmt is None:
-            raise ValueError(
-                f"ExportAnimation {ctx.node_id!r}: cannot tell the format of {path}; use a .webp or .gif suffix"
-            )
+        fmt = animation_format(path, f"ExportAnimation {ctx.node_id!r}")
         check_target(path, params["overwrite"], ctx.permissions, ctx.node_id)
-        indices = frame_indices(len(trajectory), params["every"])
-        frames = render_frames(
-            generator, trajectory, indices, params["overlay"], params["size"], ctx
+        options = FilmOptions(
+            params["fps"], params["every"], params["overlay"], params["hold_last"], params["size"]
         )
-        write_animation(path, frames, fmt, params["fps"], params["hold_last"])
+        project = ctx.project_json() if fmt == "PNG" else None
+        data = encode_film(generator, trajectory, fmt, options, project, ctx.node_id, ctx)
+        ctx.write_output(path, data)
         ctx.wrote(path)
         return {"path": str(path)}
+
+
+def _suffix_format(path: str) -> str | None:
+    return ANIMATION_FORMATS.get(Path(path).suffix.lower())
+
+
+def animation_format(path: Path, who: str) -> str:
+    """The format of `path` by its suffix; ValueError naming `who` and the suffixes otherwise,
+    or naming the extra when MP4's encoder is not installed."""
+    fmt = _suffix_format(str(path))
+    if fmt is None:
+        raise ValueError(
+            f"{who}: cannot tell the format of {path}; use a .webp, .gif, .png or .mp4 suffix"
+        )
+    if fmt == "MP4" and not video_available():
+        raise ValueError(f"{who}: cannot write {path.name}: {VIDEO_EXTRA}")
+    return fmt
+
+
+def video_available() -> bool:
+    """True when the MP4 encoder (the `video` extra: imageio-ffmpeg and its ffmpeg) is installed."""
+    try:
+        import imageio_ffmpeg
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return False
+    return True
+
+
+def encode_film(
+    G, trajectory: Trajectory, fmt: str, options: FilmOptions, project=None, node_id=None, ctx=None
+) -> bytes:
+    """The animation file's bytes: the chosen frames rendered (progress on `ctx`), then encoded."""
+    indices = frame_indices(len(trajectory), options.every)
+    frames = render_frames(G, trajectory, indices, options.overlay, options.size, ctx)
+    return encode_animation(frames, fmt, options.fps, options.hold_last, project, node_id)
+
+
+def save_film(
+    G, trajectory: Trajectory, path: str | Path, options: FilmOptions, project=None
+) -> Path:
+    """Writes the animation to `path` (a path the user chose, e.g. the editor's Save animation...)
+    atomically; the format from the suffix. ValueError for an unknown suffix or a missing extra."""
+    path = Path(path)
+    fmt = animation_format(path, "Save animation")
+    atomic_write(path, encode_film(G, trajectory, fmt, options, project if fmt == "PNG" else None))
+    return path
 
 
 def frame_indices(count: int, every: int) -> list[int]:
@@ -66,46 +141,128 @@ def frame_indices(count: int, every: int) -> list[int]:
     return indices
 
 
+def synthesise(G, trajectory: Trajectory, indices: list[int]) -> torch.Tensor:
+    """The images of frames `indices`: [len, 3, H, W] in [-1, 1], one synthesis call."""
+    ws = torch.cat([trajectory.ws(i) for i in indices]).to(G.device)
+    with torch.no_grad():
+        return G.synthesis(ws, noise_mode="const").clamp(-1, 1).float().cpu()
+
+
 def render_frames(
     G, trajectory: Trajectory, indices: list[int], overlay: bool, size: int, ctx=None
 ) -> list:
     """PIL images of the chosen frames, synthesised BATCH at a time (progress after each batch)."""
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
     frames = []
     for start in range(0, len(indices), BATCH):
         chunk = indices[start : start + BATCH]
-        ws = torch.cat([trajectory.ws(i) for i in chunk]).to(G.device)
-        with torch.no_grad():
-            images = G.synthesis(ws, noise_mode="const").clamp(-1, 1)
+        images = synthesise(G, trajectory, chunk)
         for row, index in enumerate(chunk):
             pil = Image.fromarray(image_to_uint8(images[row : row + 1]))
-            scale = 1.0
             if size and size != pil.width:
-                scale = size / pil.width
                 pil = pil.resize((size, size), Image.LANCZOS)
             if overlay:
-                draw = ImageDraw.Draw(pil)
-                r = max(2.0, pil.width / 64)
-                for (hx, hy), (tx, ty) in zip(
-                    trajectory.handles[index].tolist(), trajectory.targets[index].tolist()
-                ):
-                    hx, hy, tx, ty = hx * scale, hy * scale, tx * scale, ty * scale
-                    draw.line([(hx, hy), (tx, ty)], fill=(255, 255, 255), width=1)
-                    draw.ellipse([tx - r, ty - r, tx + r, ty + r], fill=(60, 120, 255))
-                    draw.ellipse([hx - r, hy - r, hx + r, hy + r], fill=(255, 50, 50))
+                draw_overlay(pil, trajectory, index, images.shape[-1])
             frames.append(pil)
         if ctx is not None:
             ctx.progress(min(start + BATCH, len(indices)), len(indices), message="rendering frames")
     return frames
 
 
-def write_animation(path: Path, frames: list, fmt: str, fps: int, hold_last: float) -> None:
-    """The frames at `fps`, the last held `hold_last` seconds longer; written atomically."""
+def draw_overlay(pil, trajectory: Trajectory, index: int, resolution: int) -> None:
+    """Frame `index`'s mask outline (its stage's region that may change, yellow), then each
+    handle (red) joined to its target (blue), on `pil` (the frame, maybe resized from `resolution`)."""
+    from PIL import ImageDraw
+
+    region = trajectory.mask(index)
+    if region is not None:
+        _draw_outline(pil, region)
+    draw = ImageDraw.Draw(pil)
+    scale = pil.width / resolution
+    r = max(2.0, pil.width / 64)
+    for (hx, hy), (tx, ty) in zip(
+        trajectory.handles[index].tolist(), trajectory.targets[index].tolist()
+    ):
+        hx, hy, tx, ty = ((v + 0.5) * scale - 0.5 for v in (hx, hy, tx, ty))
+        draw.line([(hx, hy), (tx, ty)], fill=TRACKED_LINE, width=1)
+        draw.ellipse([tx - r, ty - r, tx + r, ty + r], fill=TARGET)
+        draw.ellipse([hx - r, hy - r, hx + r, hy + r], fill=HANDLE)
+
+
+def outline(region: torch.Tensor, size: int) -> torch.Tensor:
+    """The border pixels of `region` (bool [h, w]) scaled to size x size: inside the region with a
+    4-neighbour outside it (bool [size, size])."""
+    import torch.nn.functional as F
+
+    inside = F.interpolate(region[None, None].float(), size=(size, size), mode="nearest")
+    eroded = -F.max_pool2d(-inside, kernel_size=3, stride=1, padding=1)
+    return ((inside - eroded) > 0.5)[0, 0]
+
+
+def _draw_outline(pil, region: torch.Tensor) -> None:
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.array(pil)
+    pixels[outline(region, pil.width).numpy()] = MASK_OUTLINE
+    pil.paste(Image.fromarray(pixels))
+
+
+def encode_animation(
+    frames: list, fmt: str, fps: int, hold_last: float, project=None, node_id=None
+) -> bytes:
+    """The frames at `fps`, the last held `hold_last` seconds longer, with nodegraph's marker
+    (and, in a PNG, the project) as the format allows."""
+    if fmt == "MP4":
+        return _encode_mp4(frames, fps, hold_last)
     frame_ms = round(1000 / fps)
     durations = [frame_ms] * len(frames)
     durations[-1] += round(hold_last * 1000)
-    with atomic_file(path) as f:
-        frames[0].save(
-            f, format=fmt, save_all=True, append_images=frames[1:], duration=durations, loop=0
-        )
+    kwargs: dict = {"save_all": True, "append_images": frames[1:], "duration": durations, "loop": 0}
+    if fmt == "PNG":
+        from nodegraph.project import project_pnginfo
+
+        info = project_pnginfo(project or {}, node_id)
+        info.add_text("Software", MARKER)
+        kwargs["pnginfo"] = info
+    elif fmt == "GIF":
+        kwargs["comment"] = MARKER.encode()
+    else:  # WebP: the marker in EXIF's Software tag, as Export's WebP
+        from PIL import Image
+
+        exif = Image.Exif()
+        exif[0x0131] = MARKER
+        kwargs["exif"] = exif.tobytes()
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def _encode_mp4(frames: list, fps: int, hold_last: float) -> bytes:
+    """H.264 in MP4 through imageio-ffmpeg (yuv420p: even sizes, so frames are padded by a pixel
+    where odd); the last frame repeated for `hold_last`; the marker in the comment tag."""
+    import numpy as np
+
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise ValueError(VIDEO_EXTRA) from None
+    width, height = frames[0].size
+    even = (width + width % 2, height + height % 2)
+    held = round(hold_last * fps)
+    with tempfile.TemporaryDirectory(prefix="nodegraph-mp4-") as folder:
+        target = str(Path(folder) / "film.mp4")
+        writer = imageio_ffmpeg.write_frames(
+            target, even, fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
+            macro_block_size=1, quality=8, ffmpeg_log_level="error",
+            output_params=["-metadata", f"comment={MARKER}", "-movflags", "+faststart"],
+        )  # fmt: skip
+        writer.send(None)
+        for index, frame in enumerate(frames):
+            pixels = np.zeros((even[1], even[0], 3), dtype=np.uint8)
+            pixels[:height, :width] = np.asarray(frame.convert("RGB"))
+            for _ in range(1 + (held if index == len(frames) - 1 else 0)):
+                writer.send(np.ascontiguousarray(pixels))
+        writer.close()
+        return Path(target).read_bytes()

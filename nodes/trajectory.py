@@ -14,6 +14,9 @@ TRAJECTORY = "TRAJECTORY"
 # trajectory holds at most MAX_FRAMES * num_ws * w_dim * 4 bytes of codes (e.g. 16 * 512 * 4 *
 # 256 = 8 MiB for a 16-row W+ at w_dim 512) plus the points.
 MAX_FRAMES = 256
+# Each stage's mask is kept on a MASK_GRID x MASK_GRID grid (1 bit a cell: 2 KiB a stage), enough
+# to draw its outline on the frames; a stage without a mask keeps none.
+MASK_GRID = 128
 
 
 @dataclass
@@ -22,7 +25,9 @@ class Trajectory:
     `ws_start` [1, num_ws, w_dim] and `dws` [F, num_ws, w_dim] (each frame's code minus the start),
     `handles`, `targets` [F, N, 2] in pixels and `distances` [F, N]; `stages` [F] numbers the
     chained stage each frame belongs to. A frame's handles are those its last step's loss pulled
-    (tracked before that update); the last frame's are tracked at its own code."""
+    (tracked before that update); the last frame's are tracked at its own code. `masks`
+    [S, MASK_GRID, MASK_GRID] bool holds each stage's region that may change (all True: the
+    stage had no mask); None when no stage had one."""
 
     steps: torch.Tensor
     ws_start: torch.Tensor
@@ -31,6 +36,7 @@ class Trajectory:
     targets: torch.Tensor
     distances: torch.Tensor
     stages: torch.Tensor
+    masks: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.steps.shape[0])
@@ -38,6 +44,14 @@ class Trajectory:
     def ws(self, index: int) -> torch.Tensor:
         """The W+ code of frame `index`: [1, num_ws, w_dim]."""
         return self.ws_start + self.dws[index : index + 1]
+
+    def mask(self, index: int) -> torch.Tensor | None:
+        """The region frame `index`'s stage might change ([MASK_GRID, MASK_GRID] bool), or None
+        when that stage had no mask."""
+        if self.masks is None:
+            return None
+        region = self.masks[int(self.stages[index])]
+        return None if bool(region.all()) else region
 
     def then(self, later: Trajectory) -> Trajectory:
         """This film followed by `later` (a stage that started where this one ended): its steps
@@ -62,35 +76,108 @@ class Trajectory:
             targets=torch.cat([self.targets, later.targets[rest]]),
             distances=torch.cat([self.distances, later.distances[rest]]),
             stages=torch.cat([self.stages, later.stages[rest] + self.stages[-1] + 1]),
+            masks=_chained_masks(self, later),
         ))  # fmt: skip
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """Its fields as named CPU tensors (a sidecar's content); `from_tensors` reads them back."""
+        named = {name: getattr(self, name).detach().cpu().contiguous() for name in _FIELDS}
+        if self.masks is not None:
+            named["masks"] = self.masks.detach().cpu().contiguous()
+        return named
+
+    @classmethod
+    def from_tensors(cls, data: dict[str, torch.Tensor], where: str) -> Trajectory:
+        """A trajectory from `tensors()`'s dict, its shapes checked (ValueError naming `where`)."""
+        missing = [name for name in _FIELDS if name not in data]
+        if missing:
+            raise ValueError(
+                f"{where}: not a trajectory (missing {missing}); save it with Trajectory.save"
+            )
+        trajectory = cls(**{name: data[name] for name in _FIELDS}, masks=data.get("masks"))
+        _check_shapes(trajectory, where)
+        return trajectory
 
     def save(self, path: str | Path) -> None:
         """A sidecar of plain tensors, reopened with `load` (torch's weights_only loader: no code runs)."""
-        torch.save({name: getattr(self, name).cpu() for name in _FIELDS}, path)
+        torch.save(self.tensors(), path)
 
     @classmethod
     def load(cls, path: str | Path) -> Trajectory:
         data = torch.load(path, map_location="cpu", weights_only=True)
-        missing = [name for name in _FIELDS if name not in data]
-        if missing:
-            raise ValueError(
-                f"{path}: not a trajectory sidecar (missing {missing}); save it with Trajectory.save"
-            )
-        return cls(**{name: data[name] for name in _FIELDS})
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: not a trajectory sidecar; save it with Trajectory.save")
+        return cls.from_tensors(data, str(path))
 
 
 _FIELDS = ("steps", "ws_start", "dws", "handles", "targets", "distances", "stages")
 
 
+def _check_shapes(t: Trajectory, where: str) -> None:
+    """ValueError naming `where` unless the fields agree: F frames, N points, one W+ shape,
+    at most MAX_FRAMES frames and a mask per stage."""
+    frames = t.steps.shape[0] if t.steps.dim() == 1 else -1
+    points = t.handles.shape[1] if t.handles.dim() == 3 else -1
+    expected = {
+        "steps": (frames,), "stages": (frames,), "ws_start": (1, *t.dws.shape[1:]),
+        "dws": (frames, *t.ws_start.shape[1:]), "handles": (frames, points, 2),
+        "targets": (frames, points, 2), "distances": (frames, points),
+    }  # fmt: skip
+    for name, shape in expected.items():
+        if tuple(getattr(t, name).shape) != shape:
+            raise ValueError(
+                f"{where}: trajectory field {name!r} has shape {tuple(getattr(t, name).shape)}, expected {shape}"
+            )
+    if not 1 <= frames <= MAX_FRAMES:
+        raise ValueError(f"{where}: a trajectory holds 1 to {MAX_FRAMES} frames, this one {frames}")
+    stages = int(t.stages.max()) + 1 if frames else 0
+    if t.masks is not None and tuple(t.masks.shape) != (stages, MASK_GRID, MASK_GRID):
+        raise ValueError(
+            f"{where}: trajectory masks have shape {tuple(t.masks.shape)}, expected {(stages, MASK_GRID, MASK_GRID)}"
+        )
+
+
+def mask_grid(mask: torch.Tensor | None) -> torch.Tensor | None:
+    """A MASK [H, W] (1 = may change) as the MASK_GRID x MASK_GRID bool region a trajectory keeps."""
+    if mask is None:
+        return None
+    grid = torch.nn.functional.interpolate(
+        mask.detach().float().cpu()[None, None],
+        size=(MASK_GRID, MASK_GRID),
+        mode="bilinear",
+        align_corners=False,
+    )
+    return grid[0, 0] > 0.5
+
+
+def _chained_masks(first: Trajectory, later: Trajectory) -> torch.Tensor | None:
+    """The stages' masks of `first` then `later` (all True for a stage without one)."""
+    if first.masks is None and later.masks is None:
+        return None
+
+    def of(t: Trajectory) -> torch.Tensor:
+        count = int(t.stages.max()) + 1
+        return (
+            t.masks
+            if t.masks is not None
+            else torch.ones(count, MASK_GRID, MASK_GRID, dtype=torch.bool)
+        )
+
+    return torch.cat([of(first), of(later)])
+
+
 class TrajectoryRecorder:
     """Collects the frames of one drag: the start, every `every`-th step, and the end."""
 
-    def __init__(self, ws_start: torch.Tensor, handles, targets, every: int) -> None:
+    def __init__(
+        self, ws_start: torch.Tensor, handles, targets, every: int, mask: torch.Tensor | None = None
+    ) -> None:
         if every < 1:
             raise ValueError(f"trajectory_every must be at least 1, got {every}")
         self.every = every
         self.ws_start = ws_start.detach().float().cpu()
         self.targets = [tuple(t) for t in targets]
+        self.mask = mask_grid(mask)
         self._frames: list[tuple[int, torch.Tensor, list, list]] = []
         distances = [
             float(torch.dist(torch.tensor(h), torch.tensor(t))) for h, t in zip(handles, targets)
@@ -118,6 +205,7 @@ class TrajectoryRecorder:
             targets=torch.tensor([self.targets] * n, dtype=torch.float32).reshape(n, -1, 2),
             distances=torch.tensor([f[3] for f in self._frames], dtype=torch.float32).reshape(n, -1),
             stages=torch.zeros(n, dtype=torch.long),
+            masks=None if self.mask is None else self.mask[None],
         ))  # fmt: skip
 
     def _add(self, step: int, ws: torch.Tensor, handles, distances) -> None:
@@ -135,6 +223,7 @@ def _bounded(trajectory: Trajectory) -> Trajectory:
             *(
                 getattr(trajectory, name)[keep] if name != "ws_start" else trajectory.ws_start
                 for name in _FIELDS
-            )
+            ),
+            masks=trajectory.masks,
         )
     return trajectory

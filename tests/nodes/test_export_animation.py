@@ -1,0 +1,114 @@
+"""ExportAnimation: every format decodes as written, carries what it can, and the mask's outline shows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from nodegraph import Graph, ProjectError
+from nodes import export_animation
+from nodes.export_animation import MASK_OUTLINE, outline
+from tests.nodes.test_drag_chain import chain
+
+
+def film(checkpoint, *paths: str, **params) -> Graph:
+    """The two-stage chain (stage2 masked) as one film, exported to each of `paths`."""
+    g = chain(checkpoint, steps=2)
+    g.connect("stage1", "trajectory", "stage2", "trajectory")
+    g.set("stage1", trajectory_every=1)
+    g.set("stage2", trajectory_every=1)  # frames at steps 0, 1, 2, 3, 4
+    for i, path in enumerate(paths):
+        anim = g.add("ExportAnimation", id=f"anim{i}", path=path, fps=10, hold_last=0.5, **params)
+        g.connect("generator", "generator", anim, "generator")
+        g.connect("stage2", "trajectory", anim, "trajectory")
+    return g
+
+
+def frames_of(path) -> list[np.ndarray]:
+    with Image.open(path) as im:
+        out = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            out.append(np.array(im.convert("RGB")))
+        return out
+
+
+def test_animated_png_decodes_and_reopens_as_its_project(tiny_checkpoint, tmp_path):
+    g = film(tiny_checkpoint, "film.png", size=64)
+    g.evaluate(outputs=["anim0"], output_dir=tmp_path)
+    with Image.open(tmp_path / "film.png") as im:
+        assert im.format == "PNG" and im.n_frames == 5 and im.size == (64, 64)
+        im.seek(4)
+        assert im.info["duration"] == 600
+    again = Graph.load(tmp_path / "film.png")
+    assert set(again.nodes) == set(g.nodes)
+    assert again.params("anim0")["path"] == "film.png"
+    assert not again.permissions.write_outside and not again.permissions.overwrite_foreign
+
+
+@pytest.mark.parametrize("suffix, kind", [("webp", "a WebP image"), ("gif", "a GIF image")])
+def test_webp_and_gif_animations_are_refused_as_projects_with_the_reason(
+    tiny_checkpoint, tmp_path, suffix, kind
+):
+    g = film(tiny_checkpoint, f"film.{suffix}")
+    g.evaluate(outputs=["anim0"], output_dir=tmp_path)
+    with pytest.raises(ProjectError, match=f"is {kind}, which carries no project"):
+        Graph.load(tmp_path / f"film.{suffix}")
+
+
+def test_each_format_is_written_again_over_its_own_file(tiny_checkpoint, tmp_path):
+    paths = ["a.webp", "a.gif", "a.png"] + (["a.mp4"] if export_animation.video_available() else [])
+    g = film(tiny_checkpoint, *paths)
+    outputs = [f"anim{i}" for i in range(len(paths))]
+    g.evaluate(outputs=outputs, output_dir=tmp_path)
+    g.set("stage2", steps=1)  # a new film over the files nodegraph wrote (marker found)
+    report = g.evaluate(outputs=outputs, output_dir=tmp_path, raise_on_error=False)
+    assert report.ok and set(outputs) <= set(report.computed)
+
+
+def test_mask_outline_is_drawn_on_the_masked_stage_only(tiny_checkpoint, tmp_path):
+    g = film(tiny_checkpoint, "film.png")
+    g.evaluate(outputs=["anim0"], output_dir=tmp_path)
+    trajectory = g.value("stage2", "trajectory")
+    assert trajectory.stages.tolist() == [0, 0, 0, 1, 1]
+    border = outline(trajectory.mask(3), 32).numpy()
+    assert trajectory.mask(0) is None and border.any()
+    frames = frames_of(tmp_path / "film.png")
+    is_outline = (frames[3] == MASK_OUTLINE).all(axis=-1)
+    assert is_outline[border].mean() > 0.8  # points drawn on top may cover a few
+    assert not is_outline[~border].any()
+    assert not (frames[0] == MASK_OUTLINE).all(axis=-1).any()
+    g.set("anim0", overlay=False)
+    g.evaluate(outputs=["anim0"], output_dir=tmp_path)
+    assert not (frames_of(tmp_path / "film.png")[3] == MASK_OUTLINE).all(axis=-1).any()
+
+
+def test_mask_outline_is_the_border_inside_the_region():
+    region = torch.zeros(8, 8, dtype=torch.bool)
+    region[2:6, 2:6] = True
+    border = outline(region, 8)
+    assert border.sum() == 12 and border[2, 2] and not border[3, 3] and not border[1, 1]
+
+
+def test_mp4_decodes_with_its_frame_count_size_and_rate(tiny_checkpoint, tmp_path):
+    if not export_animation.video_available():
+        pytest.skip('MP4 needs the extra "video" (pip install "nodegraph[video]"): not installed')
+    import imageio.v3 as iio
+
+    g = film(tiny_checkpoint, "film.mp4", size=64)
+    g.evaluate(outputs=["anim0"], output_dir=tmp_path)
+    video = iio.imread(tmp_path / "film.mp4", plugin="FFMPEG")
+    meta = iio.immeta(tmp_path / "film.mp4", plugin="FFMPEG")
+    assert video.shape == (5 + 5, 64, 64, 3)  # 5 frames, the last held 0.5 s at 10 fps
+    assert meta["fps"] == 10.0 and meta["codec"] == "h264"
+
+
+def test_mp4_without_the_extra_names_it(tiny_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setattr(export_animation, "video_available", lambda: False)
+    g = film(tiny_checkpoint, "film.mp4")
+    report = g.evaluate(outputs=["anim0"], output_dir=tmp_path, raise_on_error=False)
+    message = str(report.nodes["anim0"].error)
+    assert 'pip install "nodegraph[video]"' in message and "film.mp4" in message
+    assert not (tmp_path / "film.mp4").exists()
