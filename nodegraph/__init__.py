@@ -2,12 +2,17 @@
 
 Build a Graph from registered Node types, evaluate it, save it; the editor and CLI sit on top.
 The names below are imported on first use, so `nodegraph` (the command) can catch Ctrl+C
-from its first moment: importing the package itself costs nothing (see nodegraph.entry)."""
+from its first moment: importing the package itself takes ~30 ms (see nodegraph.entry)."""
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
+
+# Imported at once (light: no torch, no networkx): the function `registry` must win over the
+# submodule of the same name, which Python would otherwise bind here when it is first imported.
+from nodegraph.registry import register as register
+from nodegraph.registry import registry as registry
 
 _HOME = {
     "batch": "nodegraph.batching",
@@ -27,12 +32,10 @@ _HOME = {
     "Output": "nodegraph.node",
     "Param": "nodegraph.node",
     "file_key": "nodegraph.node",
-    "register": "nodegraph.registry",
-    "registry": "nodegraph.registry",
     "Link": "nodegraph.store",
 }
 
-__all__ = sorted(_HOME)
+__all__ = sorted([*_HOME, "register", "registry"])
 
 
 def __getattr__(name: str) -> Any:

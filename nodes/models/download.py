@@ -90,6 +90,9 @@ def download(
             meta_path.write_text(json.dumps({"url": url, "validator": validator, "total": total}))
             digest = sha256_of(part, start) if start else hashlib.sha256()
             done = start
+            # A connection closed early then ends the stream instead of raising inside a read,
+            # which would drop the bytes of that read: the `.part` keeps all that arrived.
+            response.raw.enforce_content_length = False
             with open(part, "r+b" if start else "wb") as f:
                 f.seek(start)
                 f.truncate()
