@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     a closed stdout (`nodegraph nodes | head`) ends the command quietly."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = DEBUG_FLAG in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    _debug[0] = debug
     argv = [a for a in argv if a != DEBUG_FLAG]
     try:
         return _dispatch(argv)
@@ -50,8 +51,6 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_FAILED
     except Exception as exc:  # the last guard: one line, never a traceback unless asked
-        if debug:
-            traceback.print_exc()
         print_error(exc)
         return EXIT_USAGE if isinstance(exc, GraphError | ProjectError | BatchError) else EXIT_FAILED
 
@@ -201,7 +200,13 @@ def one_line(text: Any, limit: int = MAX_LINE_CHARS) -> str:
     return cap("".join(c if c.isprintable() else repr(c)[1:-1] for c in text), limit)
 
 
+_debug = [False]  # main() sets it: --debug or NODEGRAPH_DEBUG=1
+
+
 def print_error(exc: BaseException, prog: str = "nodegraph") -> None:
+    """One capped line on stderr; with --debug or NODEGRAPH_DEBUG=1 the traceback before it."""
+    if _debug[0]:
+        traceback.print_exception(exc)
     prefix = f"{prog}: error: "
     print(prefix + one_line(exc, MAX_LINE_CHARS - len(prefix)), file=sys.stderr)
 

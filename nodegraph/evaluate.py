@@ -239,12 +239,19 @@ def evaluate(
     targets, device = pick_targets(snap, outputs), resolve_device(device)
     given = output_dir if isinstance(output_dir, BoundFolder) else None
     out_dir = given.path if given is not None else output_dir or graph.output_dir
-    out_path = Path(out_dir).expanduser().resolve() if out_dir else Path(graph.project_dir)
+    # Links in the parents are the user's own; the folder itself is opened without following
+    # one (OutputRoot), so a link swapped in for it is refused, never followed outside.
+    out_path = _parents_resolved(Path(out_dir)) if out_dir else Path(graph.project_dir)
     root = OutputRoot(out_path, getattr(graph, "write_limits", None) or WriteLimits(), given)
     try:
         return _evaluate(graph, snap, targets, device, on_event, cancel, raise_on_error, root)
     finally:
         root.close()
+
+
+def _parents_resolved(path: Path) -> Path:
+    path = path.expanduser().absolute()
+    return path.parent.resolve() / path.name if path.name not in ("", "..") else path.resolve()
 
 
 def _evaluate(
