@@ -135,12 +135,18 @@ def _map(tf: dict[str, np.ndarray], cfg: GeneratorConfig, source: str) -> dict[s
         layer(f"synthesis/{r}x{r}/Conv0_up", f"synthesis.b{r}.conv0", flip=True, noise=2 * lg - 5)
         layer(f"synthesis/{r}x{r}/Conv1", f"synthesis.b{r}.conv1", noise=2 * lg - 4)
         layer(f"synthesis/{r}x{r}/ToRGB", f"synthesis.b{r}.torgb")
+    kernel = np.outer([1, 3, 3, 1], [1, 3, 3, 1]).astype(np.float32)
+    kernel /= kernel.sum()  # the fixed FIR buffers NVIDIA's PyTorch generator keeps
+    for name in [k for k in out if k.endswith(("conv0.weight", "conv1.weight"))]:
+        out[name.replace(".weight", ".resample_filter")] = kernel
+    for lg in range(2, res_log2 + 1):
+        out[f"synthesis.b{2**lg}.resample_filter"] = kernel
     extra = sorted(k for k in tf if k not in used and k != "lod")
     if extra:
         raise ConversionError(
             f"{source}: unexpected TensorFlow variables in Gs: {', '.join(extra[:5])}"
         )
-    return {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in out.items()}
+    return {k: torch.from_numpy(np.array(v, dtype=np.float32, order="C")) for k, v in out.items()}
 
 
 def generator_from_tf_pickle(path: str | os.PathLike):
