@@ -14,8 +14,15 @@ from .convert import ConversionError, RestrictedUnpickler, generator_from_state
 from .model import GeneratorConfig
 
 TF_NETWORK = ("dnnlib.tflib.network", "Network")
-_STATE_KEYS = {"version", "name", "static_kwargs", "components", "build_module_src",
-               "build_func_name", "variables"}
+_STATE_KEYS = {
+    "version",
+    "name",
+    "static_kwargs",
+    "components",
+    "build_module_src",
+    "build_func_name",
+    "variables",
+}
 
 
 class TFNetworkState:
@@ -25,7 +32,9 @@ class TFNetworkState:
     def __setstate__(self, state) -> None:
         if not isinstance(state, dict) or not set(state) <= _STATE_KEYS:
             extra = sorted(map(str, set(state) - _STATE_KEYS)) if isinstance(state, dict) else state
-            raise ConversionError(f"a TensorFlow Network state with unexpected fields {str(extra)[:80]}")
+            raise ConversionError(
+                f"a TensorFlow Network state with unexpected fields {str(extra)[:80]}"
+            )
         self.state = state
 
 
@@ -159,7 +168,9 @@ def generator_from_tf_pickle(path: str | os.PathLike):
         except ConversionError:
             raise
         except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as e:
-            raise ConversionError(f"{source}: not a readable TensorFlow network pickle ({e})") from e
+            raise ConversionError(
+                f"{source}: not a readable TensorFlow network pickle ({e})"
+            ) from e
     if not (isinstance(data, tuple) and len(data) == 3 and isinstance(data[2], TFNetworkState)):
         raise ConversionError(f"{source}: expected a (G, D, Gs) tuple of TensorFlow Network states")
     gs = data[2].state

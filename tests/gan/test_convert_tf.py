@@ -36,7 +36,9 @@ def test_build_module_src_never_runs(tmp_path):
 
 
 def test_hostile_global_in_state_refused(tmp_path):
-    data = tf_pickle_bytes(extra_state={"static_kwargs": {"x": _Network({}, Global("os", "system"))}})
+    data = tf_pickle_bytes(
+        extra_state={"static_kwargs": {"x": _Network({}, Global("os", "system"))}}
+    )
     with pytest.raises(ConversionError, match="refusing global os.system"):
         load_foreign_generator(_write(tmp_path, data))
 
@@ -62,7 +64,16 @@ def test_missing_and_extra_variables_and_version_refused(tmp_path):
 
 
 def test_other_architecture_refused(tmp_path):
-    data = tf_pickle_bytes(kwargs=dict(architecture="resnet", resolution=8, latent_size=8,
-                                       dlatent_size=8, mapping_layers=2, fmap_base=32, fmap_max=16))
+    data = tf_pickle_bytes(
+        kwargs=dict(
+            architecture="resnet",
+            resolution=8,
+            latent_size=8,
+            dlatent_size=8,
+            mapping_layers=2,
+            fmap_base=32,
+            fmap_max=16,
+        )
+    )
     with pytest.raises(ConversionError, match="architecture='resnet'"):
         load_foreign_generator(_write(tmp_path, data))

@@ -26,12 +26,20 @@ class _Array:
     def __reduce__(self):
         dtype = _Dtype()
         state = (1, self.value.shape, dtype, False, self.value.tobytes())
-        return (Global("numpy.core.multiarray", "_reconstruct"), (Global("numpy", "ndarray"), (0,), b"b"), state)
+        return (
+            Global("numpy.core.multiarray", "_reconstruct"),
+            (Global("numpy", "ndarray"), (0,), b"b"),
+            state,
+        )
 
 
 class _Dtype:
     def __reduce__(self):
-        return (Global("numpy", "dtype"), ("f4", False, True), (3, "<", None, None, None, -1, -1, 0))
+        return (
+            Global("numpy", "dtype"),
+            ("f4", False, True),
+            (3, "<", None, None, None, -1, -1, 0),
+        )
 
 
 class _Network:
@@ -50,7 +58,9 @@ class _Pickler(pickle._Pickler):
         super().save(obj, save_persistent_id)
 
 
-def _net(name: str, variables: dict, components: dict | None = None, kwargs=None, src="") -> _Network:
+def _net(
+    name: str, variables: dict, components: dict | None = None, kwargs=None, src=""
+) -> _Network:
     return _Network(
         {
             "version": 4,
@@ -64,19 +74,36 @@ def _net(name: str, variables: dict, components: dict | None = None, kwargs=None
     )
 
 
-TINY_KWARGS = dict(latent_size=8, dlatent_size=8, resolution=8, mapping_layers=2, fmap_base=32, fmap_max=16)
+TINY_KWARGS = dict(
+    latent_size=8, dlatent_size=8, resolution=8, mapping_layers=2, fmap_base=32, fmap_max=16
+)
 
 
 def tiny_variables(seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
     """The variables of a tiny Gs (resolution 8, channels 16 then 8), by component."""
     rng = np.random.default_rng(seed)
     r = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
-    mapping = {f"Dense{i}/{p}": r(8, 8) if p == "weight" else r(8) for i in range(2) for p in ("weight", "bias")}
-    syn = {"4x4/Const/const": r(1, 16, 4, 4), "noise0": r(1, 1, 4, 4), "noise1": r(1, 1, 8, 8), "noise2": r(1, 1, 8, 8)}
+    mapping = {
+        f"Dense{i}/{p}": r(8, 8) if p == "weight" else r(8)
+        for i in range(2)
+        for p in ("weight", "bias")
+    }
+    syn = {
+        "4x4/Const/const": r(1, 16, 4, 4),
+        "noise0": r(1, 1, 4, 4),
+        "noise1": r(1, 1, 8, 8),
+        "noise2": r(1, 1, 8, 8),
+    }
 
     def layer(name, k, cin, cout, noise=True):
-        syn.update({f"{name}/weight": r(k, k, cin, cout), f"{name}/bias": r(cout),
-                    f"{name}/mod_weight": r(8, cin), f"{name}/mod_bias": r(cin)})
+        syn.update(
+            {
+                f"{name}/weight": r(k, k, cin, cout),
+                f"{name}/bias": r(cout),
+                f"{name}/mod_weight": r(8, cin),
+                f"{name}/mod_bias": r(cin),
+            }
+        )
         if noise:
             syn[f"{name}/noise_strength"] = r()
 
@@ -85,14 +112,21 @@ def tiny_variables(seed: int = 0) -> dict[str, dict[str, np.ndarray]]:
     layer("8x8/Conv0_up", 3, 16, 8)
     layer("8x8/Conv1", 3, 8, 8)
     layer("8x8/ToRGB", 1, 8, 3, noise=False)
-    return {"mapping": mapping, "synthesis": syn, "": {"lod": np.zeros((), np.float32), "dlatent_avg": r(8)}}
+    return {
+        "mapping": mapping,
+        "synthesis": syn,
+        "": {"lod": np.zeros((), np.float32), "dlatent_avg": r(8)},
+    }
 
 
 def tf_pickle_bytes(variables=None, kwargs=None, src: str = "", extra_state=None) -> bytes:
     """A (G, D, Gs) TF-format pickle; Gs holds `variables` (tiny_variables() by default)."""
     v = variables or tiny_variables()
     kw = dict(TINY_KWARGS if kwargs is None else kwargs)
-    comps = {"mapping": _net("G_mapping", v["mapping"]), "synthesis": _net("G_synthesis", v["synthesis"])}
+    comps = {
+        "mapping": _net("G_mapping", v["mapping"]),
+        "synthesis": _net("G_synthesis", v["synthesis"]),
+    }
     gs = _net("Gs", v[""], comps, kw, src)
     if extra_state:
         gs.state.update(extra_state)
