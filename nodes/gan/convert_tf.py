@@ -1,5 +1,5 @@
 """StyleGAN2 TensorFlow network pickles ((G, D, Gs) of dnnlib.tflib Network states) to our
-generator, read through the restricted unpickler (docs/SPEC.md §3c); no TensorFlow, no code run."""
+generator, read through the restricted unpickler (SPEC §3c); no TensorFlow, no code run."""
 
 from __future__ import annotations
 
