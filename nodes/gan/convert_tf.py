@@ -79,6 +79,11 @@ def _config(kw: dict, source: str) -> GeneratorConfig:
         )
     if list(kw.get("resample_kernel", [1, 3, 3, 1])) != [1, 3, 3, 1]:
         raise ConversionError(f"{source}: unsupported resample_kernel {kw['resample_kernel']!r}")
+    if int(kw.get("label_size", 0)):
+        raise ConversionError(
+            f"{source}: a conditional TensorFlow generator (label_size={kw['label_size']}); "
+            "only unconditional ones (every published StyleGAN2 TF file) convert"
+        )
     for key in ("nonlinearity", "mapping_nonlinearity"):
         if kw.get(key, "lrelu") != "lrelu":
             raise ConversionError(f"{source}: unsupported {key}={kw[key]!r}")
@@ -122,9 +127,6 @@ def _map(tf: dict[str, np.ndarray], cfg: GeneratorConfig, source: str) -> dict[s
     for i in range(cfg.mapping_layers):
         out[f"mapping.fc{i}.weight"] = take(f"mapping/Dense{i}/weight").T
         out[f"mapping.fc{i}.bias"] = take(f"mapping/Dense{i}/bias")
-    if cfg.c_dim:
-        out["mapping.embed.weight"] = take("mapping/LabelConcat/weight").T
-        out["mapping.embed.bias"] = np.zeros(cfg.w_dim, np.float32)
 
     def layer(tfname: str, ours: str, flip: bool = False, noise: int | None = None) -> None:
         out[f"{ours}.weight"] = _conv(take(f"{tfname}/weight"), flip)
