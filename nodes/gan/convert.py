@@ -500,8 +500,12 @@ def generator_from_rosinality(path: str | os.PathLike, w_avg_samples: int = 10_0
 def load_foreign_generator(path: str | os.PathLike) -> AnyGenerator:
     """A generator from an NVIDIA pickle (.pkl) or a rosinality checkpoint (.pt / .pth)."""
     path = Path(path)
+    from .convert_tf import generator_from_tf_pickle, is_tf_pickle  # it imports this module
+
     if path.suffix.lower() in (".pt", ".pth"):
         return generator_from_rosinality(path)
+    if is_tf_pickle(path):
+        return generator_from_tf_pickle(path)
     return generator_from_network_pickle(path)
 
 
