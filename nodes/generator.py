@@ -52,10 +52,9 @@ class GeneratorNode(Node):
             return f"missing:{e}"
 
     def compute(self, ctx, **inputs):
+        from nodegraph.evaluate import resolve_device
         from nodes.gan import load_generator
         from nodes.gan.families import has_input_transform
-
-        from nodegraph.evaluate import resolve_device
         from nodes.models import model_reference
 
         params = ctx.params
