@@ -9,7 +9,8 @@ from pathlib import Path
 from nodegraph.cli import main
 from nodes.models import MODELS, cache_root, find_model
 
-# The table: the official DragGAN's download list and README extras (SPEC §3c).
+# The table: the official DragGAN's download list and README extras
+# (docs/MODEL_MANAGER.md).
 OFFICIAL_FILES = [
     "stylegan2-ffhq-512x512.pkl", "stylegan2-afhqcat-512x512.pkl", "lions_512_pytorch.pkl",
     "dogs_1024_pytorch.pkl", "horses_256_pytorch.pkl", "elephants_512_pytorch.pkl",

@@ -157,6 +157,7 @@ def test_a_hostile_pickle_is_refused_and_runs_nothing(server, cache, tmp_path, c
     assert main(["models", "get", url]) == 2
     assert "refusing global" in capsys.readouterr().err
     assert not marker.exists() and files_in(cache / "models") == ["checksums.json"]
+    assert files_in(cache / "downloads") == ["evil.pkl"]  # verified, kept: no second download
 
 
 def test_only_http_urls_are_fetched(cache, capsys):
