@@ -33,7 +33,11 @@ def cache_root() -> Path:
     if sys.platform == "darwin":
         return home / "Library" / "Caches" / "nodegraph"
     if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local") / "nodegraph" / "Cache"
+        return (
+            Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
+            / "nodegraph"
+            / "Cache"
+        )
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     return (Path(xdg) if os.path.isabs(xdg) else home / ".cache") / "nodegraph"
 
@@ -87,7 +91,9 @@ def read_checksums() -> dict[str, dict]:
             f"{path} is unreadable ({e}): fix or delete it (the next download records again)"
         ) from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-        raise ModelError(f"{path} is not a checksums file: delete it (the next download records again)")
+        raise ModelError(
+            f"{path} is not a checksums file: delete it (the next download records again)"
+        )
     return data
 
 
@@ -95,5 +101,10 @@ def record_checksum(key: str, sha256: str, nbytes: int, url: str) -> None:
     """Remembers `sha256` as the file `key` stands for (replacing an earlier record)."""
     ensure_folders()
     data = read_checksums()
-    data[key] = {"sha256": sha256, "bytes": nbytes, "url": url, "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    data[key] = {
+        "sha256": sha256,
+        "bytes": nbytes,
+        "url": url,
+        "recorded": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     atomic_write(models_dir() / CHECKSUMS_FILE, json.dumps(data, indent=1, sort_keys=True).encode())

@@ -1,5 +1,5 @@
-"""The published models the official DragGAN loads (docs/MODEL_MANAGER.md, SPEC §3c): name,
-family, resolution, approximate size and where each file lives. Data only."""
+"""The published models the official DragGAN loads (docs/MODEL_MANAGER.md, "The published
+models"): name, family, resolution, approximate size and where each file lives. Data only."""
 
 from __future__ import annotations
 

@@ -25,13 +25,25 @@ def models_command(argv: list[str]) -> int:
     listing = sub.add_parser("list", help="every published model, and whether it is cached")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     get = sub.add_parser("get", help="download, verify and convert a model into the cache")
-    get.add_argument("model", help="a name from `nodegraph models list`, or an http(s) URL of a network pickle")
+    get.add_argument(
+        "model", help="a name from `nodegraph models list`, or an http(s) URL of a network pickle"
+    )
     get.add_argument("--file", help="take this file (downloaded by hand) instead of downloading")
     get.add_argument("--name", help="the cache name for a URL (default: the file's name)")
     get.add_argument("--sha256", help="the file's expected sha256 (64 hex digits)")
-    get.add_argument("--accept-changed", action="store_true", help="accept a file whose sha256 differs from the one recorded at its first download, and record the new one")
-    get.add_argument("--force", action="store_true", help="convert again even when the model is cached")
-    get.add_argument("--keep-download", action="store_true", help="keep the downloaded pickle in the cache's downloads folder")
+    get.add_argument(
+        "--accept-changed",
+        action="store_true",
+        help="accept a file whose sha256 differs from the one recorded at its first download, and record the new one",
+    )
+    get.add_argument(
+        "--force", action="store_true", help="convert again even when the model is cached"
+    )
+    get.add_argument(
+        "--keep-download",
+        action="store_true",
+        help="keep the downloaded pickle in the cache's downloads folder",
+    )
     path = sub.add_parser("path", help="print the cached .safetensors path of a model")
     path.add_argument("model", help="a name from `nodegraph models list`")
     try:
@@ -62,7 +74,9 @@ def list_models(args: argparse.Namespace) -> int:
             f"{row['name']:<26} {row['family']:<27} {row['resolution']:<10} "
             f"{'~' + str(row['approx_mb']) + ' MB':>8}  {'yes' if row['cached'] else 'no':<6}  {source}"
         )
-    print(f"cache: {cache.models_dir()}  (sizes are estimates; {MIRROR_ENV} replaces the source's base URL)")
+    print(
+        f"cache: {cache.models_dir()}  (sizes are estimates; {MIRROR_ENV} replaces the source's base URL)"
+    )
     return EXIT_OK
 
 
@@ -113,7 +127,16 @@ class DownloadBar:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=0, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, leave=False, desc="download")
+            self.bar = tqdm(
+                total=total,
+                initial=0,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=sys.stderr,
+                leave=False,
+                desc="download",
+            )
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:

@@ -15,7 +15,7 @@ from .cache import ModelError
 PART_SUFFIX = ".part"
 MIRROR_HINT = "NODEGRAPH_MODEL_MIRROR to fetch from another server"
 MAX_DOWNLOAD_BYTES = 8 * 2**30  # the published models are under 400 MB
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 16  # a cut keeps every whole chunk received before it
 TIMEOUT_S = (15, 60)  # connect, and each read: a server that stalls is a failed download
 Progress = Callable[[int, "int | None"], None]  # (bytes so far, total bytes or None)
 
@@ -101,7 +101,9 @@ def download(
                     digest.update(block)
                     done += len(block)
                     if done > (total or MAX_DOWNLOAD_BYTES):
-                        raise DownloadError(f"{url}: the server sent more than {total or MAX_DOWNLOAD_BYTES:,} bytes; refused")
+                        raise DownloadError(
+                            f"{url}: the server sent more than {total or MAX_DOWNLOAD_BYTES:,} bytes; refused"
+                        )
                     if progress is not None:
                         progress(done, total)
                 f.flush()
@@ -140,16 +142,22 @@ def _accept(response, url: str, start: int) -> tuple[int, int | None]:
     length = response.headers.get("Content-Length")
     size = int(length) if length and length.isdigit() else None
     if code == 206 and start:
-        first, _, total = response.headers.get("Content-Range", "").removeprefix("bytes ").partition("/")
+        first, _, total = (
+            response.headers.get("Content-Range", "").removeprefix("bytes ").partition("/")
+        )
         if first.split("-")[0] != str(start):
-            raise DownloadError(f"{url}: the server resumed at the wrong place ({first}); delete {url.rsplit('/', 1)[-1]}.part in the cache and retry")
+            raise DownloadError(
+                f"{url}: the server resumed at the wrong place ({first}); delete {url.rsplit('/', 1)[-1]}.part in the cache and retry"
+            )
         size = int(total) if total.isdigit() else (start + size if size is not None else None)
     elif code != 200:
         raise DownloadError(f"{url}: unexpected HTTP {code} {response.reason}")
     else:
         start = 0  # the whole file again: the server ignored Range, or the file changed
     if size is not None and size > MAX_DOWNLOAD_BYTES:
-        raise DownloadError(f"{url}: the file is {size:,} bytes; the limit is {MAX_DOWNLOAD_BYTES:,}")
+        raise DownloadError(
+            f"{url}: the file is {size:,} bytes; the limit is {MAX_DOWNLOAD_BYTES:,}"
+        )
     return start, size
 
 
@@ -158,8 +166,12 @@ def _already_complete(part, meta_path, dest, url, expected_sha256, size) -> Down
     if recorded != size:
         part.unlink(missing_ok=True)
         meta_path.unlink(missing_ok=True)
-        raise DownloadError(f"{url}: the server refused to resume the cut download; it was removed, run the same command again")
-    return _finish(part, meta_path, dest, url, sha256_of(part).hexdigest(), size, size, expected_sha256)
+        raise DownloadError(
+            f"{url}: the server refused to resume the cut download; it was removed, run the same command again"
+        )
+    return _finish(
+        part, meta_path, dest, url, sha256_of(part).hexdigest(), size, size, expected_sha256
+    )
 
 
 def _finish(part, meta_path, dest, url, digest, nbytes, start, expected_sha256) -> Downloaded:

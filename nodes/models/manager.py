@@ -58,7 +58,9 @@ def mirror_base() -> str | None:
     if not base:
         return None
     if urlsplit(base).scheme not in ("http", "https"):
-        raise ModelError(f"{MIRROR_ENV}={base!r} is not an http(s) URL: give the mirror's base URL, e.g. https://host/models/")
+        raise ModelError(
+            f"{MIRROR_ENV}={base!r} is not an http(s) URL: give the mirror's base URL, e.g. https://host/models/"
+        )
     return base.rstrip("/") + "/"
 
 
@@ -67,7 +69,9 @@ def source_for(spec: str, name: str | None = None) -> Source:
     replaces the catalogue's base URL (it serves the files under their published names)."""
     if "://" in spec:
         if urlsplit(spec).scheme not in ("http", "https"):
-            raise ModelError(f"{spec!r}: only http and https URLs are downloaded; for a file on disk use --file")
+            raise ModelError(
+                f"{spec!r}: only http and https URLs are downloaded; for a file on disk use --file"
+            )
         entry = next((m for m in MODELS if m.url == spec), None)
         stem = Source(name or "", spec, None).file_name.removesuffix(".pkl")
         return Source(cache.check_name(name or (entry.name if entry else stem)), spec, entry)
@@ -108,7 +112,13 @@ def get_model(
     if sha256 is not None and not SHA256_PATTERN.fullmatch(sha256):
         raise ModelError(f"--sha256 {sha256!r} is not 64 hexadecimal digits")
     recorded = cache.read_checksums().get(source.key)
-    expected = sha256.lower() if sha256 else None if (accept_changed or not recorded) else recorded["sha256"]
+    expected = (
+        sha256.lower()
+        if sha256
+        else None
+        if (accept_changed or not recorded)
+        else recorded["sha256"]
+    )
     cache.ensure_folders()
     if local_file is not None:
         src, downloaded = Path(local_file), False
@@ -117,7 +127,9 @@ def get_model(
         try:
             src, digest = _fetch(source, expected, progress)
         except ChecksumMismatch as e:
-            raise ChecksumMismatch(f"{e} {_mismatch_hint(source, recorded, bool(sha256))}", e.sha256) from None
+            raise ChecksumMismatch(
+                f"{e} {_mismatch_hint(source, recorded, bool(sha256))}", e.sha256
+            ) from None
         downloaded = True
     if recorded is None or recorded["sha256"] != digest:
         cache.record_checksum(source.key, digest, src.stat().st_size, source.url or str(src))
@@ -172,7 +184,11 @@ def _fetch(source: Source, expected: str | None, progress: Progress | None) -> t
 def _mismatch_hint(source: Source, recorded: dict | None, given: bool) -> str:
     if given:
         return "(the --sha256 you gave: check it, or the file on the server changed)"
-    when = f" on {recorded['recorded'][:10]}" if recorded and isinstance(recorded.get("recorded"), str) else ""
+    when = (
+        f" on {recorded['recorded'][:10]}"
+        if recorded and isinstance(recorded.get("recorded"), str)
+        else ""
+    )
     return (
         f"(the sha256 first recorded for {source.name}{when}: the file changed; "
         "pass --accept-changed if you trust the new one)"
@@ -189,7 +205,8 @@ def _verified_local(path: Path, expected: str | None, source: Source, given: boo
     if expected is not None and digest != expected:
         hint = _mismatch_hint(source, cache.read_checksums().get(source.key), given)
         raise ChecksumMismatch(
-            f"--file {path}: its sha256 is {short_hash(digest)}, not {short_hash(expected)} {hint}", digest
+            f"--file {path}: its sha256 is {short_hash(digest)}, not {short_hash(expected)} {hint}",
+            digest,
         )
     return digest
 
@@ -197,4 +214,3 @@ def _verified_local(path: Path, expected: str | None, source: Source, given: boo
 def _safe_file_name(name: str) -> str:
     cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", name).lstrip(".")[:100]
     return cleaned or "download.pkl"
-

@@ -47,7 +47,11 @@ def make_handler(state: FileServer):
                 return
             data, start, status = served.data, 0, 200
             wanted = self.headers.get("Range")
-            if wanted and state.honour_range and self.headers.get("If-Range", served.etag) == served.etag:
+            if (
+                wanted
+                and state.honour_range
+                and self.headers.get("If-Range", served.etag) == served.etag
+            ):
                 start = int(wanted.removeprefix("bytes=").split("-")[0])
                 if start >= len(data):
                     self.send_response(416)
