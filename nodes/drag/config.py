@@ -101,7 +101,7 @@ class DragConfig:
       max(2, 4 * h / 512) (the content moves about 1 px per step).
     """
 
-    method: str = "draggan"
+    method: str = "guarded"
     steps: int = 300
     lr: float | None = None
     r1: float | None = None
