@@ -82,7 +82,7 @@ def test_ctrl_c_during_a_drag_cancels_it_and_exits_130(tmp_path):
     assert "nodegraph: cancelled" in err and not (tmp_path / "img.png").exists()
 
 
-@pytest.mark.parametrize("delay", [0.6, 1.0])
+@pytest.mark.parametrize("delay", [0.5])
 def test_ctrl_c_while_the_program_still_imports_exits_130(tmp_path, delay):
     # `nodegraph nodes` spends its first second importing torch, networkx and the node types
     # (nodegraph.entry catches Ctrl+C there; nodegraph.cli.main after).
