@@ -42,3 +42,18 @@ def test_inverting_an_image_a_rectangular_generator_made_raises_psnr():
     result = invert(G, image, steps=40, space="w+", lr=0.1)
     assert result.pivot_psnr > result.history[0].psnr + 5
     assert result.image().shape == image.shape
+
+
+def test_a_stylegan_human_style_pickle_converts_by_its_shapes_to_the_same_images(tmp_path):
+    from nodes.gan import load_generator
+    from nodes.gan.convert import convert
+    from tests.gan.nvidia_pickle import network_pickle_bytes
+
+    G = _rect()
+    pkl = tmp_path / "human.pkl"
+    pkl.write_bytes(network_pickle_bytes(G, str(tmp_path / "pwned")))
+    converted = load_generator(convert(pkl, tmp_path / "human.safetensors"))
+    assert converted.config.width_divisor == 2 and not (tmp_path / "pwned").exists()
+    with torch.no_grad():
+        ws = G.random_ws(5)
+        assert torch.equal(converted.synthesis(ws), G.synthesis(ws))
