@@ -21,6 +21,9 @@ from .sweep import Job
 
 MANIFEST = "batch.jsonl"
 LOCK = ".batch.lock"
+# A batch starts only where the disk has room for its manifest rows and first outputs: on a
+# full disk it says so at once instead of after the workers started.
+MIN_FREE_BYTES = 1 << 20
 
 try:
     import fcntl
@@ -71,6 +74,22 @@ class Manifest:
         line = json.dumps(row, default=str, allow_nan=True) + "\n"
         with self._opened() as bound:
             _guarded(self.path, lambda: bound.append(MANIFEST, line.encode()))
+
+    def check_room(self) -> None:
+        """BatchError when the folder's disk has less than MIN_FREE_BYTES free."""
+        with self._opened() as bound:
+            where = bound.fd if bound is not None and bound.fd is not None else self.folder
+            try:
+                st = os.statvfs(where)
+            except OSError:  # no statvfs here (or not for this folder): the writes will tell
+                return
+        free = st.f_bavail * st.f_frsize
+        if free < MIN_FREE_BYTES:
+            raise BatchError(
+                f"can not write {str(self.path)!r}: its disk has {free // 1024} KiB free, less "
+                f"than the {MIN_FREE_BYTES >> 20} MiB a batch needs to start; free some space "
+                "or choose another --output-dir"
+            )
 
     def tidy(self, order: list[str]) -> None:
         """Rewrites the file (atomically) with one row per job: the jobs of `order` first, in

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nodegraph.errors import BatchError, GraphError
+from nodegraph.bound import BoundFolder
+from nodegraph.errors import BatchError, GraphError, ProjectError
 from nodegraph.events import CancelToken
 from nodegraph.overrides import apply_overrides, parse_assignment, parse_value
 from nodegraph.trust import Permissions
@@ -21,7 +22,7 @@ from .dispatch import EngineOptions, open_pool, run_tasks
 from .manifest import Manifest, locked
 from .project_runner import ProjectRunner
 from .sweep import Job, Sweep, make_jobs, parse_sweep
-from .workers import Outcome
+from .workers import Outcome, describe, worker_name
 
 
 @dataclass
@@ -166,16 +167,36 @@ def run_batch(spec: BatchSpec, progress: bool = True) -> BatchResult:
         todo = [job for job in jobs if not manifest.is_done(job, rows.get(job.id))]
         summary = BatchSummary(len(jobs), len(jobs) - len(todo), engine=spec.engine.describe(),
                                manifest=str(manifest.path))  # fmt: skip
+        if todo:
+            manifest.check_room()
         stop = CancelToken()
         start = time.perf_counter()
         with sigint_cancels(stop), _Progress(len(todo), progress and bool(todo)) as bar:
             recorder = _Recorder(manifest, {job.id: job for job in todo}, rows, summary, bar)
+            refused = _blocked_job_folders(handle, todo)
+            for job_id, error in refused.items():  # failed now: no worker starts for them
+                recorder(Outcome(job_id, None, error, worker_name()))
+            todo = [job for job in todo if job.id not in refused]
             not_run = _run(spec, todo, recorder, stop, summary, handle.identity())
         summary.seconds = time.perf_counter() - start
         summary.not_run = len(not_run)
         summary.interrupted = summary.interrupted or stop.is_set()
         manifest.tidy([job.id for job in jobs])
     return BatchResult([rows[job.id] for job in jobs if job.id in rows], summary)
+
+
+def _blocked_job_folders(handle: BoundFolder, todo: list[Job]) -> dict[str, str]:
+    """The jobs whose folder already stands there as a link or a file (a worker would refuse
+    it): job id -> the refusal, found by the driver before any worker starts."""
+    blocked = {}
+    for job in todo:
+        if handle.lstat(job.id) is None:
+            continue
+        try:
+            handle.folder([job.id], create=False).close()
+        except (ProjectError, OSError) as exc:
+            blocked[job.id] = describe(exc)
+    return blocked
 
 
 def _run(spec: BatchSpec, todo: list[Job], recorder: _Recorder, stop: CancelToken, summary: BatchSummary,
