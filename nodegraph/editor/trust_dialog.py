@@ -55,8 +55,12 @@ class TrustDialog:
         ) as self.window:
             self.text = dpg.add_text("", wrap=500)
             with dpg.group(horizontal=True):
-                dpg.add_button(label="Allow and run again", callback=lambda: self.answer(True))
-                dpg.add_button(label="Cancel", width=100, callback=lambda: self.answer(False))
+                self.allow_button = dpg.add_button(
+                    label="Allow and run again", callback=lambda: self.answer(True)
+                )
+                self.cancel_button = dpg.add_button(
+                    label="Cancel", width=100, callback=lambda: self.answer(False)
+                )
 
     def offer(self, error: BaseException | None) -> bool:
         """Shows the question when `error` is a trust refusal; False (nothing shown) otherwise."""

@@ -71,7 +71,37 @@ def _collect(state: dict, prefix: str, out: dict[str, np.ndarray], source: str) 
         _collect(comp.state, f"{prefix}{cname}/", out, source)
 
 
+# The static_kwargs NVIDIA's StyleGAN2 TensorFlow generator (G_main with its mapping and synthesis
+# networks) takes. Those that decide the network are read or checked below; the rest choose only
+# what a run does (truncation, noise, style mixing, training switches, float16, fused ops) and
+# leave the weights' meaning alone. Any other key is refused: it may come from a fork that
+# changes the network, which would convert to wrong images without a word.
+_RUN_TIME_KWARGS = frozenset({
+    "truncation_psi", "truncation_cutoff", "truncation_psi_val", "truncation_cutoff_val",
+    "dlatent_avg_beta", "style_mixing_prob", "is_training", "is_validation", "return_dlatents",
+    "is_template_graph", "components", "mapping_func", "synthesis_func", "randomize_noise",
+    "dtype", "fused_modconv", "func_name", "dlatent_broadcast",
+})  # fmt: skip
+_NETWORK_KWARGS = frozenset({
+    "architecture", "resample_kernel", "label_size", "nonlinearity", "mapping_nonlinearity",
+    "latent_size", "dlatent_size", "resolution", "num_channels", "mapping_layers",
+    "mapping_lrmul", "fmap_base", "fmap_max", "fmap_min", "fmap_decay", "mapping_fmaps",
+    "normalize_latents",
+})  # fmt: skip
+
+
 def _config(kw: dict, source: str) -> GeneratorConfig:
+    unknown = sorted(str(k) for k in kw if k not in _RUN_TIME_KWARGS | _NETWORK_KWARGS)
+    if unknown:
+        raise ConversionError(
+            f"{source}: static_kwargs {', '.join(map(repr, unknown[:5]))} are not options of "
+            "NVIDIA's StyleGAN2 TensorFlow generator (a fork's network?): nothing converts it "
+            "faithfully here"
+        )
+    try:
+        _check_defaults(kw, source)
+    except (TypeError, ValueError) as e:
+        raise ConversionError(f"{source}: unusable static_kwargs: {e}") from None
     arch = kw.get("architecture", "skip")
     if arch != "skip":
         raise ConversionError(
@@ -104,6 +134,21 @@ def _config(kw: dict, source: str) -> GeneratorConfig:
         )
     except (TypeError, ValueError) as e:
         raise ConversionError(f"{source}: unusable static_kwargs: {e}") from None
+
+
+def _check_defaults(kw: dict, source: str) -> None:
+    """The network options our generator has no field for must keep NVIDIA's defaults (the
+    widths, mapping_fmaps included, are checked by the tensors' shapes)."""
+    if not kw.get("normalize_latents", True):
+        raise ConversionError(
+            f"{source}: normalize_latents=False (z is not normalised before mapping); only the "
+            "published default True converts"
+        )
+    if float(kw.get("fmap_decay", 1.0)) != 1.0 or int(kw.get("fmap_min", 1)) != 1:
+        raise ConversionError(
+            f"{source}: fmap_decay={kw.get('fmap_decay', 1.0)!r}, fmap_min="
+            f"{kw.get('fmap_min', 1)!r}; only the published channel rule (1.0, 1) converts"
+        )
 
 
 def _conv(w: np.ndarray, flip: bool = False) -> np.ndarray:

@@ -77,3 +77,30 @@ def test_other_architecture_refused(tmp_path):
     )
     with pytest.raises(ConversionError, match="architecture='resnet'"):
         load_foreign_generator(_write(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    "extra, said",
+    [
+        ({"use_wscale": False}, "'use_wscale' are not options"),
+        ({"normalize_latents": False}, "normalize_latents=False"),
+        ({"fmap_decay": 0.5}, "fmap_decay=0.5"),
+    ],
+)
+def test_a_network_option_we_do_not_build_is_refused_by_name(tmp_path, extra, said):
+    from tests.gan.tf_pickle import TINY_KWARGS
+
+    data = tf_pickle_bytes(kwargs={**TINY_KWARGS, **extra})
+    with pytest.raises(ConversionError, match=said):
+        load_foreign_generator(_write(tmp_path, data))
+
+
+def test_run_time_options_in_static_kwargs_convert(tmp_path):
+    from tests.gan.tf_pickle import TINY_KWARGS
+
+    run_time = {"truncation_psi": 0.5, "randomize_noise": False, "fused_modconv": True}
+    data = tf_pickle_bytes(kwargs={**TINY_KWARGS, **run_time})
+    plain = load_foreign_generator(_write(tmp_path, tf_pickle_bytes()))
+    G = load_foreign_generator(_write(tmp_path, data))
+    z = torch.randn(1, 8, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(G(z, noise_mode="const"), plain(z, noise_mode="const"))
