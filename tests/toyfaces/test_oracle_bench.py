@@ -1,0 +1,22 @@
+"""`bench landmarks-oracle` optimises W+ on the true landmark distance: it moves the landmarks
+towards the targets and the figures it prints are those of its pairs."""
+
+from __future__ import annotations
+
+import torch
+
+from nodes.toyfaces.bench import PAIR_SEEDS, load_models
+from nodes.toyfaces.oracle_bench import oracle_pair
+
+
+def test_the_oracle_pulls_the_landmarks_to_the_targets():
+    torch.set_num_threads(1)
+    G, detector = load_models(None, None, "cpu")
+    G.requires_grad_(False)
+    detector.requires_grad_(False)
+    seed = PAIR_SEEDS.start
+    before = oracle_pair(G, detector, seed, steps=0, lr=0.02, layers=6)
+    after = oracle_pair(G, detector, seed, steps=40, lr=0.02, layers=6)
+    assert after["oracle_distance_px"] < 0.8 * before["oracle_distance_px"]
+    assert before["oracle_db"] == before["start_db"]  # no step: the start image itself
+    assert after["geometry_rows_db"] > 28 and after["generator_db"] > 28  # the model knows the face
