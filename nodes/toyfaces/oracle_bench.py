@@ -1,10 +1,11 @@
-"""`nodegraph bench landmarks-oracle`: how close to the target render any landmark drag can get.
+"""`nodegraph bench landmarks-oracle`: what an image whose landmarks sit on the targets scores.
 
 For the landmark benchmark's pairs (the same seeds as `bench landmarks`), W+ rows 0..layers-1 of
 the first face are optimised so that the detector's landmarks land on the second face's: the
 loss is the true landmark distance itself, which no drag has. The PSNR of that image against the
-target render bounds what moving the landmarks can reach; beside it the PSNR of the start image,
-of the first face with the second's geometry rows (rows 0..layers-1 of w2), and of G(z2).
+target render says how much of the target the landmarks alone pin down (not a bound: other
+images with the same landmarks score otherwise); beside it the PSNR of the start image, of the
+first face with the second's geometry rows (rows 0..layers-1 of w2), and of G(z2).
 """
 
 from __future__ import annotations
