@@ -75,10 +75,10 @@ def run_bench(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    from nodes.invert.bench import default_checkpoint
+    from nodes.toyfaces.bundled import default_generator_path
 
     torch.set_num_threads(args.threads)
-    checkpoint = str(args.checkpoint or default_checkpoint())
+    checkpoint = str(args.checkpoint or default_generator_path())
     with tempfile.TemporaryDirectory() as tmp:
         report = measure(checkpoint, args.steps, args.every, args.device, Path(tmp))
     report.update(checkpoint=checkpoint, device=args.device, threads=args.threads, bar=BAR)
