@@ -21,6 +21,7 @@ DTYPES = {
     "steps": "I64", "stages": "I64", "ws_start": "F32", "dws": "F32",
     "handles": "F32", "targets": "F32", "distances": "F32", "masks": "BOOL",
 }  # fmt: skip
+_TORCH_DTYPES = {"F32": torch.float32, "I64": torch.int64, "BOOL": torch.bool}
 MAX_COORDINATE = 1e6  # |x|, |y| of a handle or target and a distance, in pixels
 FIX = "export the trajectory again with an Export node"
 
@@ -44,8 +45,7 @@ def encode_trajectory(trajectory: Trajectory, marker: str | None = None) -> byte
     from safetensors.torch import save
 
     metadata = dict(METADATA, **({"Software": marker} if marker else {}))
-    tensors = trajectory.tensors()
-    tensors = {n: t.to(torch.float32) if DTYPES[n] == "F32" else t for n, t in tensors.items()}
+    tensors = {name: t.to(_TORCH_DTYPES[DTYPES[name]]) for name, t in trajectory.tensors().items()}
     data = save(tensors, metadata=metadata)
     if len(data) > MAX_TRAJECTORY_BYTES:
         raise ValueError(

@@ -201,3 +201,18 @@ def test_trajectory_load_without_a_path_says_what_to_set(tmp_path):
     g.add("TrajectoryLoad", id="load")
     report = g.evaluate(outputs=["load"], output_dir=tmp_path, raise_on_error=False)
     assert "TrajectoryLoad 'load' has no path" in str(report.nodes["load"].error)
+
+
+def test_a_trajectory_past_the_bound_is_refused_before_it_is_written():
+    from nodes.trajectory_file import encode_trajectory
+
+    frames = MAX_FRAMES
+    steps = torch.arange(frames)
+    wide = Trajectory(
+        steps, torch.zeros(1, 18, 1024), torch.zeros(frames, 18, 1024), torch.zeros(frames, 1, 2),
+        torch.zeros(frames, 1, 2), torch.zeros(frames, 1), torch.zeros(frames, dtype=torch.long),
+    )  # fmt: skip
+    with pytest.raises(
+        ValueError, match=f"the limit is {MAX_TRAJECTORY_BYTES:,}.*trajectory_every"
+    ):
+        encode_trajectory(wide)
