@@ -308,7 +308,8 @@ def _check_writes(run: _Run, plan: dict[str, str]) -> None:
                 state.params[param.name], run.output_dir, run.graph.permissions, node_id,
                 param.name, run.graph.path,
             )  # fmt: skip
-        more_files, more_bytes = state.cls.planned_writes(state.params, run.project_bytes)
+        linked = frozenset(run.snap.inputs_of(node_id))
+        more_files, more_bytes = state.cls.planned_writes(state.params, run.project_bytes, linked)
         files, nbytes = files + more_files, nbytes + more_bytes
     if run.output_root is not None and files:
         what = f"the plan ({files} files, at least {nbytes / 2**20:.1f} MiB)"

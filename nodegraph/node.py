@@ -179,11 +179,15 @@ class Node:
 
     @classmethod
     def planned_writes(
-        cls, params: dict[str, Any], project_bytes: Callable[[], int]
+        cls,
+        params: dict[str, Any],
+        project_bytes: Callable[[], int],
+        linked: frozenset[str] = frozenset(),
     ) -> tuple[int, int]:
         """(files, bytes) this node will write at least, known before it runs: checked against
         the run's write budget (nodegraph/bound.py) before anything runs. `project_bytes()` is
-        the size of the project a PNG would embed. Default: a file per write param that is set."""
+        the size of the project a PNG would embed; `linked` names the inputs that are linked.
+        Default: a file per write param that is set."""
         return sum(1 for p in cls.params if p.writes and params.get(p.name)), 0
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Export node: writes the image (PNG with the project embedded, JPEG, WebP) and/or the latent (safetensors).
+"""Export node: writes the image (PNG with the project embedded, JPEG, WebP), the latent and/or a drag's trajectory (safetensors).
 
 Writes atomically through the run's bound output folder (nodegraph/bound.py); refuses to overwrite a file that nodegraph did not write unless
 `overwrite` is set, so a typo in a path never destroys someone's photo. A project file cannot
@@ -18,6 +18,9 @@ from nodegraph.png_text import read_text
 from nodegraph.readers import kind_of, open_regular
 from nodegraph.trust import ALLOW_FOREIGN_FLAG, Permissions, TrustError
 
+from .trajectory import TRAJECTORY
+from .trajectory_file import SUFFIX as TRAJECTORY_SUFFIX
+from .trajectory_file import encode_trajectory, trajectory_path
 from .types import IMAGE, LATENT, image_to_uint8
 
 MARKER = "written by nodegraph"
@@ -28,9 +31,13 @@ IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"
 class ExportNode(Node):
     type_name = "Export"
     category = "Output"
-    doc = "Writes the image and/or the latent. A PNG carries the project, so it reopens as the project."
-    inputs = [Input("image", IMAGE, optional=True), Input("latent", LATENT, optional=True)]
-    outputs = [Output("path", "PATH", "the file written (image, else latent)")]
+    doc = "Writes the image, the latent and/or a drag's trajectory. A PNG carries the project, so it reopens as the project."
+    inputs = [
+        Input("image", IMAGE, optional=True),
+        Input("latent", LATENT, optional=True),
+        Input("trajectory", TRAJECTORY, optional=True, doc="written as <path stem>.trajectory.safetensors (TrajectoryLoad reads it back)"),
+    ]  # fmt: skip
+    outputs = [Output("path", "PATH", "the file written (image, else latent, else trajectory)")]
     params = [
         Param("path", "path", "out/image.png", writes=True, doc="relative paths are under the project folder (or --output-dir); a project writes only inside it"),
         Param("format", str, "auto", choices=("auto", "png", "jpeg", "webp"), doc="image format; auto = from the file suffix"),
@@ -44,11 +51,13 @@ class ExportNode(Node):
     is_output = True
 
     @classmethod
-    def planned_writes(cls, params: dict, project_bytes) -> tuple[int, int]:
-        """One file (a latent beside an image is counted when written); a PNG embeds the project."""
-        if image_format_or_none(Path(params["path"]), params["format"]) == "PNG":
-            return 1, project_bytes()
-        return 1, 0
+    def planned_writes(cls, params: dict, project_bytes, linked=frozenset()) -> tuple[int, int]:
+        """A file per linked input (at least one); a PNG image embeds the project."""
+        files = max(1, len({"image", "latent", "trajectory"} & set(linked)))
+        image = "image" in linked or not linked
+        if image and image_format_or_none(Path(params["path"]), params["format"]) == "PNG":
+            return files, project_bytes()
+        return files, 0
 
     def impure_key(self, params: dict) -> str:
         key = f"output folder {self.ctx.output_dir}"
@@ -57,25 +66,35 @@ class ExportNode(Node):
             key += f"; embedded project sha256={hashlib.sha256(project).hexdigest()[:16]}"
         return key
 
-    def compute(self, ctx, image=None, latent=None):
+    def compute(self, ctx, image=None, latent=None, trajectory=None):
         params = ctx.params
-        if image is None and latent is None:
-            raise ValueError(f"Export {ctx.node_id!r} has nothing to write: link an image or a latent to it")
+        if image is None and latent is None and trajectory is None:
+            raise ValueError(f"Export {ctx.node_id!r} has nothing to write: link an image, a latent or a trajectory to it")
         path = Path(ctx.output_path(params["path"]))
-        latent_path = None
+        latent_path = trajectory_file = None
         if latent is not None:
             latent_path = path if path.suffix == ".safetensors" else path.with_suffix(".latent.safetensors")
             if image is None and path.suffix != ".safetensors":
                 latent_path = path.with_suffix(".safetensors")
+            if path.name.endswith(TRAJECTORY_SUFFIX):  # the path names the trajectory's file
+                latent_path = path.with_name(path.name[: -len(TRAJECTORY_SUFFIX)] + ".latent.safetensors")
             latent_path = ctx.output_path(latent_path)
+        if trajectory is not None:
+            trajectory_file = ctx.output_path(trajectory_path(path))
         fmt = image_format(path, params["format"]) if image is not None else None
-        targets = [p for p in (path if image is not None else None, latent_path) if p is not None]
+        targets = [p for p in (path if image is not None else None, latent_path, trajectory_file) if p is not None]
         for target in targets:  # every target checked before anything is written
             check_target(target, params["overwrite"], ctx.permissions, ctx.node_id)
         if image is not None:  # encoded first: the write budget sees the size before any write
             ctx.write_output(path, encode_image(image, fmt, params["quality"], ctx.project_json(), ctx.node_id))
         if latent is not None:
             ctx.write_output(latent_path, encode_latent(latent))
+        if trajectory is not None:
+            try:
+                data = encode_trajectory(trajectory, MARKER)
+            except ValueError as e:
+                raise ValueError(f"Export {ctx.node_id!r} cannot write {trajectory_file.name}: {e}") from None
+            ctx.write_output(trajectory_file, data)
         for p in targets:
             ctx.wrote(p)
         return {"path": str(targets[0])}

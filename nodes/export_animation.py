@@ -59,7 +59,7 @@ class ExportAnimationNode(Node):
     is_output = True
 
     @classmethod
-    def planned_writes(cls, params: dict, project_bytes) -> tuple[int, int]:
+    def planned_writes(cls, params: dict, project_bytes, linked=frozenset()) -> tuple[int, int]:
         """One file; an animated PNG embeds the project."""
         return 1, project_bytes() if _suffix_format(params["path"]) == "PNG" else 0
 

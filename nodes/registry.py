@@ -15,5 +15,6 @@ def node_types() -> list[type]:
     from .mask import MaskNode
     from .pointset import PointSetNode
     from .render import RenderNode
+    from .trajectory_load import TrajectoryLoadNode
 
-    return [GeneratorNode, LatentNode, RenderNode, MaskNode, PointSetNode, DragOptimizerNode, ExportNode, ExportAnimationNode, ImageLoadNode, InvertNode]
+    return [GeneratorNode, LatentNode, RenderNode, MaskNode, PointSetNode, DragOptimizerNode, ExportNode, ExportAnimationNode, ImageLoadNode, InvertNode, TrajectoryLoadNode]

@@ -11,8 +11,9 @@ import torch
 
 TRAJECTORY = "TRAJECTORY"
 # Bound on recorded frames: past it every second frame is dropped (the first and last kept), so a
-# trajectory holds at most MAX_FRAMES * num_ws * w_dim * 4 bytes of codes (e.g. 16 * 512 * 4 *
-# 256 = 8 MiB for a 16-row W+ at w_dim 512) plus the points.
+# trajectory holds at most MAX_FRAMES * num_ws * w_dim * 4 bytes of codes (e.g. 18 * 512 * 4 *
+# 256 = 9 MiB for an 18-row W+ at w_dim 512) plus the points; its file is bounded by
+# nodegraph/budgets.py MAX_TRAJECTORY_BYTES (16 MiB).
 MAX_FRAMES = 256
 # Each stage's mask is kept on a MASK_GRID x MASK_GRID grid (1 bit a cell: 2 KiB a stage), enough
 # to draw its outline on the frames; a stage without a mask keeps none.
@@ -99,15 +100,18 @@ class Trajectory:
         return trajectory
 
     def save(self, path: str | Path) -> None:
-        """A sidecar of plain tensors, reopened with `load` (torch's weights_only loader: no code runs)."""
-        torch.save(self.tensors(), path)
+        """A safetensors file (nodes/trajectory_file.py), reopened with `load`."""
+        from .trajectory_file import save_trajectory
+
+        save_trajectory(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> Trajectory:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(data, dict):
-            raise ValueError(f"{path}: not a trajectory sidecar; save it with Trajectory.save")
-        return cls.from_tensors(data, str(path))
+        """The trajectory saved at `path`, read as untrusted input (TrajectoryFileError, a
+        ValueError naming the file, when it is not one)."""
+        from .trajectory_file import decode_trajectory
+
+        return decode_trajectory(path)
 
 
 _FIELDS = ("steps", "ws_start", "dws", "handles", "targets", "distances", "stages")

@@ -68,8 +68,8 @@ def test_stopped_drag_keeps_its_trajectory_up_to_the_stopped_step(tiny_checkpoin
 def test_trajectory_survives_save_and_reload(tiny_checkpoint, tmp_path):
     g = chain(tiny_checkpoint, steps=3)
     trajectory = g.value("stage1", "trajectory")
-    trajectory.save(tmp_path / "t.pt")
-    again = Trajectory.load(tmp_path / "t.pt")
+    trajectory.save(tmp_path / "t.trajectory.safetensors")
+    again = Trajectory.load(tmp_path / "t.trajectory.safetensors")
     assert again.steps.equal(trajectory.steps) and again.dws.equal(trajectory.dws)
     assert again.handles.equal(trajectory.handles) and again.ws_start.equal(trajectory.ws_start)
 
