@@ -4,6 +4,6 @@ See nodegraph.cli for the subcommands."""
 
 import sys
 
-from nodegraph.cli import main
+from nodegraph.entry import main
 
 sys.exit(main())

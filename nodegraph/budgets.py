@@ -23,10 +23,11 @@ MAX_LINKS = 4_000  # links of one project
 # --- PNG chunks (nodegraph/png_text.py) --------------------------------------------------------
 MAX_PNG_CHUNKS = 100_000  # chunks looked at before the text we want (a 4096^2 PNG has ~2,000)
 
-# --- checkpoints (nodes/gan/convert.py, nodes/gan/torch_zip.py) -------------------------------
-MAX_ARRAY_ELEMENTS = 1_000_000  # numpy arrays of one pickle together (real ones hold a few)
+# --- checkpoints (nodes/gan/load_budget.py) ----------------------------------------------------
+MAX_ARRAY_ELEMENTS = 1_000_000  # numpy arrays one pickle declares by shape alone (real ones: 0)
 MAX_TENSOR_ELEMENTS = 1 << 29  # tensor storages of one checkpoint together (2 GiB of float32)
 MAX_PICKLE_RECORD_BYTES = 64 * 1024**2  # a torch zip's data.pkl, uncompressed
+MAX_ZIP_ENTRIES = 100_000  # entries of one torch zip (a generator's has a few hundred)
 
 _brief = reprlib.Repr()
 _brief.maxstring = _brief.maxother = 120

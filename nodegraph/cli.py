@@ -22,7 +22,7 @@ from nodegraph.errors import BatchError, GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
 from nodegraph.overrides import parse_assignment, parse_value
 from nodegraph.registry import CliCommandFn, load_cli_commands, registry
-from nodegraph.trust import ALLOW_FOREIGN_FLAG, ALLOW_OUTSIDE_FLAG, Permissions
+from nodegraph.trust import ALLOW_FOREIGN_FLAG, ALLOW_OUTSIDE_FLAG, DOWNLOAD_FLAG, Permissions
 
 BUILTIN = ("run", "nodes", "edit", "batch")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     a closed stdout (`nodegraph nodes | head`) ends the command quietly."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = DEBUG_FLAG in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    _debug[0] = debug
     argv = [a for a in argv if a != DEBUG_FLAG]
     try:
         return _dispatch(argv)
@@ -50,8 +51,6 @@ def main(argv: list[str] | None = None) -> int:
         _silence_stdout()
         return EXIT_FAILED
     except Exception as exc:  # the last guard: one line, never a traceback unless asked
-        if debug:
-            traceback.print_exc()
         print_error(exc)
         return EXIT_USAGE if isinstance(exc, GraphError | ProjectError | BatchError) else EXIT_FAILED
 
@@ -92,7 +91,7 @@ def build_parser(extra: dict[str, tuple[str, CliCommandFn]]) -> argparse.Argumen
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = sub.add_parser("run", help="evaluate a project (or a PNG it exported) headless")
     run.add_argument("project", help="X.ngproj.json, or a PNG with an embedded project")
-    run.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    run.add_argument("--device", default="auto", help="auto (default: cuda, else mps, else cpu), cpu, cuda or mps")
     run.add_argument(
         "--output-dir", help="folder for relative output paths (default: the project's folder)"
     )
@@ -104,6 +103,11 @@ def build_parser(extra: dict[str, tuple[str, CliCommandFn]]) -> argparse.Argumen
         help="override a param; VALUE is JSON or a string",
     )
     add_trust_flags(run)
+    run.add_argument(
+        DOWNLOAD_FLAG,
+        action="store_true",
+        help="let the run download a model a Generator names that is not cached (nodegraph models)",
+    )
     run.add_argument(
         "--quiet",
         action="store_true",
@@ -201,7 +205,13 @@ def one_line(text: Any, limit: int = MAX_LINE_CHARS) -> str:
     return cap("".join(c if c.isprintable() else repr(c)[1:-1] for c in text), limit)
 
 
+_debug = [False]  # main() sets it: --debug or NODEGRAPH_DEBUG=1
+
+
 def print_error(exc: BaseException, prog: str = "nodegraph") -> None:
+    """One capped line on stderr; with --debug or NODEGRAPH_DEBUG=1 the traceback before it."""
+    if _debug[0]:
+        traceback.print_exception(exc)
     prefix = f"{prog}: error: "
     print(prefix + one_line(exc, MAX_LINE_CHARS - len(prefix)), file=sys.stderr)
 
@@ -222,7 +232,9 @@ def add_trust_flags(parser: argparse.ArgumentParser) -> None:
 
 def permissions_from(args: argparse.Namespace) -> Permissions:
     return Permissions(
-        write_outside=args.allow_outside, overwrite_foreign=args.allow_overwrite_foreign
+        write_outside=args.allow_outside,
+        overwrite_foreign=args.allow_overwrite_foreign,
+        download=getattr(args, "download", False),
     )
 
 

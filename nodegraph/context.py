@@ -4,6 +4,7 @@ the evaluator, which builds one per node and run."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -111,9 +112,11 @@ class Context:
         param = next((n for n, v in self.params.items() if v == os.fspath(path)), "path")
         path = confine(path, self.output_dir, self.permissions, self.node_id, param)
         root = self.output_root
-        if root is None or not is_inside(path, root.path):  # outside: only when the user allowed
+        outside = root is None or not is_inside(path, root.path)
+        if outside and (root is None or self.permissions.write_outside):  # the user allowed it
             path.parent.mkdir(parents=True, exist_ok=True)
             return path
+        # confine() found it inside; outside now means a link was swapped in since: refused
         parts = parts_within(path.resolve(), root.path)  # the real folders, as checked now
         root.handle().folder(parts[:-1]).close()
         self._bound[str(path)] = parts
@@ -123,10 +126,21 @@ class Context:
         """Writes `data` as the file `path` (from output_path) atomically, through the folders
         output_path checked (nodegraph/bound.py), charged to the run's write budget first."""
         parts, root = self._bound.get(str(path)), self.output_root
-        if root is None or parts is None:
-            if root is not None:
-                root.budget.charge(len(data), f"writing {str(path)!r} ({len(data):,} bytes)")
-            atomic_write(path, data)
-            return
-        with root.handle().folder(parts[:-1], create=True) as folder:
-            folder.write(parts[-1], data, root.budget)
+        try:
+            if root is None or parts is None:
+                if root is not None:
+                    root.budget.charge(len(data), f"writing {str(path)!r} ({len(data):,} bytes)")
+                atomic_write(path, data)
+                return
+            with root.handle().folder(parts[:-1], create=True) as folder:
+                folder.write(parts[-1], data, root.budget)
+        except OSError as exc:  # a full disk, a size limit: say which file, and the fix
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+            hint = (
+                "free some space or choose another output folder"
+                if full
+                else "check the output folder"
+            )
+            raise OSError(
+                exc.errno, f"{exc.strerror}: can not write {str(path)!r}; {hint}"
+            ) from None

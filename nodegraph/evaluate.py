@@ -26,21 +26,34 @@ if TYPE_CHECKING:
 
 
 def resolve_device(device: str | None) -> str:
-    """'auto' -> 'cuda' when torch sees a GPU, else 'cpu'; an unavailable 'cuda' is a GraphError."""
+    """'auto' -> 'cuda' when torch sees a GPU, else 'mps' (an Apple GPU), else 'cpu'; an
+    unavailable 'cuda' or 'mps' is a GraphError. (MPS is untested here: no Mac was available.)"""
     import torch
 
     device = str(device or "auto")
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return "cuda" if torch.cuda.is_available() else "mps" if mps_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise GraphError(
             f"device {device!r} was asked for but torch sees no CUDA GPU; use device 'cpu' or 'auto'"
         )
+    if device.startswith("mps") and not mps_available():
+        raise GraphError(
+            f"device {device!r} was asked for but torch sees no Apple GPU (MPS); use device 'cpu' or 'auto'"
+        )
     try:
         torch.device(device)
     except (RuntimeError, TypeError):
-        raise GraphError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
+        raise GraphError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'mps'") from None
     return device
+
+
+def mps_available() -> bool:
+    """True when this torch build has the Metal backend and the Mac has a GPU for it."""
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
 
 
 def pick_targets(snap: GraphSnapshot, outputs: list[str] | str | None) -> list[str]:
@@ -239,12 +252,19 @@ def evaluate(
     targets, device = pick_targets(snap, outputs), resolve_device(device)
     given = output_dir if isinstance(output_dir, BoundFolder) else None
     out_dir = given.path if given is not None else output_dir or graph.output_dir
-    out_path = Path(out_dir).expanduser().resolve() if out_dir else Path(graph.project_dir)
+    # Links in the parents are the user's own; the folder itself is opened without following
+    # one (OutputRoot), so a link swapped in for it is refused, never followed outside.
+    out_path = _parents_resolved(Path(out_dir)) if out_dir else Path(graph.project_dir)
     root = OutputRoot(out_path, getattr(graph, "write_limits", None) or WriteLimits(), given)
     try:
         return _evaluate(graph, snap, targets, device, on_event, cancel, raise_on_error, root)
     finally:
         root.close()
+
+
+def _parents_resolved(path: Path) -> Path:
+    path = path.expanduser().absolute()
+    return path.parent.resolve() / path.name if path.name not in ("", "..") else path.resolve()
 
 
 def _evaluate(

@@ -13,6 +13,7 @@ from nodegraph.errors import ProjectError
 
 ALLOW_OUTSIDE_FLAG = "--allow-outside"
 ALLOW_FOREIGN_FLAG = "--allow-overwrite-foreign"
+DOWNLOAD_FLAG = "--download"
 
 
 @dataclass(frozen=True)
@@ -20,14 +21,17 @@ class Permissions:
     """What the user allows a run beyond the trust rule.
 
     write_outside: write files outside the output folder (absolute paths, `..`, `~`, symlinks).
-    overwrite_foreign: replace files nodegraph did not write, where the node asks to."""
+    overwrite_foreign: replace files nodegraph did not write, where the node asks to.
+    download: fetch a model the project names that is not in the model cache."""
 
     write_outside: bool = False
     overwrite_foreign: bool = False
+    download: bool = False
 
     @classmethod
     def everything(cls) -> Permissions:
-        """For a graph the user builds in code or in the editor: its paths are the user's own."""
+        """For a graph the user builds in code or in the editor: its paths are the user's own.
+        A download (hundreds of MB from a server) stays a choice made each time: not included."""
         return cls(write_outside=True, overwrite_foreign=True)
 
 

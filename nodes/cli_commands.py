@@ -1,4 +1,4 @@
-"""The domain's CLI commands (`nodegraph info|convert|bench`), handed to `nodegraph` through the
+"""The domain's CLI commands (`nodegraph info|convert|models|bench`), handed to `nodegraph` through the
 entry-point group "nodegraph.cli_commands": `cli_commands()` -> {name: CliCommand}. Targets are
 imported only when run. (Not the undo commands: those are nodegraph/commands.py.)
 
@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "info": ("print a checkpoint's config, resolution, num_ws and parameter count", "nodes.gan.cli:info_command"),
     "convert": ("convert an NVIDIA .pkl (or rosinality .pt) to our .safetensors, running nothing from it", "nodes.gan.cli:convert_command"),
+    "models": ("the published models: nodegraph models list|get NAME|path NAME", "nodes.models.cli:models_command"),
 }
 
 # `nodegraph bench <name>` -> (one-line help, "module:function")

@@ -19,6 +19,7 @@ LATENT_SPACE = "latent"  # the `space` choice that keeps the space the Latent no
 
 # Docs of the DragConfig fields as node params; defaults, ranges and choices come from DragConfig.
 PARAM_DOCS: dict[str, str] = {
+    "method": "'draggan' = the paper's loop; 'guarded' = template tracking that stops pulling a lost handle (docs/DRAG_METHODS.md)",
     "steps": "step budget",
     "lr": "Adam learning rate; empty = the checkpoint's recommendation, else the official 0.001",
     "r1": "motion-supervision radius in px; empty = the checkpoint's recommendation, else 3 * h / 512",
@@ -64,19 +65,48 @@ class DragOptimizerNode(Node):
         Input("latent", LATENT, doc="starting latent; a previous drag's output chains stages"),
         Input("points", POINTS, doc="handles and targets in pixels of this latent's image"),
         Input("mask", MASK, optional=True, doc="1 = may change; unlinked = everything may change"),
-        Input("trajectory", TRAJECTORY, optional=True, doc="a previous stage's trajectory: this drag's continues it"),
+        Input(
+            "trajectory",
+            TRAJECTORY,
+            optional=True,
+            doc="a previous stage's trajectory: this drag's continues it",
+        ),
     ]
     outputs = [
         Output("latent", LATENT, "the edited latent"),
         Output("points", POINTS, "handles where tracking left them, with the original targets"),
         Output("image", IMAGE, "the edited image"),
-        Output("trajectory", TRAJECTORY, "the drag as it happened: every trajectory_every-th step and the last"),
+        Output(
+            "trajectory",
+            TRAJECTORY,
+            "the drag as it happened: every trajectory_every-th step and the last",
+        ),
     ]
     stops_early = True  # Stop keeps the drag so far: the result at step k is what steps=k gives
     params = _config_params() + [
-        Param("preview_every", int, 10, min=0, max=10000, doc="send a preview image every N steps (0 = never; each costs a synthesis)"),
-        Param("stopped_at", int, None, min=0, doc="set by Stop: the step the drag was stopped at, so it gives the kept result (at most `steps`); editing its points clears it"),
-        Param("trajectory_every", int, 5, min=1, max=10000, doc="record the code and points every N steps for the trajectory output (no synthesis)"),
+        Param(
+            "preview_every",
+            int,
+            10,
+            min=0,
+            max=10000,
+            doc="send a preview image every N steps (0 = never; each costs a synthesis)",
+        ),
+        Param(
+            "stopped_at",
+            int,
+            None,
+            min=0,
+            doc="set by Stop: the step the drag was stopped at, so it gives the kept result (at most `steps`); editing its points clears it",
+        ),
+        Param(
+            "trajectory_every",
+            int,
+            5,
+            min=1,
+            max=10000,
+            doc="record the code and points every N steps for the trajectory output (no synthesis)",
+        ),
     ]
 
     @classmethod
@@ -84,16 +114,22 @@ class DragOptimizerNode(Node):
         """DragConfig's own check (e.g. lr > 0), with 'latent' standing for either space."""
         _drag_config(params, "w+")
 
-    def compute(self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None, trajectory=None):
+    def compute(
+        self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None, trajectory=None
+    ):
         from nodes.drag import drag
 
         preview_every = ctx.params["preview_every"]
         config = _drag_config(ctx.params, latent.space)
         G = generator
         if not points.handles:
-            raise ValueError(f"DragOptimizer {ctx.node_id!r} got no points: add handle/target pairs to its PointSet")
+            raise ValueError(
+                f"DragOptimizer {ctx.node_id!r} got no points: add handle/target pairs to its PointSet"
+            )
 
-        recorder = TrajectoryRecorder(latent.ws, points.handles, points.targets, ctx.params["trajectory_every"], mask=mask)
+        recorder = TrajectoryRecorder(
+            latent.ws, points.handles, points.targets, ctx.params["trajectory_every"], mask=mask
+        )
 
         def on_step(state) -> None:
             recorder.on_step(state)
@@ -120,22 +156,31 @@ class DragOptimizerNode(Node):
         )
         ctx.check_cancel()
         _report_end(ctx, result)
+        _report_guard(ctx, result)
         distances = [math.dist(h, t) for h, t in zip(result.handles, result.targets)]
         ctx.note(steps=result.steps, converged=bool(result.converged), stopped=result.stopped,
                  distance_px=round(max(distances), 3), mean_distance_px=round(sum(distances) / len(distances), 3))  # fmt: skip
         recorded = recorder.finish(result.steps, result.ws, result.handles, distances)
         with torch.no_grad():
             image = result.image().clamp(-1, 1)
-        ctx.log(f"{result.steps} steps, converged={result.converged}, handles at {[tuple(round(v, 1) for v in h) for h in result.handles]}")
+        ctx.log(
+            f"{result.steps} steps, converged={result.converged}, handles at {[tuple(round(v, 1) for v in h) for h in result.handles]}"
+        )
         return {
-            "latent": LatentCode(result.ws, latent.space, latent.resolution, f"drag of {latent.source}"),
+            "latent": LatentCode(
+                result.ws, latent.space, latent.resolution, f"drag of {latent.source}"
+            ),
             "points": PointPairs([tuple(h) for h in result.handles], list(points.targets)),
             "image": image,
             "trajectory": recorded if trajectory is None else trajectory.then(recorded),
         }
 
 
-NODE_ONLY_PARAMS = ("preview_every", "stopped_at", "trajectory_every")  # the node's own params, not DragConfig's
+NODE_ONLY_PARAMS = (
+    "preview_every",
+    "stopped_at",
+    "trajectory_every",
+)  # the node's own params, not DragConfig's
 
 
 def _drag_config(params: dict, latent_space: str):
@@ -150,6 +195,13 @@ def _drag_config(params: dict, latent_space: str):
     return DragConfig(**fields)
 
 
+def _report_guard(ctx, result) -> None:
+    """A guarded method's lost handles: which one, at which step (nodes.drag.guarded)."""
+    if result.guard_events:
+        ctx.note(lost_handles=[[e.handle, e.step] for e in result.guard_events])
+        ctx.warn("; ".join(e.describe() for e in result.guard_events))
+
+
 def _report_end(ctx, result) -> None:
     """A drag the user stopped keeps its result as `stopped_at` (ctx.settle); one that ran out of steps with its
     handles short of their targets ends with a warning saying how far and after how many steps
@@ -157,7 +209,9 @@ def _report_end(ctx, result) -> None:
     budget = result.config.steps
     if result.cancelled:  # only reached on finish(): a plain cancel raised in check_cancel
         ctx.settle(stopped_at=result.steps)
-        ctx.log(f"stopped by the user at step {result.steps} of {budget}; the result so far is kept")
+        ctx.log(
+            f"stopped by the user at step {result.steps} of {budget}; the result so far is kept"
+        )
         return
     left = max(math.dist(h, t) for h, t in zip(result.handles, result.targets))
     if result.converged or left <= result.config.stop_px:

@@ -1,7 +1,8 @@
 """Builds the example projects in this folder with the Python API (the README tutorial, runnable).
 
 `python projects/build_examples.py` rewrites single_drag, two_stage, two_stage_film, export_both and real_image
-.ngproj.json. Points are toyfaces landmarks of seed 4 in the bundled model's 128 px image.
+.ngproj.json (points are toyfaces landmarks of seed 4 in the bundled model's 128 px image), and
+the ffhq_* projects, which name the published FFHQ model (`nodegraph models get stylegan2-ffhq-512`).
 """
 
 from __future__ import annotations
@@ -125,7 +126,40 @@ def real_image() -> Graph:
     return g
 
 
-EXAMPLES = {"single_drag": single_drag, "two_stage": two_stage, "two_stage_film": two_stage_film, "export_both": export_both, "real_image": real_image}
+# Where FFHQ's alignment puts a face's features in a 512 px image (eyes on one line, the mouth
+# below their middle), so the points land on the face whatever the seed.
+FFHQ_MODEL = "stylegan2-ffhq-512"
+FFHQ_NOSE_TIP, FFHQ_MOUTH_LEFT, FFHQ_MOUTH_RIGHT = (256, 305), (215, 368), (297, 368)
+
+
+def ffhq_drag(name: str, points: list, seed: int = 0) -> Graph:
+    """A published-model drag: Generator (the cached FFHQ model) -> Latent -> DragOptimizer ->
+    Export. lr, r1, r2 and stop_px empty: the official values, scaled to 512 px."""
+    g = Graph()
+    gen = g.add("Generator", id="generator", pos=(0, 0), checkpoint=FFHQ_MODEL)
+    latent = g.add("Latent", id="latent", pos=(0, BELOW_GENERATOR), seed=seed, truncation_psi=0.7)
+    g.connect(gen, "generator", latent, "generator")
+    opt = drag_stage(g, gen, latent, "drag", points, column=1, steps=200)
+    export = g.add("Export", id="export", pos=(2 * COLUMN, 0), path=f"{name}.png")
+    g.connect(opt, "image", export, "image")
+    return g
+
+
+def ffhq_smile() -> Graph:
+    """Lift both mouth corners up and out: a smile."""
+    return ffhq_drag("ffhq_smile", [
+        {"handle": list(FFHQ_MOUTH_LEFT), "target": [205, 354]},
+        {"handle": list(FFHQ_MOUTH_RIGHT), "target": [307, 354]},
+    ])  # fmt: skip
+
+
+def ffhq_turn_head() -> Graph:
+    """Move the nose tip 32 px right: the head turns."""
+    return ffhq_drag("ffhq_turn_head", [{"handle": list(FFHQ_NOSE_TIP), "target": [288, 305]}])
+
+
+EXAMPLES = {"single_drag": single_drag, "two_stage": two_stage, "two_stage_film": two_stage_film, "export_both": export_both, "real_image": real_image,
+            "ffhq_smile": ffhq_smile, "ffhq_turn_head": ffhq_turn_head}  # fmt: skip
 
 if __name__ == "__main__":
     for name, build in EXAMPLES.items():

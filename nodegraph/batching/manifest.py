@@ -31,14 +31,23 @@ except ImportError:  # not POSIX: no lock, one batch per folder is then the user
 class Manifest:
     """DIR/batch.jsonl; rows are dicts with at least "job" and "status"."""
 
-    def __init__(self, folder: str | os.PathLike) -> None:
+    def __init__(self, folder: str | os.PathLike, handle: BoundFolder | None = None) -> None:
         self.folder = Path(folder)
         self.path = self.folder / MANIFEST
+        self.handle = handle  # the driver's one handle on the folder (locked()); else by path
+
+    @contextmanager
+    def _opened(self, create: bool = True) -> Iterator[BoundFolder | None]:
+        if self.handle is not None:
+            yield self.handle
+            return
+        with _bound(self.folder, create=create) as bound:
+            yield bound
 
     def rows(self) -> dict[str, dict[str, Any]]:
         """The last row of each job id; a line a killed writer left half-written is ignored."""
         rows: dict[str, dict[str, Any]] = {}
-        with _bound(self.folder, create=False) as bound:
+        with self._opened(create=False) as bound:
             data = None
             if bound is not None:
                 try:
@@ -60,7 +69,7 @@ class Manifest:
     def append(self, row: dict[str, Any]) -> None:
         """Adds one row, flushed to disk before returning: a finished job survives a crash."""
         line = json.dumps(row, default=str, allow_nan=True) + "\n"
-        with _bound(self.folder) as bound:
+        with self._opened() as bound:
             _guarded(self.path, lambda: bound.append(MANIFEST, line.encode()))
 
     def tidy(self, order: list[str]) -> None:
@@ -73,7 +82,7 @@ class Manifest:
             r for j, r in rows.items() if j not in set(order)
         ]
         text = "".join(json.dumps(row, default=str) + "\n" for row in ordered)
-        with _bound(self.folder) as bound:
+        with self._opened() as bound:
             _guarded(self.path, lambda: bound.write(MANIFEST, text.encode()))
 
     def is_done(self, job: Job, row: dict[str, Any] | None) -> bool:
@@ -135,8 +144,10 @@ def _reason(exc: BaseException) -> str:
 
 
 @contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """Holds DIR/.batch.lock for the run; BatchError when another batch holds it."""
+def locked(folder: Path) -> Iterator[BoundFolder]:
+    """Holds DIR/.batch.lock for the run; BatchError when another batch holds it. Yields the
+    folder's handle, open for the run: the driver's one handle on it (workers check theirs
+    is the same folder, by BoundFolder.identity)."""
     with _bound(folder) as bound:
         fd: int = 0
 
@@ -145,18 +156,18 @@ def locked(folder: Path) -> Iterator[None]:
             fd = bound.open_file(LOCK, os.O_RDWR | os.O_CREAT)
 
         _guarded(folder / LOCK, _open)
-    if fcntl is None:
-        os.close(fd)
-        yield
-        return
-    with os.fdopen(fd, "a+b") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise BatchError(
-                f"another batch is running in {str(folder)!r}; wait for it or choose another --output-dir"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        if fcntl is None:
+            os.close(fd)
+            yield bound
+            return
+        with os.fdopen(fd, "a+b") as f:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise BatchError(
+                    f"another batch is running in {str(folder)!r}; wait for it or choose another --output-dir"
+                ) from None
+            try:
+                yield bound
+            finally:
+                fcntl.flock(f.fileno(), fcntl.LOCK_UN)

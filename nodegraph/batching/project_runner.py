@@ -10,7 +10,7 @@ from typing import Any
 
 from nodegraph.bound import BoundFolder
 from nodegraph.cache import Cache
-from nodegraph.errors import GraphError, NodeError, ProjectError
+from nodegraph.errors import BatchError, GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
 from nodegraph.overrides import apply_overrides
 from nodegraph.trust import Permissions
@@ -32,9 +32,11 @@ class ProjectRunner:
         folder: str,
         device: str = "auto",
         permissions: Permissions | None = None,
+        folder_identity: tuple[int, int] | None = None,
     ) -> None:
         from nodegraph.project import load
 
+        self.folder = _open_batch_folder(folder, folder_identity)  # kept for the worker's life
         self.graph = load(project)
         self.graph.cache = Cache(WORKER_CACHE_BYTES)
         self.graph.permissions = permissions or Permissions()
@@ -75,10 +77,7 @@ class ProjectRunner:
 
     def _evaluate(self, job: Job, cancel: CancelToken, row: dict[str, Any]) -> None:
         try:
-            with (
-                BoundFolder.open(self.manifest.folder, create=False) as batch_folder,
-                batch_folder.folder([job.id]) as folder,
-            ):
+            with self.folder.folder([job.id]) as folder:
                 report = self.graph.evaluate(device=self.device, cancel=cancel, output_dir=folder)
             row["status"] = "cancelled" if report.cancelled else "ok"
         except NodeError as exc:
@@ -106,3 +105,19 @@ class ProjectRunner:
             elif record.status == "cached" and digest in self._noted:
                 facts[node_id] = self._noted[digest]
         return facts
+
+
+def _open_batch_folder(folder: str, identity: tuple[int, int] | None) -> BoundFolder:
+    """The batch folder, opened once by the worker; BatchError when it is not the folder the
+    driver opened (`identity`, its (st_dev, st_ino)): moved, or replaced by another or a link."""
+    try:
+        handle = BoundFolder.open(folder, create=False)
+    except (ProjectError, OSError) as exc:
+        raise BatchError(f"batch folder {folder!r}: {exc}; choose another --output-dir") from None
+    if identity is not None and handle.identity() != tuple(identity):
+        handle.close()
+        raise BatchError(
+            f"batch folder {folder!r} is not the folder the driver opened (moved or replaced "
+            "while the batch started); nothing was written there: run the batch again"
+        )
+    return handle

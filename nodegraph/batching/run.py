@@ -160,8 +160,8 @@ def run_batch(spec: BatchSpec, progress: bool = True) -> BatchResult:
     jobs = plan(spec)
     spec.engine.check()
     folder = spec.folder
-    with locked(folder):
-        manifest = Manifest(folder)
+    with locked(folder) as handle:
+        manifest = Manifest(folder, handle)
         rows = manifest.rows()
         todo = [job for job in jobs if not manifest.is_done(job, rows.get(job.id))]
         summary = BatchSummary(len(jobs), len(jobs) - len(todo), engine=spec.engine.describe(),
@@ -170,7 +170,7 @@ def run_batch(spec: BatchSpec, progress: bool = True) -> BatchResult:
         start = time.perf_counter()
         with sigint_cancels(stop), _Progress(len(todo), progress and bool(todo)) as bar:
             recorder = _Recorder(manifest, {job.id: job for job in todo}, rows, summary, bar)
-            not_run = _run(spec, todo, recorder, stop, summary)
+            not_run = _run(spec, todo, recorder, stop, summary, handle.identity())
         summary.seconds = time.perf_counter() - start
         summary.not_run = len(not_run)
         summary.interrupted = summary.interrupted or stop.is_set()
@@ -178,12 +178,15 @@ def run_batch(spec: BatchSpec, progress: bool = True) -> BatchResult:
     return BatchResult([rows[job.id] for job in jobs if job.id in rows], summary)
 
 
-def _run(spec: BatchSpec, todo: list[Job], recorder: _Recorder, stop: CancelToken, summary: BatchSummary) -> list[str]:
-    """Runs `todo` on the engine; the ids of the jobs that never started."""
+def _run(spec: BatchSpec, todo: list[Job], recorder: _Recorder, stop: CancelToken, summary: BatchSummary,
+         identity: tuple[int, int]) -> list[str]:  # fmt: skip
+    """Runs `todo` on the engine; the ids of the jobs that never started. Local workers check
+    that the folder they open is the driver's (`identity`); on a cluster st_dev differs."""
     if not todo:
         return []
+    expected = identity if spec.engine.engine == "local" else None
     factory = functools.partial(ProjectRunner, str(Path(spec.project).resolve()), str(spec.folder),
-                                spec.device, spec.permissions)  # fmt: skip
+                                spec.device, spec.permissions, expected)  # fmt: skip
     ended: set[str] = set()
 
     def on_outcome(outcome: Outcome) -> None:

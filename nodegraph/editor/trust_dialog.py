@@ -1,6 +1,6 @@
 """The dialog a run opens when the trust rule refused something (docs/PROJECTS.md): the user, never
-the project, may allow writing outside the output folder or replacing a foreign file, for the
-project now open. The queries are plain functions, tested without a display."""
+the project, may allow writing outside the output folder, replacing a foreign file or downloading
+a model, for the project now open. The queries are plain functions, tested without a display."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ QUESTIONS = {
     "Allow it to write outside its folder until you open another project?",
     "overwrite_foreign": "This project wants to replace a file that nodegraph did not write:\n"
     "{target}\n\nAllow it to replace such files until you open another project?",
+    "download": "This project uses the model {target}, which is not in the model cache.\n\n"
+    "Download it now (hundreds of MB), and let this project download models until you open "
+    "another project?",
 }
 
 

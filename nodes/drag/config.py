@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from nodes.gan.model import LATENT_SPACES, NOISE_MODES
 
 TRACKING_MODES = ("nn", "subpixel", "consistent")
+METHODS = ("draggan", "guarded")  # docs/DRAG_METHODS.md
 TRACKING_NORMS = ("l2", "l1")
 OFFICIAL_LR = 0.001  # the official GUI's Adam lr (the paper reports 2e-3 for FFHQ)
 RECOMMENDATIONS_KEY = "drag_defaults"  # GeneratorConfig.extra key: {field: value} a model suggests
@@ -55,6 +56,7 @@ class FieldRule:
 
 
 FIELD_RULES: dict[str, FieldRule] = {
+    "method": FieldRule(str, choices=METHODS),
     "steps": FieldRule(int, 0, 100_000),
     "lr": FieldRule(float, 0, 1.0, low_open=True, optional=True),
     "r1": FieldRule(float, 0, 64, low_open=True, optional=True),
@@ -77,6 +79,9 @@ class DragConfig:
     field left None takes the checkpoint's recommendation (`recommended_settings`), else the
     official default below.
 
+    - `method`: 'draggan' (the paper's loop) or 'guarded' (template tracking with a confidence
+      per handle, supervision from the template where it is low, lost handles no longer pulled;
+      `tracking` does not apply). See docs/DRAG_METHODS.md.
     - `steps`: step budget. `lr`: Adam learning rate; default the checkpoint's recommendation,
       else the official GUI's 0.001 (the paper reports 2e-3).
     - `r1`: motion-supervision patch radius (pixels q with ||q - p|| < r1); default 3 * h / 512
@@ -96,6 +101,7 @@ class DragConfig:
       max(2, 4 * h / 512) (the content moves about 1 px per step).
     """
 
+    method: str = "guarded"
     steps: int = 300
     lr: float | None = None
     r1: float | None = None
@@ -190,6 +196,7 @@ class ResolvedConfig:
     """A DragConfig with every default filled in for one image size (see DragConfig)."""
 
     image_size: int
+    method: str
     feature_block: int
     r1: float
     r2: int

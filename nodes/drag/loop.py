@@ -66,8 +66,9 @@ class DragState:
 class DragResult:
     """The outcome: `ws` (detached W+), `handles` tracked at `ws`, and how the loop ended.
 
-    `stopped` is 'converged', 'budget', 'cancelled' or 'non-finite' (the loss became NaN/inf; `ws`
-    is the last code with a finite loss). `config` is what the drag ran with: the DragConfig
+    `stopped` is 'converged', 'budget', 'cancelled', 'non-finite' (the loss became NaN/inf; `ws`
+    is the last code with a finite loss) or 'lost' (a guarded method lost every handle).
+    `guard_events` lists the handles a guarded method stopped pulling (guarded.GuardEvent). `config` is what the drag ran with: the DragConfig
     resolved for this generator, the checkpoint's recommendations filled in."""
 
     ws: torch.Tensor
@@ -80,6 +81,7 @@ class DragResult:
     history: list[HistoryEntry]
     config: ResolvedConfig
     _render: Callable[[], torch.Tensor] = field(repr=False)
+    guard_events: list = field(default_factory=list)
 
     def image(self) -> torch.Tensor:
         """The image of the final code: [1, C, H, W] in about [-1, 1]."""
@@ -116,6 +118,7 @@ class SampledFormulation:
     ):
         self.G, self.cfg, self.keep = G, cfg, keep
         self.crop_start_block = crop_start_block
+        self.extra_reach = getattr(self, "extra_reach", 0)  # a subclass reading farther sets it
         self.memo = ModulationMemo()  # the fixed rows' modulated weights, from step to step
         with torch.no_grad():
             feat0 = self.features(ws0, handles)
@@ -142,7 +145,7 @@ class SampledFormulation:
         if handles is None or self.keep is not None or not supports_crops(self.G):
             return None
         feature_size = self.G.block_resolutions[cfg.feature_block]
-        reach = step_reach(cfg.r1, cfg.r2)
+        reach = step_reach(cfg.r1, cfg.r2) + self.extra_reach
         windows = feature_windows(handles, cfg.image_size, feature_size, reach)
         return plan_crops(self.G, cfg.feature_block, windows, self.crop_start_block)
 
@@ -200,7 +203,17 @@ def drag(
     `ws`: W+ [1, num_ws, w_dim] or w [1, w_dim]; `mask`: [H, W], 1 = may change, 0 = keep.
     `on_step(state)` runs after every step; `cancel` (threading.Event-like, `is_set()`) is checked
     before every step and ends the drag at the last completed step."""
-    return run_drag(G, ws, handles, targets, mask, config, on_step, cancel, SampledFormulation)
+    return run_drag(G, ws, handles, targets, mask, config, on_step, cancel, formulation_of(config))
+
+
+def formulation_of(config: DragConfig | None) -> Callable[..., Formulation]:
+    """The step formulation of DragConfig.method (docs/DRAG_METHODS.md)."""
+    method = (config or DragConfig()).method
+    if method == "draggan":
+        return SampledFormulation
+    from .guarded import GuardedFormulation
+
+    return GuardedFormulation
 
 
 def run_drag(
@@ -227,6 +240,7 @@ def run_drag(
     optimizer = Adam(latent.variable, lr=cfg.lr)
     history: list[HistoryEntry] = []
     stopped, tracked_at_latest = "budget", True
+    active = getattr(steps_form, "active", None)
     for step in range(cfg.steps):
         if cancel is not None and cancel.is_set():
             stopped = "cancelled"
@@ -236,7 +250,13 @@ def run_drag(
             handles_now = steps_form.track(feat, handles_now)
             tracked_at_latest = True
         distances = (target_points - handles_now).norm(dim=-1)
-        if bool((distances <= cfg.stop_px).all()):
+        settled = distances <= cfg.stop_px
+        if active is not None:  # a guarded method's lost handles no longer count
+            if not bool(active().any()):
+                stopped = "lost"
+                break
+            settled = settled | ~active()
+        if bool(settled.all()):
             stopped = "converged"
             break
         loss = steps_form.loss(feat, handles_now, target_points)
@@ -266,6 +286,7 @@ def run_drag(
         history=history,
         config=cfg,
         _render=_renderer(G, final_ws, cfg.noise_mode),
+        guard_events=list(getattr(steps_form, "events", [])),
     )
 
 

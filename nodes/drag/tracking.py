@@ -54,11 +54,11 @@ def track_points(
     best = distance.argmin(dim=1)
     found = candidates[torch.arange(len(best), device=feat.device), best]
     if mode == "subpixel":
-        found = found + _parabola_offsets(distance, best, 2 * r2 + 1)
+        found = found + parabola_offsets(distance, best, 2 * r2 + 1)
     return found
 
 
-def _parabola_offsets(distance: torch.Tensor, best: torch.Tensor, width: int) -> torch.Tensor:
+def parabola_offsets(distance: torch.Tensor, best: torch.Tensor, width: int) -> torch.Tensor:
     """Sub-pixel offset of each minimum ([N, 2]): vertex of the parabola through the distances at
     best - 1, best, best + 1 on each axis; zero where a neighbour is missing or the fit is flat."""
     rows = torch.arange(len(best), device=distance.device)

@@ -17,6 +17,7 @@ INT_BOUNDS = (
     ("channel_base", 1, 1 << 20),
     ("channel_max", 1, 4096),
     ("num_fp16_res", 0, 32),
+    ("width_divisor", 1, 2),  # 2: StyleGAN-Human's H x H/2 maps
 )
 FLOAT_BOUNDS = (("mapping_lr_multiplier", 1e-6, 1e3),)
 MAX_SOURCE_CHARS = 4096

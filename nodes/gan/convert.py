@@ -21,6 +21,7 @@ import torch
 
 from .checkpoint import CheckpointError, check_tensors_fit, implied_shapes, save_generator
 from .families import AnyConfig, AnyGenerator, build_generator
+from .load_budget import LoadBudget, check_torch_zip, numpy_globals
 from .model import Generator, GeneratorConfig
 from .ops import setup_filter
 
@@ -54,7 +55,9 @@ class PersistentModule:
         module = (self.state.get("_modules") or {}).get(name)
         return module if isinstance(module, PersistentModule) else None
 
-    def named_tensors(self, prefix: str = "", seen: dict[int, str] | None = None) -> dict[str, torch.Tensor]:
+    def named_tensors(
+        self, prefix: str = "", seen: dict[int, str] | None = None
+    ) -> dict[str, torch.Tensor]:
         """Parameters and persistent buffers by dotted name, as nn.Module.state_dict() lists them.
         Modules form a tree: one record reached twice (a hostile DAG would name 2^depth
         tensors) is refused, so each record is visited once."""
@@ -103,11 +106,17 @@ def _reconstruct_persistent_obj(meta) -> PersistentModule:
     return PersistentModule(class_name=str(meta.get("class_name")), state=dict(meta["state"]))
 
 
-def _load_storage_from_bytes(data: bytes):
-    """torch.storage._load_from_bytes, but through torch's weights-only unpickler."""
-    if not isinstance(data, (bytes, bytearray)):
-        raise ConversionError("malformed tensor storage in the pickle")
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+def _storage_loader(budget: LoadBudget):
+    def load_storage_from_bytes(data: bytes):
+        """torch.storage._load_from_bytes, but through torch's weights-only unpickler, and a
+        torch zip in the bytes checked against the file's budget before torch inflates it."""
+        if not isinstance(data, (bytes, bytearray)):
+            raise ConversionError("malformed tensor storage in the pickle")
+        if data[:4] == b"PK\x03\x04":  # how torch.load tells its zip format
+            check_torch_zip(io.BytesIO(data), budget)
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+
+    return load_storage_from_bytes
 
 
 def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=None) -> torch.Tensor:
@@ -124,29 +133,16 @@ def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
     return text.encode("latin1")
 
 
-def _numpy_globals() -> dict[tuple[str, str], object]:
-    try:
-        from numpy._core import multiarray  # numpy >= 2; numpy.core is a deprecated alias of it
-    except ImportError:
-        from numpy.core import multiarray
-
-    names = {}
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        names[(module, "_reconstruct")] = multiarray._reconstruct
-        names[(module, "scalar")] = multiarray.scalar
-    names[("numpy", "dtype")] = np.dtype
-    names[("numpy", "ndarray")] = np.ndarray
-    return names
-
-
-def allowed_globals() -> dict[tuple[str, str], object]:
-    """Every global an NVIDIA network pickle may name, and what we hand back for it (SPEC §3)."""
+def allowed_globals(budget: LoadBudget | None = None) -> dict[tuple[str, str], object]:
+    """Every global an NVIDIA network pickle may name, and what we hand back for it (SPEC §3);
+    numpy arrays and torch zips are charged to `budget` (one per file) before they allocate."""
+    budget = budget or LoadBudget("pickle", 0)
     allowed: dict[tuple[str, str], object] = {
         ("torch._utils", "_rebuild_tensor"): torch._utils._rebuild_tensor,
         ("torch._utils", "_rebuild_tensor_v2"): torch._utils._rebuild_tensor_v2,
         ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
         ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
-        ("torch.storage", "_load_from_bytes"): _load_storage_from_bytes,
+        ("torch.storage", "_load_from_bytes"): _storage_loader(budget),
         ("collections", "OrderedDict"): collections.OrderedDict,
         ("_codecs", "encode"): _latin1_bytes,
         ("builtins", "set"): set,
@@ -155,7 +151,7 @@ def allowed_globals() -> dict[tuple[str, str], object]:
         ("dnnlib.util", "EasyDict"): _EasyDict,
         ("dnnlib", "EasyDict"): _EasyDict,
     }
-    allowed.update(_numpy_globals())
+    allowed.update(numpy_globals(budget))
     return allowed
 
 
@@ -163,10 +159,11 @@ class RestrictedUnpickler(pickle.Unpickler):
     """An Unpickler that resolves only the globals of allowed_globals(); anything else is refused
     before it is imported, so nothing from the file runs."""
 
-    def __init__(self, file, source: str = "pickle"):
+    def __init__(self, file, source: str = "pickle", budget: LoadBudget | None = None):
         super().__init__(file)
         self.source = source
-        self.allowed = allowed_globals()
+        self.budget = budget or LoadBudget(source, _size_of(file))
+        self.allowed = allowed_globals(self.budget)
 
     def find_class(self, module: str, name: str):
         # Protocol-2 pickles name builtins the Python 2 way (__builtin__.set); map them as the
@@ -187,6 +184,14 @@ class RestrictedUnpickler(pickle.Unpickler):
         )
 
 
+def _size_of(file) -> int:
+    """The bytes of an open file (what a LoadBudget allows beyond), 0 when it cannot tell."""
+    try:
+        return os.fstat(file.fileno()).st_size
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return len(file.getbuffer()) if isinstance(file, io.BytesIO) else 0
+
+
 def load_network_pickle(path: str | os.PathLike) -> dict:
     """The top-level dict of an NVIDIA network pickle, with modules as PersistentModule records."""
     path = Path(path)
@@ -195,7 +200,7 @@ def load_network_pickle(path: str | os.PathLike) -> dict:
     with open(path, "rb") as f:
         try:
             data = RestrictedUnpickler(f, source=str(path)).load()
-        except ConversionError:
+        except CheckpointError:
             raise
         except Exception as e:  # a damaged or foreign file fails in many ways inside pickle
             raise ConversionError(
@@ -226,11 +231,17 @@ def check_structure(root: object, source: str, max_depth: int = MAX_PICKLE_DEPTH
         if children is None or id(item) in done:
             continue
         if id(item) in on_path:
-            raise ConversionError(f"{source}: an object in the pickle contains itself; this is not a network pickle")
+            raise ConversionError(
+                f"{source}: an object in the pickle contains itself; this is not a network pickle"
+            )
         if depth > max_depth:
-            raise ConversionError(f"{source}: objects nested deeper than {max_depth} levels; this is not a network pickle")
+            raise ConversionError(
+                f"{source}: objects nested deeper than {max_depth} levels; this is not a network pickle"
+            )
         if len(done) + len(on_path) >= MAX_PICKLE_CONTAINERS:
-            raise ConversionError(f"{source}: more than {MAX_PICKLE_CONTAINERS:,} containers; this is not a network pickle")
+            raise ConversionError(
+                f"{source}: more than {MAX_PICKLE_CONTAINERS:,} containers; this is not a network pickle"
+            )
         on_path.add(id(item))
         stack.append((item, depth, True))
         stack.extend((child, depth + 1, False) for child in children)
@@ -270,6 +281,7 @@ def _infer_from_shapes(tensors: dict[str, torch.Tensor]) -> dict:
         channels = {res: tensors[f"synthesis.b{res}.conv1.weight"].shape[0] for res in resolutions}
         c_dim = tensors["mapping.embed.weight"].shape[1] if "mapping.embed.weight" in tensors else 0
         embed = tensors["mapping.embed.weight"].shape[0] if c_dim else 0
+        width_divisor = _width_divisor(tensors["synthesis.b4.const"].shape)
         channel_max = max(channels.values())
         below_max = [res for res in resolutions if channels[res] < channel_max]
         top = resolutions[-1]
@@ -284,11 +296,24 @@ def _infer_from_shapes(tensors: dict[str, torch.Tensor]) -> dict:
             ),
             channel_max=channel_max,
             channel_base=channels[below_max[0]] * below_max[0] if below_max else channel_max * top,
+            width_divisor=width_divisor,
         )
     except (KeyError, IndexError, ValueError) as e:
         raise ConversionError(
             f"the generator's tensors do not look like a StyleGAN2 generator (missing {e})"
         ) from e
+
+
+def _width_divisor(const_shape) -> int:
+    """1 for a square generator (b4.const [C, 4, 4]), 2 for StyleGAN-Human's H x H/2 ([C, 4, 2]):
+    their pickles say it only by their shapes (SPEC §3c)."""
+    shape = tuple(const_shape)
+    if len(shape) != 3 or shape[1] != 4 or shape[2] not in (4, 2):
+        raise ConversionError(
+            f"tensor 'synthesis.b4.const' has shape {list(shape)}; a StyleGAN2 generator's is "
+            "[C, 4, 4], a rectangular StyleGAN-Human one's [C, 4, 2]"
+        )
+    return 4 // shape[2]
 
 
 def _config_from_generator(
@@ -331,6 +356,8 @@ def _config_from_generator(
     cfg["mapping_layers"] = mapping.get("num_layers", cfg["mapping_layers"])
     cfg["mapping_lr_multiplier"] = mapping.get("lr_multiplier", 0.01)
     cfg["num_fp16_res"] = synthesis.get("num_fp16_res", 4)
+    if cfg["width_divisor"] != 1:
+        note += "; rectangular H x H/2 maps (StyleGAN-Human), padded to H x H"
     cfg["source"] = f"converted from {Path(source).name} (NVIDIA network pickle, G_ema; {note})"
     if cfg["conv_clamp"] is not None:
         cfg["conv_clamp"] = float(cfg["conv_clamp"])
@@ -424,7 +451,12 @@ def generator_from_rosinality(path: str | os.PathLike, w_avg_samples: int = 10_0
     if not path.is_file():
         raise ConversionError(f"{path}: no such file")
     try:
+        with open(path, "rb") as f:
+            if f.read(4) == b"PK\x03\x04":  # torch.save's zip: sizes checked before torch reads
+                check_torch_zip(f, LoadBudget(str(path), _size_of(f)))
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except CheckpointError:
+        raise
     except Exception as e:
         raise ConversionError(
             f"{path}: not a weights-only torch checkpoint ({type(e).__name__}: {str(e)[:200]})"
@@ -468,8 +500,12 @@ def generator_from_rosinality(path: str | os.PathLike, w_avg_samples: int = 10_0
 def load_foreign_generator(path: str | os.PathLike) -> AnyGenerator:
     """A generator from an NVIDIA pickle (.pkl) or a rosinality checkpoint (.pt / .pth)."""
     path = Path(path)
+    from .convert_tf import generator_from_tf_pickle, is_tf_pickle  # it imports this module
+
     if path.suffix.lower() in (".pt", ".pth"):
         return generator_from_rosinality(path)
+    if is_tf_pickle(path):
+        return generator_from_tf_pickle(path)
     return generator_from_network_pickle(path)
 
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .bounds import check_bounds, check_text_fields, shown
@@ -46,6 +47,9 @@ class GeneratorConfig:
     architecture: str = "skip"
     mapping_lr_multiplier: float = 0.01
     num_fp16_res: int = 4
+    # Maps are r x (r / width_divisor) at every block: 2 for StyleGAN-Human's H x H/2 generators,
+    # whose images and features are padded to H x H as the official DragGAN does (SPEC §3c).
+    width_divisor: int = 1
     source: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -67,6 +71,11 @@ class GeneratorConfig:
 
     def channels(self, resolution: int) -> int:
         return min(self.channel_base // resolution, self.channel_max)
+
+    @property
+    def img_width(self) -> int:
+        """Width of the images the synthesis draws (img_resolution unless rectangular)."""
+        return self.img_resolution // self.width_divisor
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -160,13 +169,15 @@ class SynthesisLayer(nn.Module):
         resolution: int,
         up: int = 1,
         conv_clamp: float | None = None,
+        width: int | None = None,
     ):
         super().__init__()
         self.resolution, self.up, self.conv_clamp = resolution, up, conv_clamp
+        self.width = resolution if width is None else width  # < resolution: rectangular maps
         self.affine = FullyConnectedLayer(w_dim, in_channels, bias_init=1)
         self.weight = nn.Parameter(torch.randn([out_channels, in_channels, 3, 3]))
         self.bias = nn.Parameter(torch.zeros([out_channels]))
-        self.register_buffer("noise_const", torch.randn([resolution, resolution]))
+        self.register_buffer("noise_const", torch.randn([resolution, self.width]))
         self.noise_strength = nn.Parameter(torch.zeros([]))
         self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))
 
@@ -204,11 +215,11 @@ class SynthesisLayer(nn.Module):
         )
 
     def noise_map(self, noise_mode: str, batch: int, device: torch.device) -> torch.Tensor | None:
-        """The per-pixel noise added after the conv, scaled: [R, R] ('const'), [batch, 1, R, R]
-        ('random', fresh each call) or None ('none')."""
+        """The per-pixel noise added after the conv, scaled: [R, W] ('const'), [batch, 1, R, W]
+        ('random', fresh each call) or None ('none'); W = R except in rectangular generators."""
         if noise_mode == "random":
             return (
-                torch.randn([batch, 1, self.resolution, self.resolution], device=device)
+                torch.randn([batch, 1, self.resolution, self.width], device=device)
                 * self.noise_strength
             )
         if noise_mode == "const":
@@ -274,22 +285,40 @@ class ToRGBLayer(nn.Module):
 
 
 class SynthesisBlock(nn.Module):
-    """One resolution: (const | conv0 up) -> conv1 -> torgb, adding to the upsampled skip image."""
+    """One resolution: (const | conv0 up) -> conv1 -> torgb, adding to the upsampled skip image.
+
+    A rectangular block (StyleGAN-Human, maps r x r/2) computes on its r x r/2 maps and hands on
+    features padded to r x r with zeros and images padded with white (1), as the official DragGAN
+    pads them; it crops its inputs back to their centre first, so the result is the rectangular
+    generator's exactly and every caller sees square maps (SPEC §3c)."""
 
     def __init__(self, in_channels: int, out_channels: int, cfg: GeneratorConfig, resolution: int):
         super().__init__()
         self.in_channels, self.resolution = in_channels, resolution
+        self.width_divisor = cfg.width_divisor
+        width = resolution // cfg.width_divisor
         self.register_buffer("resample_filter", setup_filter([1, 3, 3, 1]))
         self.num_conv = 1 if in_channels == 0 else 2
         self.num_torgb = 1
         if in_channels == 0:
-            self.const = nn.Parameter(torch.randn([out_channels, resolution, resolution]))
+            self.const = nn.Parameter(torch.randn([out_channels, resolution, width]))
         else:
             self.conv0 = SynthesisLayer(
-                in_channels, out_channels, cfg.w_dim, resolution, up=2, conv_clamp=cfg.conv_clamp
+                in_channels,
+                out_channels,
+                cfg.w_dim,
+                resolution,
+                up=2,
+                conv_clamp=cfg.conv_clamp,
+                width=width,
             )
         self.conv1 = SynthesisLayer(
-            out_channels, out_channels, cfg.w_dim, resolution, conv_clamp=cfg.conv_clamp
+            out_channels,
+            out_channels,
+            cfg.w_dim,
+            resolution,
+            conv_clamp=cfg.conv_clamp,
+            width=width,
         )
         self.torgb = ToRGBLayer(
             out_channels, cfg.img_channels, cfg.w_dim, conv_clamp=cfg.conv_clamp
@@ -309,9 +338,11 @@ class SynthesisBlock(nn.Module):
         dtype = self.working_dtype(ws.device)
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
-            return self.conv1(x, ws[:, 0], noise_mode, memo=memo)
-        x = self.conv0(x.to(dtype), ws[:, 0], noise_mode, memo=memo)
-        return self.conv1(x, ws[:, 1], noise_mode, memo=memo)
+            x = self.conv1(x, ws[:, 0], noise_mode, memo=memo)
+        else:
+            x = self.conv0(self._content(x).to(dtype), ws[:, 0], noise_mode, memo=memo)
+            x = self.conv1(x, ws[:, 1], noise_mode, memo=memo)
+        return self._padded(x, 0.0)
 
     def working_dtype(self, device: torch.device) -> torch.dtype:
         """The dtype the convs run in: `dtype` on CUDA when set_precision chose a half type, else
@@ -322,10 +353,21 @@ class SynthesisBlock(nn.Module):
 
     def to_rgb(self, x: torch.Tensor, img: torch.Tensor | None, w: torch.Tensor) -> torch.Tensor:
         """Skip architecture: upsample the running image and add this block's RGB."""
-        y = self.torgb(x, w).float()
-        if img is None:
-            return y
-        return upsample2d(img, self.resample_filter) + y
+        y = self.torgb(self._content(x), w).float()
+        if img is not None:
+            y = upsample2d(self._content(img), self.resample_filter) + y
+        return self._padded(y, 1.0)
+
+    def _content(self, x: torch.Tensor) -> torch.Tensor:
+        """The centre r x r/2 of a padded map of a rectangular block (the map itself if square)."""
+        width = x.shape[-2] // self.width_divisor
+        left = (x.shape[-1] - width) // 2
+        return x if left == 0 else x[..., left : left + width]
+
+    def _padded(self, x: torch.Tensor, value: float) -> torch.Tensor:
+        """x padded left and right to a square with `value` (DragGAN's padding=True)."""
+        pad = x.shape[-2] - x.shape[-1]
+        return x if pad == 0 else F.pad(x, (pad // 2, pad - pad // 2), value=value)
 
 
 class SynthesisNetwork(nn.Module):
@@ -337,6 +379,9 @@ class SynthesisNetwork(nn.Module):
 
     def __init__(self, cfg: GeneratorConfig):
         super().__init__()
+        # A rectangular generator's blocks pad their maps (SynthesisBlock): its crops would need
+        # windows in the padded square mapped to the content; it runs whole instead.
+        self.supports_crops = cfg.width_divisor == 1
         self.img_resolution = cfg.img_resolution
         log2 = int(math.log2(cfg.img_resolution))
         self.block_resolutions = [2**i for i in range(2, log2 + 1)]
@@ -358,7 +403,8 @@ class SynthesisNetwork(nn.Module):
         return_features: bool = False,
         stop_at_block: int | None = None,
     ):
-        """Image [N, C, H, W]; with return_features (image, block features); with stop_at_block
+        """Image [N, C, H, H] (a rectangular generator's padded with white, its features with
+        zeros); with return_features (image, block features); with stop_at_block
         only the features of blocks 0..k, computing nothing above block k and no image."""
         if noise_mode not in NOISE_MODES:
             raise ValueError(f"noise_mode must be one of {NOISE_MODES}, got {noise_mode!r}")

@@ -72,6 +72,7 @@ class PairOutcome:
     pictures: tuple | None = None  # (before, after, target) images [1, 3, H, W], for --save-pictures
     points: tuple | None = None  # (handles, targets) in pixels
     trace: list = field(default_factory=list)  # [step, distance px, tracking error px] rows
+    lost: list = field(default_factory=list)  # [handle, step] of each handle the guard stopped pulling
 
 
 TRACE_EVERY = 10  # steps between tracking-error samples: each costs a synthesis and a detection
@@ -139,6 +140,7 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
         pictures=(start_image.cpu(), image, real2),
         points=(handles.tolist(), targets.tolist()),
         trace=trace,
+        lost=[[e.handle, e.step] for e in result.guard_events],
     )
 
 
@@ -200,6 +202,7 @@ def pair_row(outcome: PairOutcome) -> dict:
         "steps": outcome.steps,
         "psnr_vs_render_db": outcome.psnr_vs_render,
         "trace": outcome.trace,
+        "lost_handles": outcome.lost,
     }
 
 
@@ -265,6 +268,7 @@ def bench_landmarks(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, help="step budget per drag (default: DragConfig's)")
     parser.add_argument("--feature-block", type=int, help="default: DragConfig's")
     parser.add_argument("--tracking", help="default: DragConfig's")
+    parser.add_argument("--method", help="drag method (docs/DRAG_METHODS.md; default: DragConfig's)")
     parser.add_argument("--lr", type=float, help="Adam lr (default: the checkpoint's recommendation, else 0.001)")
     parser.add_argument("--checkpoint")
     parser.add_argument("--detector")
@@ -276,7 +280,7 @@ def bench_landmarks(argv: list[str]) -> int:
     parser.add_argument("--ray-address", help="--engine ray: the cluster (default: RAY_ADDRESS, else a local Ray)")
     args = parser.parse_args(argv)
     G, detector = load_models(args.checkpoint, args.detector, args.device)
-    chosen = {"steps": args.steps, "feature_block": args.feature_block, "tracking": args.tracking, "lr": args.lr}
+    chosen = {"method": args.method, "steps": args.steps, "feature_block": args.feature_block, "tracking": args.tracking, "lr": args.lr}
     config = DragConfig(**{k: v for k, v in chosen.items() if v is not None})
     resolved = config.resolve(G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G))
     from .landmark_jobs import drag_pairs, pair_tasks
@@ -289,7 +293,7 @@ def bench_landmarks(argv: list[str]) -> int:
     if args.json:
         print(json.dumps(report, indent=1))
     else:
-        print(f"drag settings (a user's defaults): lr {resolved.lr:g}, {resolved.steps} steps, r1 {resolved.r1:g}, r2 {resolved.r2}, stop {resolved.stop_px:g} px")
+        print(f"drag settings (a user's defaults): method {resolved.method}, lr {resolved.lr:g}, {resolved.steps} steps, r1 {resolved.r1:g}, r2 {resolved.r2}, stop {resolved.stop_px:g} px")
         print(f"{'handles':>8} {'pairs':>5} {'MD before':>10} {'MD after':>9} {'reduction':>9} {'converged':>9} {'PSNR/render':>11} {'PSNR/G(z2)':>10} {'steps':>6} {'seconds':>7}")
         for setting, r in rows.items():
             print(f"{setting:>8} {r['pairs']:>5} {r['distance_before_px']:>10.2f} {r['distance_after_px']:>9.2f} {r['reduction']:>9.0%} {r['converged']:>9.0%} {r['psnr_vs_render_db']:>11.2f} {r['psnr_vs_generator_db']:>10.2f} {r['steps']:>6.0f} {r['seconds']:>7.1f}")

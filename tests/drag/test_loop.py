@@ -46,7 +46,7 @@ def test_handle_moves_toward_a_close_target(tiny_generator):
         tiny_generator.random_ws(0),
         [handle],
         [target],
-        config=DragConfig(steps=20, **FAST),
+        config=DragConfig(method="draggan", steps=20, **FAST),
     )
     start = result.history[0].distances[0]
     end = ((result.handles[0][0] - target[0]) ** 2 + (result.handles[0][1] - target[1]) ** 2) ** 0.5

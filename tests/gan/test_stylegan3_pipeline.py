@@ -78,7 +78,7 @@ def test_a_stylegan2_generator_refuses_an_input_transform(tiny_generator, tmp_pa
 def test_drag_features_are_synthesis_layer_5_and_the_loss_is_the_official_one():
     G = make_tiny_stylegan3("R")
     ws = G.random_ws(3, truncation_psi=0.7)
-    config = DragConfig(steps=2, lr=0.01, r1=2, r2=3)
+    config = DragConfig(method="draggan", steps=2, lr=0.01, r1=2, r2=3)
     ours = drag(G, ws, [[5.0, 6.0]], [[11.0, 6.0]], config=config)
     official = run_drag(G, ws, [[5.0, 6.0]], [[11.0, 6.0]], mask=None, config=config, on_step=None, cancel=None, formulation=OfficialFormulation)  # fmt: skip
     for mine, theirs in zip(ours.history, official.history):

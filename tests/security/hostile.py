@@ -6,6 +6,7 @@ Shared by the tests (tests/security/test_hostile.py) and the measurement script
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import struct
@@ -362,6 +363,146 @@ def self_containing_pickle() -> bytes:
     ops.out += b"s0"  # SETITEM, then POP the dict
     ops.out += b"0"  # POP the record: the top dict below names it
     return ops.top(lambda: ops.get(record))
+
+
+# --- checkpoints that declare more than their bytes hold (issue 26, row 3) ---------------------
+def reconstruct_pickle(elements: int = 30_000_000) -> bytes:
+    """A ~260-byte network pickle whose G_ema `_init_kwargs` resample_filter is numpy's
+    `_reconstruct(ndarray, (elements,), 'f8')`: an array declared by its shape alone."""
+    ops = _Opcodes()
+    ops.out += b"ctorch_utils.persistence\n_reconstruct_persistent_obj\n}("
+    for key, value in (("type", "class"), ("module_src", ""), ("class_name", "Generator")):
+        ops.text(key)
+        ops.text(value)
+    ops.text("state")
+    ops.out += b"}("
+    ops.text("_init_kwargs")
+    ops.out += b"}("
+    ops.text("resample_filter")
+    ops.out += b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+    ops.out += b"J" + struct.pack("<i", elements) + b"\x85"
+    ops.text("f8")
+    ops.out += b"\x87R" + b"uu" + b"u\x85R"
+    record = ops.put()
+    return ops.top(lambda: ops.get(record))
+
+
+ZEROS = 250_000_000  # float32 zeros: 1 GB, under 1 MB once deflated
+
+
+class _Storage:
+    """Stands for a float32 storage of `numel` elements while data.pkl is pickled."""
+
+    def __init__(self, numel: int) -> None:
+        self.numel = numel
+
+
+class _Tensor:
+    """Pickles as torch.save pickles a tensor: torch._utils._rebuild_tensor_v2 of its storage."""
+
+    def __init__(self, numel: int) -> None:
+        self.storage = _Storage(numel)
+
+    def __reduce__(self):
+        import collections
+
+        import torch
+
+        numel = self.storage.numel
+        args = (self.storage, 0, (numel,), (1,), False, collections.OrderedDict())
+        return torch._utils._rebuild_tensor_v2, args
+
+
+def _data_pkl(obj: object) -> bytes:
+    """data.pkl as torch.save writes it: storages as persistent ids ('storage', type, key,
+    location, numel), their bytes in archive/data/KEY."""
+    import io
+    import pickle
+
+    import torch
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, item):
+            if isinstance(item, _Storage):
+                return ("storage", torch.FloatStorage, "0", "cpu", item.numel)
+            return None
+
+    out = io.BytesIO()
+    Pickler(out, protocol=2).dump(obj)
+    return out.getvalue()
+
+
+def deflated_zeros_zip(wrap: Callable[[object], object]) -> bytes:
+    """A torch.save zip of wrap(a float32 tensor of ZEROS zeros), every entry DEFLATE-compressed
+    (torch.save stores them): ~1 MB holding 1 GB. Streamed, so building it takes no 1 GB."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", _data_pkl(wrap(_Tensor(ZEROS))))
+        archive.writestr("archive/byteorder", "little")
+        with archive.open("archive/data/0", "w") as entry:
+            chunk = bytes(1 << 20)
+            for _ in range(ZEROS * 4 // len(chunk)):
+                entry.write(chunk)
+            entry.write(bytes(ZEROS * 4 % len(chunk)))
+        archive.writestr("archive/version", "3\n")
+    return out.getvalue()
+
+
+@functools.cache
+def zeros_rosinality_pt() -> bytes:
+    """A ~970 KB rosinality-shaped .pt holding zeros(2.5e8) deflated."""
+    return deflated_zeros_zip(lambda tensor: {"g_ema": {"style.1.weight": tensor}})
+
+
+@functools.cache
+def zeros_in_pickle() -> bytes:
+    """A network pickle whose G_ema parameter is torch.storage._load_from_bytes(the deflated
+    torch.save of a zeros(2.5e8) tensor)."""
+    storage = deflated_zeros_zip(lambda tensor: tensor)
+    ops = _Opcodes()
+    ops.out[1:2] = b"\x03"  # protocol 3, for BINBYTES
+    ops.out += b"ctorch_utils.persistence\n_reconstruct_persistent_obj\n}("
+    for key, value in (("type", "class"), ("module_src", ""), ("class_name", "Generator")):
+        ops.text(key)
+        ops.text(value)
+    ops.text("state")
+    ops.out += b"}("
+    ops.text("_parameters")
+    ops.out += b"}("
+    ops.text("w")
+    ops.out += b"ctorch.storage\n_load_from_bytes\nB" + struct.pack("<I", len(storage)) + storage
+    ops.out += b"\x85R" + b"uu" + b"u\x85R"
+    record = ops.put()
+    return ops.top(lambda: ops.get(record))
+
+
+def lying_size_pt(declared: int = 4096) -> bytes:
+    """zeros_rosinality_pt with the central directory (and local header) of archive/data/0
+    declaring `declared` uncompressed bytes: the stream inflates to 1 GB all the same."""
+    data = bytearray(zeros_rosinality_pt())
+    name = b"archive/data/0"
+    for signature, size_at, name_at in ((b"PK\x01\x02", 24, 46), (b"PK\x03\x04", 22, 30)):
+        at = data.find(signature)
+        while data[at + name_at : at + name_at + len(name)] != name:
+            at = data.find(signature, at + 4)
+        data[at + size_at : at + size_at + 4] = struct.pack("<I", declared)
+    return bytes(data)
+
+
+def checkpoint_file(name: str, content: Callable[[], bytes], command: str = "convert"):
+    """`nodegraph convert NAME out.safetensors` (or `info NAME`) of a file holding content()."""
+
+    def build(world: World) -> list[str]:
+        path = world.project / name
+        path.write_bytes(content())
+        if command == "info":
+            return ["info", str(path)]
+        return ["convert", str(path), str(world.project / "out.safetensors")]
+
+    return build
 
 
 CASES = [

@@ -7,50 +7,17 @@ import json
 import os
 import subprocess
 import sys
-import time
-from pathlib import Path
 
-import psutil
 import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from nodegraph.budgets import cap
-
-REPO = str(Path(__file__).resolve().parents[2])
-PEAK_MB = 500
-
-
-def run_cli(args: list[str], tmp: Path) -> tuple[int, str, float, float]:
-    env = dict(os.environ, PYTHONPATH=REPO, HOME=str(tmp))
-    start = time.perf_counter()
-    child = psutil.Popen(
-        [sys.executable, "-m", "nodegraph", *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    peak = 0.0
-    while child.poll() is None:
-        try:
-            peak = max(peak, child.memory_info().rss / 1e6)
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(0.02)
-    _, err = child.communicate()
-    return child.returncode, err.decode(), time.perf_counter() - start, peak
+from tests.security.subprocess_cli import REPO, check
 
 
 def doc(nodes: list, links: list | None = None) -> dict:
     return {"format": "nodegraph.project", "version": 1, "nodes": nodes, "links": links or []}
-
-
-def check(tmp: Path, args: list[str], code: int, fragment: str) -> None:
-    rc, err, seconds, peak = run_cli(args, tmp)
-    lines = err.strip().splitlines()
-    assert rc == code, err[-2000:]
-    assert len(lines) == 1 and len(lines[0]) < 300, lines[:3]
-    assert fragment in lines[0], lines[0]
-    assert peak < PEAK_MB, peak
-    print(f"{args[0]} -> {rc} {seconds:.2f}s {peak:.0f}MB {lines[0]}")
 
 
 def test_json_of_many_containers(tmp_path):  # row 4, as a JSON file

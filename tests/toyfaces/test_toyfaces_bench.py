@@ -38,9 +38,11 @@ def test_bench_landmarks_prints_json_for_one_five_and_all(tmp_path, capsys):
     path = tmp_path / "g.safetensors"
     save_generator(small_toyfaces_generator(), path)
     pictures = tmp_path / "pictures"
-    argv = ["--pairs", "1", "--steps", "1", "--checkpoint", str(path), "--json", "--save-pictures", str(pictures)]
+    argv = ["--pairs", "1", "--steps", "1", "--checkpoint", str(path), "--json", "--save-pictures", str(pictures), "--method", "guarded"]
     assert bench_landmarks(argv) == 0
     report = json.loads(capsys.readouterr().out)
+    assert report["config"]["method"] == "guarded"
+    assert report["settings"]["all"]["per_pair"][0]["lost_handles"] == []
     assert set(report["settings"]) == {"1", "5", "all"}
     assert [p["seed"] for p in report["settings"]["all"]["per_pair"]] == [report["settings"]["all"]["worst_pair"]["seed"]]
     assert sorted(p.name for p in pictures.iterdir()) == ["pair0_1.png", "pair0_5.png", "pair0_all.png"]

@@ -1,0 +1,149 @@
+"""The 'guarded' drag method: DragGAN's loop with template tracking, a confidence per handle and
+a guard that stops pulling a handle whose tracking has collapsed (docs/DRAG_METHODS.md).
+
+Drawn from StableDrag (confidence-aware tracking and supervision from the initial template where
+confidence falls) and FreeDrag (the motion patch compared with a feature template).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from nodes.gan import Generator
+
+from .config import ResolvedConfig
+from .features import disk_offsets, sample_as_resized, window_offsets
+from .loop import SampledFormulation
+from .motion import unit_directions
+from .tracking import parabola_offsets
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """The guard's thresholds, on the confidence c = 1 - D(best) / D0 (D: the patch's feature
+    distance to its template; D0: the median D of the starting window's other positions, so
+    c = 1 is a perfect match and c <= 0 a match no better than a typical neighbour).
+
+    - `template_below`: a handle less confident than this is supervised from its template.
+    - `lost_below` for `patience` tracks in a row: the handle is lost; it is not pulled again.
+    """
+
+    template_below: float = 0.5
+    lost_below: float = 0.0
+    patience: int = 5
+
+
+GUARD = GuardSettings()
+
+
+@dataclass(frozen=True)
+class GuardEvent:
+    """A handle the guard stopped pulling: its index, the step, and its confidence then."""
+
+    handle: int
+    step: int
+    confidence: float
+
+    def describe(self) -> str:
+        return (
+            f"handle {self.handle} lost its tracking at step {self.step} "
+            f"(confidence {self.confidence:.2f}); no longer pulled"
+        )
+
+
+class GuardedFormulation(SampledFormulation):
+    """SampledFormulation whose tracking matches each handle's starting patch (the template
+    T_i = F0(p_i + Omega1)) with sub-pixel refinement, whose motion patch is compared with T_i
+    where the handle's confidence is low, and which stops pulling a lost handle."""
+
+    def __init__(
+        self,
+        G: Generator,
+        ws0: torch.Tensor,
+        handles: torch.Tensor,
+        keep: torch.Tensor | None,
+        cfg: ResolvedConfig,
+        crop_start_block: int | None = None,
+        guard: GuardSettings | None = None,
+    ):
+        self.guard = guard or GUARD  # read at run time: tests tighten it
+        self.patch = disk_offsets(cfg.r1, device=handles.device)  # [K, 2]
+        self.extra_reach = math.ceil(
+            cfg.r1
+        )  # patch matching reads a patch around each window pixel
+        super().__init__(G, ws0, handles, keep, cfg, crop_start_block)
+        with torch.no_grad():
+            feat0 = self.features(ws0, handles)
+            self.template = sample_as_resized(
+                feat0, handles.unsqueeze(1) + self.patch, cfg.image_size
+            )  # [N, K, C]
+            distance = self._window_distances(feat0, handles.round())
+            centre = distance.shape[1] // 2
+            others = torch.cat([distance[:, :centre], distance[:, centre + 1 :]], dim=1)
+            self.scale = others.nanmedian(dim=1).values.clamp_min(1e-8)  # D0, [N]
+        n = len(handles)
+        self.confidence = torch.ones(n, device=handles.device)
+        self.low_runs = torch.zeros(n, dtype=torch.long, device=handles.device)
+        self.lost = torch.zeros(n, dtype=torch.bool, device=handles.device)
+        self.events: list[GuardEvent] = []
+        self.tracks = 0  # the loop tracks once per step after the first: this count is the step
+
+    def active(self) -> torch.Tensor:
+        """The handles still pulled (and counted for convergence): those not lost."""
+        return ~self.lost
+
+    def _window_distances(self, feat, centres: torch.Tensor) -> torch.Tensor:
+        """D at every window position ([N, W]): the mean over the patch of the l2 (or l1) channel
+        distance to the template; inf outside the image."""
+        size = self.cfg.image_size
+        window = window_offsets(self.cfg.r2, device=centres.device)  # [W, 2]
+        candidates = centres.unsqueeze(1) + window.unsqueeze(0)  # [N, W, 2]
+        points = candidates.unsqueeze(2) + self.patch.view(1, 1, -1, 2)  # [N, W, K, 2]
+        values = sample_as_resized(feat, points, size)  # [N, W, K, C]
+        diff = values - self.template.unsqueeze(1)
+        per_pixel = diff.norm(dim=-1) if self.cfg.tracking_norm == "l2" else diff.abs().sum(-1)
+        distance = per_pixel.mean(dim=-1)
+        inside = ((candidates >= 0) & (candidates <= size - 1)).all(dim=-1)
+        return distance.masked_fill(~inside, float("inf"))
+
+    @torch.no_grad()
+    def track(self, feat, handles: torch.Tensor) -> torch.Tensor:
+        self.tracks += 1
+        cfg = self.cfg
+        centres = handles.round()
+        distance = self._window_distances(feat.detach(), centres)
+        best = distance.argmin(dim=1)
+        rows = torch.arange(len(best), device=handles.device)
+        width = 2 * cfg.r2 + 1
+        window = window_offsets(cfg.r2, device=handles.device)
+        found = centres + window[best] + parabola_offsets(distance, best, width)
+        self.confidence = 1 - distance[rows, best] / self.scale
+        low = self.confidence < self.guard.lost_below
+        self.low_runs = torch.where(low, self.low_runs + 1, torch.zeros_like(self.low_runs))
+        newly_lost = (self.low_runs >= self.guard.patience) & ~self.lost
+        for i in newly_lost.nonzero().flatten().tolist():
+            self.events.append(GuardEvent(i, self.tracks, float(self.confidence[i])))
+        self.lost |= newly_lost
+        return torch.where(self.lost.unsqueeze(1), handles, found)  # a lost handle stays put
+
+    def loss(self, feat, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        cfg = self.cfg
+        directions, distance = unit_directions(handles, targets)
+        pulled = (distance > cfg.stop_px) & ~self.lost
+        if not bool(pulled.any()):
+            return sample_as_resized(feat, handles[:1], cfg.image_size).sum() * 0
+        patch = handles[pulled].unsqueeze(1) + self.patch.unsqueeze(0)  # [n, K, 2]
+        moved = sample_as_resized(feat, patch + directions[pulled].unsqueeze(1), cfg.image_size)
+        with torch.no_grad():
+            current = sample_as_resized(feat, patch, cfg.image_size)
+            use_template = (self.confidence[pulled] < self.guard.template_below).view(-1, 1, 1)
+            anchored = torch.where(use_template, self.template[pulled], current)
+        loss = (anchored - moved).abs().mean(dim=(1, 2)).sum()
+        if self.keep is not None:
+            from .motion import mask_loss
+
+            loss = loss + mask_loss(feat, self.feat0, self.keep, cfg.lambda_mask)
+        return loss
