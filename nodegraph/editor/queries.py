@@ -272,11 +272,8 @@ def film_source(g: Graph, node_id: str | None) -> FilmSource | None:
     if node_id is None or node_id not in g:
         return None
     port = output_with_role(g, node_id, "film")
-    model_input = input_with_role(g, node_id, "model")
-    link = g.links_into(node_id).get(model_input) if port and model_input else None
-    if link is None:
-        return None
-    return FilmSource(node_id, port, (link.src, link.output))
+    model = generator_feeding(g, node_id) if port else None
+    return FilmSource(node_id, port, model) if model else None
 
 
 def animation_suggestion(g: Graph, node_id: str, suffix: str = ".webp") -> Path:
