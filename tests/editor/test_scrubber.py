@@ -107,3 +107,15 @@ def test_an_edit_upstream_hides_the_stale_film(editor, ran):
     editor.select(ran["drag"])
     pump(editor, 3)
     assert scrub.film is None and not dpg.is_item_shown(scrub.root)
+
+
+def test_save_animation_to_an_unknown_format_says_which_suffixes(editor, ran, tmp_path):
+    scrub = editor.scrubber
+    click(editor, *item_center(scrub.save_button))
+    dpg.set_value(scrub.save_name, str(tmp_path / "drag.bmp"))
+    pump(editor, 2)
+    click(editor, *item_center(scrub.save_ok))
+    wait_until(editor, lambda: not scrub.busy, what="the save refused")
+    pump(editor, 2)
+    assert not (tmp_path / "drag.bmp").exists()
+    assert "drag.bmp" in editor.status_message and ".gif" in editor.status_message
