@@ -20,17 +20,37 @@ Point = tuple[float, float]
 #   model  - what renders a code
 #   pairs  - point pairs a node gives (e.g. where it moved them): see PortView.pairs
 #   region - a mask over the image, drawn tinted on it
-ROLES = ("image", "code", "model", "pairs", "region")
+#   film   - a value replayed frame by frame under the image (the panel's scrubber): see FilmView
+ROLES = ("image", "code", "model", "pairs", "region", "film")
+
+
+@dataclass(frozen=True)
+class FilmView:
+    """How the editor replays a value of role "film" (e.g. a drag's trajectory) with the model
+    feeding its node: `length(value)` frames; `caption(value, i)` names frame i (its step);
+    `render(model, value, indices)` gives their images ([n, 3, H, W] in [-1, 1]; a synthesis
+    each, so the editor calls it off the UI thread); `points(value, i)` the (handles, targets)
+    drawn on frame i; `save(model, value, path, project)` writes the film as an animation file
+    (its format from the suffix, one of `suffixes`; `project` is embedded where it can be)."""
+
+    length: Callable[[Any], int]
+    caption: Callable[[Any, int], str]
+    render: Callable[[Any, Any, list[int]], Any]
+    points: Callable[[Any, int], tuple[list[Point], list[Point]]]
+    save: Callable[[Any, Any, str, Any], Any]
+    suffixes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class PortView:
     """How the editor treats the values of one port type. `pairs` (role "pairs") reads a
-    value's point pairs as (first points, second points), e.g. (handles, targets)."""
+    value's point pairs as (first points, second points), e.g. (handles, targets); `film`
+    (role "film") replays a value frame by frame."""
 
     role: str | None = None
     color: tuple[int, int, int] | None = None
     pairs: Callable[[Any], tuple[list[Point], list[Point]]] | None = None
+    film: FilmView | None = None
 
     def __post_init__(self) -> None:
         if self.role is not None and self.role not in ROLES:

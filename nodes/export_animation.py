@@ -15,6 +15,7 @@ import torch
 
 from nodegraph.atomic import atomic_write
 from nodegraph.node import Input, Node, Output, Param
+from nodegraph.views import FilmView, PortView, register_port_view
 
 from .export import MARKER, check_target
 from .trajectory import TRAJECTORY, Trajectory
@@ -266,3 +267,31 @@ def _encode_mp4(frames: list, fps: int, hold_last: float) -> bytes:
                 writer.send(np.ascontiguousarray(pixels))
         writer.close()
         return Path(target).read_bytes()
+
+
+# --- the editor's scrubber (nodegraph.views, role "film") -----------------------------------
+def _caption(trajectory: Trajectory, index: int) -> str:
+    stage = int(trajectory.stages[index])
+    stages = int(trajectory.stages[-1]) + 1
+    where = f"  stage {stage + 1}/{stages}" if stages > 1 else ""
+    far = float(trajectory.distances[index].max()) if trajectory.distances.numel() else 0.0
+    return f"frame {index + 1}/{len(trajectory)}  step {int(trajectory.steps[index])}{where}  {far:.1f} px left"
+
+
+def _points(trajectory: Trajectory, index: int) -> tuple[list, list]:
+    handles = [tuple(p) for p in trajectory.handles[index].tolist()]
+    return handles, [tuple(p) for p in trajectory.targets[index].tolist()]
+
+
+def _save(G, trajectory: Trajectory, path: str, project) -> Path:
+    return save_film(G, trajectory, path, FilmOptions(), project)
+
+
+register_port_view(
+    TRAJECTORY,
+    PortView(
+        "film",
+        (220, 200, 120),
+        film=FilmView(len, _caption, synthesise, _points, _save, tuple(ANIMATION_FORMATS)),
+    ),
+)

@@ -29,6 +29,8 @@ from nodegraph.editor.pacing import POLL_S, FpsLog, FramePacer, InputWatch
 from nodegraph.editor.param_pane import ParamPane
 from nodegraph.editor.quick_search import QuickSearch
 from nodegraph.editor.runner import Job, Runner
+from nodegraph.editor.scrubber import HEIGHT as SCRUBBER_H
+from nodegraph.editor.scrubber import Scrubber
 from nodegraph.editor.shortcuts import Modifiers
 from nodegraph.editor.tips import TOOLTIPS, tip
 from nodegraph.editor.trust_dialog import TrustDialog
@@ -142,6 +144,7 @@ class Editor(EditCommands):
                         self.params = ParamPane(self, self.params_box)
                     dpg.add_separator()
                     self.panel = ImagePanel(self, self.panel_box, self.textures)
+                    self.scrubber = Scrubber(self, self.panel_box, self.panel)
             with dpg.child_window(height=LOG_H, border=True) as self.log_box:
                 pass
             self.status_text = dpg.add_text("ready", color=DIM, wrap=0)
@@ -202,7 +205,7 @@ class Editor(EditCommands):
         canvas_w = w - panel_w - 24
         dpg.configure_item(self.canvas_box, width=canvas_w, height=body_h)
         dpg.configure_item(self.panel_box, width=-1, height=body_h)
-        self.panel.layout(-1, -1)
+        self.panel.layout(-1, -SCRUBBER_H if self.scrubber.shown_rows else -1)
 
     # --- graph ---------------------------------------------------------------------------
     def set_graph(self, graph: Graph, message: str | None, opened_from: str | None = None) -> None:
@@ -333,7 +336,7 @@ class Editor(EditCommands):
         """A text or number field has the keyboard (or a dialog is up): keys are text then."""
         fields = [*self.params.text_fields(), self.quick_search.input]
         active = (dpg.get_item_state(f).get("active", False) for f in fields)
-        return self.files.dialog_open or any(active)
+        return self.files.dialog_open or self.scrubber.dialog_open or any(active)
 
     def _on_key(self, key: int) -> None:
         if self.quick_search.shown and self.quick_search.on_key(key):
@@ -416,6 +419,7 @@ class Editor(EditCommands):
             self._guarded(self.update_title)
         if self.jobs.live_run_due():
             self._guarded(lambda: self.run("live"))
+        self._guarded(self.scrubber.tick)
         if not self._laid_out:
             self._laid_out = True
             self._layout()
@@ -428,7 +432,12 @@ class Editor(EditCommands):
         return "running" if self.runner.running() else "idle"
 
     def _has_news(self) -> bool:
-        return self._changed or self.jobs.live_run_due() or not self.runner.events.empty()
+        return (
+            self._changed
+            or self.jobs.live_run_due()
+            or not self.runner.events.empty()
+            or self.scrubber.busy
+        )
 
     def _guarded(self, fn: Any) -> None:
         try:

@@ -59,6 +59,9 @@ class ImagePanel:
         self.preview_from: str | None = None  # the running node whose preview is shown
         self.tracked: list | None = None  # handles tracked during a run, for drawing
         self.mask: torch.Tensor | None = None
+        # A frame of the node's film the scrubber shows instead of the node's image:
+        # (image, handles, targets) of that frame (nodegraph/editor/scrubber.py).
+        self.film_frame: tuple[torch.Tensor, list, list] | None = None
         self.zoom = 4.0
         self.pending_handle: tuple[float, float] | None = None  # a first point awaiting its second
         self.grab: tuple[int, int] | None = (
@@ -128,6 +131,7 @@ class ImagePanel:
             self.pending_handle, self.grab, self.stroke, self.gesture = None, None, None, False
             self.node = node_id
             self.preview_from, self.tracked = None, None
+            self.film_frame = None
             self.fit_next = True
         self.refresh()
 
@@ -152,7 +156,8 @@ class ImagePanel:
         note = "  - the opened PNG; Run recomputes it" if shown_png else ""
         dpg.set_value(self.title, f"{node}  ({g.type_of(node).type_name}){note}")
         if self.preview_from is None:
-            self._set_image(self._source_image(node))
+            frame = self.film_frame[0] if self.film_frame is not None else None
+            self._set_image(frame if frame is not None else self._source_image(node))
         mask = None
         if self.mode == "brush":
             mask = self.editor.value_of(node, output_with_role(g, node, "region"))
@@ -242,6 +247,22 @@ class ImagePanel:
             self.tracked = [tuple(p) for p in tracked]
         self.redraw()
 
+    def show_frame(self, image: Any, handles: list, targets: list) -> None:
+        """A frame of the node's film (the scrubber): its image, with its handles and targets."""
+        image = pixels.as_image(image)
+        if image is None:
+            return
+        self.film_frame = (image, list(handles), list(targets))
+        if self.preview_from is None:
+            self._set_image(image)
+        self.redraw()
+
+    def end_frame(self) -> None:
+        """Back to the node's own image (the scrubber has no film, or a new one)."""
+        if self.film_frame is not None:
+            self.film_frame = None
+            self.refresh()
+
     def end_preview(self) -> None:
         self.preview_from, self.tracked = None, None
         self.refresh()
@@ -283,6 +304,9 @@ class ImagePanel:
         g = self.editor.graph
         if self.node is None or self.mode == "brush":
             return Overlay()
+        if self.film_frame is not None and self.preview_from is None:
+            _, handles, targets = self.film_frame
+            return Overlay(handles=list(handles), targets=list(targets))
         tracked = self.tracked
         if tracked is None and self.mode == "view":
             port = output_with_role(g, self.node, "pairs")

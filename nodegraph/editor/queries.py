@@ -256,6 +256,39 @@ def render_graph(g: Graph, source: Source) -> tuple[Graph, str, str] | None:
     return scratch, str(render_id), out
 
 
+# --- the film a node gives (the scrubber) --------------------------------------------------
+@dataclass(frozen=True)
+class FilmSource:
+    """A node's film output (role "film") and the model output that renders its frames."""
+
+    node: str
+    port: str
+    model: tuple[str, str]
+
+
+def film_source(g: Graph, node_id: str | None) -> FilmSource | None:
+    """Where the scrubber's film for `node_id` comes from: its output of role "film" and the
+    output linked to its input of role "model"; None when it has no film or no linked model."""
+    if node_id is None or node_id not in g:
+        return None
+    port = output_with_role(g, node_id, "film")
+    model = generator_feeding(g, node_id) if port else None
+    return FilmSource(node_id, port, model) if model else None
+
+
+def animation_suggestion(g: Graph, node_id: str, suffix: str = ".webp") -> Path:
+    """Where "Save animation..." proposes to write: NODE.webp beside the project (else in the
+    current folder), or beside a project from an image."""
+    stem = Path(g.path).name.removesuffix(PROJECT_SUFFIX) + "_" if g.path else ""
+    return g.project_dir / f"{stem}{node_id}{suffix}"
+
+
+def resolve_user_path(g: Graph, typed: str) -> Path:
+    """A path the user typed: ~ expanded, relative to the project's folder."""
+    path = Path(typed).expanduser()
+    return path if path.is_absolute() else g.project_dir / path
+
+
 # --- points to draw -------------------------------------------------------------------------
 Point = tuple[float, float]
 
