@@ -124,9 +124,9 @@ class Scrubber:
                     label="Play", width=60, callback=lambda: self.toggle_play()
                 )
                 self.slider = dpg.add_slider_int(
-                    min_value=0, max_value=1, width=-1, format="frame %d",
+                    min_value=0, max_value=1, width=-1, format="",
                     callback=lambda s, v: self.scrub_to(v),
-                )  # fmt: skip
+                )  # fmt: skip  (no number on the slider: it counts from 0, the caption from 1)
             with dpg.group(horizontal=True):
                 self.save_button = dpg.add_button(
                     label="Save animation...", callback=lambda: self.show_save_dialog()
