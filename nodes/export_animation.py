@@ -156,6 +156,8 @@ def render_frames(
     from PIL import Image
 
     frames = []
+    if ctx is not None:  # the bar shows from the first frame, not after the first batch
+        ctx.progress(0, len(indices), message="rendering frames")
     for start in range(0, len(indices), BATCH):
         chunk = indices[start : start + BATCH]
         images = synthesise(G, trajectory, chunk)

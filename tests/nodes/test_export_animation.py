@@ -112,3 +112,26 @@ def test_mp4_without_the_extra_names_it(tiny_checkpoint, tmp_path, monkeypatch):
     message = str(report.nodes["anim0"].error)
     assert 'pip install "nodegraph[video]"' in message and "film.mp4" in message
     assert not (tmp_path / "film.mp4").exists()
+
+
+def test_rendering_reports_progress_from_the_first_frame_to_the_last(tiny_checkpoint, tmp_path):
+    from nodegraph import events as ev
+
+    g = film(tiny_checkpoint, "film.gif")
+    seen = []
+    g.evaluate(outputs=["anim0"], output_dir=tmp_path, on_event=seen.append)
+    steps = [
+        (e.step, e.total) for e in seen if isinstance(e, ev.NodeProgress) and e.node_id == "anim0"
+    ]
+    assert steps == [(0, 5), (5, 5)]  # 5 frames: one batch of up to 8
+
+
+def test_nodegraph_run_shows_the_film_s_progress_bar(tiny_checkpoint, tmp_path, capsys):
+    from nodegraph.cli import main
+
+    film(tiny_checkpoint, "film.gif").save(tmp_path / "film.ngproj.json")
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "film.ngproj.json"), "--output-dir", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "anim0:   0%" in err and "0/5" in err and "5/5" in err and "rendering frames" in err
+    assert (out / "film.gif").exists()
