@@ -24,9 +24,9 @@ MAX_LINKS = 4_000  # links of one project
 # The largest trajectory of a real model fits: 256 frames (nodes/trajectory.py MAX_FRAMES) of an
 # 18 x 512 W+ (1024 px StyleGAN2) as float32, 257 codes = 9,474,048 bytes; steps and stages
 # 4,096; 256 point pairs' handles, targets and distances 1,310,720; 256 stages' 128 x 128 masks
-# 4,194,304: 14,983,168 bytes and a header of under 2 KiB.
+# 4,194,304 and their pair counts 2,048: 14,985,216 bytes and a header of under 2 KiB.
 MAX_TRAJECTORY_BYTES = 16 * 1024**2
-MAX_TRAJECTORY_HEADER_BYTES = 64 * 1024  # its JSON header (eight tensors and the metadata: ~1 KiB)
+MAX_TRAJECTORY_HEADER_BYTES = 64 * 1024  # its JSON header (nine tensors and the metadata: ~1 KiB)
 
 # --- PNG chunks (nodegraph/png_text.py) --------------------------------------------------------
 MAX_PNG_CHUNKS = 100_000  # chunks looked at before the text we want (a 4096^2 PNG has ~2,000)

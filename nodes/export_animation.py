@@ -184,9 +184,7 @@ def draw_overlay(pil, trajectory: Trajectory, index: int, resolution: int) -> No
     draw = ImageDraw.Draw(pil)
     scale = pil.width / resolution
     r = max(2.0, pil.width / 64)
-    for (hx, hy), (tx, ty) in zip(
-        trajectory.handles[index].tolist(), trajectory.targets[index].tolist()
-    ):
+    for (hx, hy), (tx, ty) in zip(*trajectory.points(index)):
         hx, hy, tx, ty = ((v + 0.5) * scale - 0.5 for v in (hx, hy, tx, ty))
         draw.line([(hx, hy), (tx, ty)], fill=TRACKED_LINE, width=1)
         draw.ellipse([tx - r, ty - r, tx + r, ty + r], fill=TARGET)
@@ -276,13 +274,13 @@ def _caption(trajectory: Trajectory, index: int) -> str:
     stage = int(trajectory.stages[index])
     stages = int(trajectory.stages[-1]) + 1
     where = f"  stage {stage + 1}/{stages}" if stages > 1 else ""
-    far = float(trajectory.distances[index].max()) if trajectory.distances.numel() else 0.0
+    distances = trajectory.distances_of(index)
+    far = float(distances.max()) if distances.numel() else 0.0
     return f"frame {index + 1}/{len(trajectory)}  step {int(trajectory.steps[index])}{where}  {far:.1f} px left"
 
 
 def _points(trajectory: Trajectory, index: int) -> tuple[list, list]:
-    handles = [tuple(p) for p in trajectory.handles[index].tolist()]
-    return handles, [tuple(p) for p in trajectory.targets[index].tolist()]
+    return trajectory.points(index)
 
 
 def _save(G, trajectory: Trajectory, path: str, project) -> Path:

@@ -28,7 +28,9 @@ class Trajectory:
     chained stage each frame belongs to. A frame's handles are those its last step's loss pulled
     (tracked before that update); the last frame's are tracked at its own code. `masks`
     [S, MASK_GRID, MASK_GRID] bool holds each stage's region that may change (all True: the
-    stage had no mask); None when no stage had one."""
+    stage had no mask); None when no stage had one. `counts` [S] holds each stage's number of
+    point pairs when chained stages differ (a stage with fewer pairs than N has its rows padded
+    with zeros: `points(i)` and `distances_of(i)` give only its own); None when every stage has N."""
 
     steps: torch.Tensor
     ws_start: torch.Tensor
@@ -38,6 +40,7 @@ class Trajectory:
     distances: torch.Tensor
     stages: torch.Tensor
     masks: torch.Tensor | None = None
+    counts: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.steps.shape[0])
@@ -54,37 +57,59 @@ class Trajectory:
         region = self.masks[int(self.stages[index])]
         return None if bool(region.all()) else region
 
+    def count(self, index: int) -> int:
+        """How many point pairs frame `index`'s stage has."""
+        if self.counts is None:
+            return int(self.handles.shape[1])
+        return int(self.counts[int(self.stages[index])])
+
+    def points(self, index: int) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        """Frame `index`'s (tracked handles, targets) in pixels, its stage's pairs only."""
+        n = self.count(index)
+        handles = [tuple(p) for p in self.handles[index, :n].tolist()]
+        return handles, [tuple(p) for p in self.targets[index, :n].tolist()]
+
+    def distances_of(self, index: int) -> torch.Tensor:
+        """Frame `index`'s handle-to-target distances [n], its stage's pairs only."""
+        return self.distances[index, : self.count(index)]
+
+    def stage_counts(self) -> torch.Tensor:
+        """Each stage's number of pairs: [S] int64."""
+        if self.counts is not None:
+            return self.counts
+        return torch.full((int(self.stages[-1]) + 1,), self.handles.shape[1], dtype=torch.long)
+
     def then(self, later: Trajectory) -> Trajectory:
         """This film followed by `later` (a stage that started where this one ended): its steps
-        continue this one's count, its first frame (this one's last code again) is dropped."""
+        continue this one's count, its first frame (this one's last code again) is dropped.
+        Stages with different numbers of pairs are padded to the larger with zeros (`counts`)."""
         if later.dws.shape[1:] != self.dws.shape[1:]:
             raise ValueError(
                 f"cannot chain trajectories of W+ shape {tuple(self.dws.shape[1:])} and {tuple(later.dws.shape[1:])}: the stages use different generators"
             )
-        if later.handles.shape[1] != self.handles.shape[1]:
-            later_handles = later.handles.shape[1]
-            raise ValueError(
-                f"cannot chain trajectories of {self.handles.shape[1]} and {later_handles} points: give both stages the same number of pairs"
-            )
         rest = slice(1, None)
         offset = self.steps[-1]
         dws = later.ws_start + later.dws[rest] - self.ws_start
+        n = max(self.handles.shape[1], later.handles.shape[1])
+        counts = torch.cat([self.stage_counts(), later.stage_counts()])
         return _bounded(Trajectory(
             steps=torch.cat([self.steps, later.steps[rest] + offset]),
             ws_start=self.ws_start,
             dws=torch.cat([self.dws, dws]),
-            handles=torch.cat([self.handles, later.handles[rest]]),
-            targets=torch.cat([self.targets, later.targets[rest]]),
-            distances=torch.cat([self.distances, later.distances[rest]]),
+            handles=torch.cat([_pad(self.handles, n), _pad(later.handles[rest], n)]),
+            targets=torch.cat([_pad(self.targets, n), _pad(later.targets[rest], n)]),
+            distances=torch.cat([_pad(self.distances, n), _pad(later.distances[rest], n)]),
             stages=torch.cat([self.stages, later.stages[rest] + self.stages[-1] + 1]),
             masks=_chained_masks(self, later),
+            counts=None if bool((counts == n).all()) else counts,
         ))  # fmt: skip
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """Its fields as named CPU tensors (a sidecar's content); `from_tensors` reads them back."""
         named = {name: getattr(self, name).detach().cpu().contiguous() for name in _FIELDS}
-        if self.masks is not None:
-            named["masks"] = self.masks.detach().cpu().contiguous()
+        for name in _OPTIONAL:
+            if getattr(self, name) is not None:
+                named[name] = getattr(self, name).detach().cpu().contiguous()
         return named
 
     @classmethod
@@ -95,7 +120,9 @@ class Trajectory:
             raise ValueError(
                 f"{where}: not a trajectory (missing {missing}); save it with Trajectory.save"
             )
-        trajectory = cls(**{name: data[name] for name in _FIELDS}, masks=data.get("masks"))
+        trajectory = cls(
+            **{name: data[name] for name in _FIELDS}, masks=data.get("masks"), counts=data.get("counts")
+        )
         _check_shapes(trajectory, where)
         return trajectory
 
@@ -115,6 +142,15 @@ class Trajectory:
 
 
 _FIELDS = ("steps", "ws_start", "dws", "handles", "targets", "distances", "stages")
+_OPTIONAL = ("masks", "counts")
+
+
+def _pad(points: torch.Tensor, n: int) -> torch.Tensor:
+    """`points` [F, m, ...] with zero rows up to n pairs."""
+    if points.shape[1] == n:
+        return points
+    pad = torch.zeros(points.shape[0], n - points.shape[1], *points.shape[2:], dtype=points.dtype)
+    return torch.cat([points, pad], dim=1)
 
 
 def _check_shapes(t: Trajectory, where: str) -> None:
@@ -139,6 +175,13 @@ def _check_shapes(t: Trajectory, where: str) -> None:
         raise ValueError(
             f"{where}: trajectory masks have shape {tuple(t.masks.shape)}, expected {(stages, MASK_GRID, MASK_GRID)}"
         )
+    if t.counts is not None:
+        if tuple(t.counts.shape) != (stages,):
+            raise ValueError(
+                f"{where}: trajectory counts have shape {tuple(t.counts.shape)}, expected {(stages,)}"
+            )
+        if stages and not (1 <= int(t.counts.min()) and int(t.counts.max()) <= points):
+            raise ValueError(f"{where}: each stage's count of pairs must be 1 to {points}")
 
 
 def mask_grid(mask: torch.Tensor | None) -> torch.Tensor | None:
@@ -229,5 +272,6 @@ def _bounded(trajectory: Trajectory) -> Trajectory:
                 for name in _FIELDS
             ),
             masks=trajectory.masks,
+            counts=trajectory.counts,
         )
     return trajectory

@@ -19,7 +19,7 @@ METADATA = {"format": "nodegraph trajectory", "version": "1"}
 # The one dtype each tensor of the file must have (safetensors' names).
 DTYPES = {
     "steps": "I64", "stages": "I64", "ws_start": "F32", "dws": "F32",
-    "handles": "F32", "targets": "F32", "distances": "F32", "masks": "BOOL",
+    "handles": "F32", "targets": "F32", "distances": "F32", "masks": "BOOL", "counts": "I64",
 }  # fmt: skip
 _TORCH_DTYPES = {"F32": torch.float32, "I64": torch.int64, "BOOL": torch.bool}
 MAX_COORDINATE = 1e6  # |x|, |y| of a handle or target and a distance, in pixels

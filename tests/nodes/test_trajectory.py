@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import torch
+from PIL import Image
 
 from nodes.gan import load_generator
 from nodes.trajectory import Trajectory, TrajectoryRecorder
@@ -32,6 +33,33 @@ def test_second_stage_trajectory_continues_the_first(tiny_checkpoint, tmp_path):
     assert film.stages.tolist() == [0, 0, 0, 1, 1]
     assert film.targets[-1, 0].tolist() == [20.0, 16.0]
     assert torch.allclose(film.ws(len(film) - 1), g.value("stage2", "latent").ws, atol=1e-6)
+
+
+def test_stages_with_different_numbers_of_pairs_chain_into_one_film(tiny_checkpoint, tmp_path):
+    g = chain(tiny_checkpoint, steps=2)
+    g.connect("stage1", "trajectory", "stage2", "trajectory")
+    g.set("stage2_points", points=[{"handle": [20, 20], "target": [20, 16]}, {"handle": [8, 24], "target": [10, 24]}])  # fmt: skip
+    g.set("stage1", trajectory_every=1)
+    g.set("stage2", trajectory_every=1)
+    anim = g.add("ExportAnimation", id="anim", path="film.gif")
+    g.connect("generator", "generator", anim, "generator")
+    g.connect("stage2", "trajectory", anim, "trajectory")
+    g.evaluate(outputs=["anim"], output_dir=tmp_path)
+    film = g.value("stage2", "trajectory")
+    assert film.stages.tolist() == [0, 0, 0, 1, 1] and film.counts.tolist() == [1, 2]
+    assert film.points(0) == ([(12.0, 12.0)], [(16.0, 12.0)])
+    handles, targets = film.points(4)
+    assert targets == [(20.0, 16.0), (10.0, 24.0)] and len(handles) == 2
+    assert film.distances_of(2).shape == (1,) and film.distances_of(4).shape == (2,)
+    with Image.open(tmp_path / "film.gif") as im:
+        assert im.n_frames == 5
+    film.save(tmp_path / "t.trajectory.safetensors")
+    again = Trajectory.load(tmp_path / "t.trajectory.safetensors")
+    assert again.counts.equal(film.counts) and again.points(4) == film.points(4)
+    g.set("stage1_points", points=[{"handle": [12, 12], "target": [16, 12]}, {"handle": [6, 6], "target": [6, 8]}])  # fmt: skip
+    g.set("stage2_points", points=[{"handle": [20, 20], "target": [20, 16]}])
+    fewer_later = g.value("stage2", "trajectory")  # 2 pairs, then 1
+    assert fewer_later.counts.tolist() == [2, 1] and len(fewer_later.points(4)[0]) == 1
 
 
 def test_stopped_drag_keeps_its_trajectory_up_to_the_stopped_step(tiny_checkpoint):

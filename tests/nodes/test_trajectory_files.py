@@ -146,6 +146,8 @@ HOSTILE = {
     "an extra tensor": (lambda: {**small(), "payload": torch.zeros(3)}, "holds tensors ['payload']"),
     "steps going back": (lambda: {**small(), "steps": torch.tensor([0, 5, 2])}, "steps must count up from 0"),
     "a stage past its masks": (lambda: {**small(), "stages": torch.tensor([0, 0, 1]), "masks": torch.ones(1, MASK_GRID, MASK_GRID, dtype=torch.bool)}, "masks have shape (1, 128, 128), expected (2, 128, 128)"),
+    "a stage's count past its pairs": (lambda: {**small(), "counts": torch.tensor([2])}, "each stage's count of pairs must be 1 to 1"),
+    "a count per frame, not per stage": (lambda: {**small(), "counts": torch.ones(3, dtype=torch.long)}, "counts have shape (3,), expected (1,)"),
 }  # fmt: skip
 
 
@@ -188,11 +190,11 @@ def test_the_largest_film_of_an_18_by_512_model_fits_the_byte_bound(tmp_path):
     largest = Trajectory(
         steps, torch.zeros(1, 18, 512), torch.zeros(frames, 18, 512), torch.zeros(frames, points, 2),
         torch.zeros(frames, points, 2), torch.zeros(frames, points), steps.clone(),
-        torch.ones(frames, MASK_GRID, MASK_GRID, dtype=torch.bool),
+        torch.ones(frames, MASK_GRID, MASK_GRID, dtype=torch.bool), torch.arange(1, frames + 1),
     )  # fmt: skip
     largest.save(tmp_path / "big.trajectory.safetensors")
     size = (tmp_path / "big.trajectory.safetensors").stat().st_size
-    assert 14_983_168 < size <= MAX_TRAJECTORY_BYTES
+    assert 14_985_216 < size <= MAX_TRAJECTORY_BYTES
     assert same(Trajectory.load(tmp_path / "big.trajectory.safetensors"), largest)
 
 
