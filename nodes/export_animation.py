@@ -26,7 +26,9 @@ from .types import GENERATOR, image_to_uint8
 ANIMATION_FORMATS = {".webp": "WEBP", ".gif": "GIF", ".png": "PNG", ".mp4": "MP4"}
 VIDEO_EXTRA = 'MP4 needs the optional extra "video" (imageio with imageio-ffmpeg): pip install "nodegraph[video]"'
 BATCH = 8  # frames per synthesis call
-HANDLE, TARGET, TRACKED_LINE = (255, 50, 50), (60, 120, 255), (255, 255, 255)
+# Handles red (a ring where the stage started, a line along the tracked path, a dot where tracking
+# has the handle at this frame), targets blue, a white line from each handle to its target.
+HANDLE, TARGET, TO_TARGET = (255, 50, 50), (60, 120, 255), (255, 255, 255)
 MASK_OUTLINE = (250, 210, 60)
 
 
@@ -51,7 +53,7 @@ class ExportAnimationNode(Node):
         Param("path", "path", "out/drag.webp", writes=True, doc=".webp, .gif, .png (animated, carries the project) or .mp4 (extra 'video'); relative paths are under the project folder"),
         Param("fps", int, 10, min=1, max=60, doc="frames per second"),
         Param("every", int, 1, min=1, max=1000, doc="every N-th recorded frame (the last always)"),
-        Param("overlay", bool, True, doc="draw handles (red), targets (blue) and the mask's outline (yellow)"),
+        Param("overlay", bool, True, doc="draw handles (red ring: the stage's start; red line: the tracked path; red dot: the tracked point now), targets (blue) and the mask's outline (yellow)"),
         Param("hold_last", float, 1.0, min=0.0, max=60.0, doc="seconds the last frame stays"),
         Param("size", int, 0, min=0, max=4096, doc="output width and height in px; 0 = the generator's"),
         Param("overwrite", bool, False, doc="replace a file that nodegraph did not write"),
@@ -174,8 +176,11 @@ def render_frames(
 
 
 def draw_overlay(pil, trajectory: Trajectory, index: int, resolution: int) -> None:
-    """Frame `index`'s mask outline (its stage's region that may change, yellow), then each
-    handle (red) joined to its target (blue), on `pil` (the frame, maybe resized from `resolution`)."""
+    """Frame `index`'s mask outline (its stage's region that may change, yellow), then for each
+    pair: where its handle was at the stage's first frame (a red ring), the path tracking took
+    from there to this frame (a red line through the recorded tracked points), the tracked point
+    now (a red dot) joined to its target (blue dot) by a white line; on `pil` (the frame, maybe
+    resized from `resolution`)."""
     from PIL import ImageDraw
 
     region = trajectory.mask(index)
@@ -183,10 +188,22 @@ def draw_overlay(pil, trajectory: Trajectory, index: int, resolution: int) -> No
         _draw_outline(pil, region)
     draw = ImageDraw.Draw(pil)
     scale = pil.width / resolution
+
+    def px(x: float, y: float) -> tuple[float, float]:
+        return (x + 0.5) * scale - 0.5, (y + 0.5) * scale - 0.5
+
     r = max(2.0, pil.width / 64)
-    for (hx, hy), (tx, ty) in zip(*trajectory.points(index)):
-        hx, hy, tx, ty = ((v + 0.5) * scale - 0.5 for v in (hx, hy, tx, ty))
-        draw.line([(hx, hy), (tx, ty)], fill=TRACKED_LINE, width=1)
+    handles, targets = trajectory.points(index)
+    tracked = trajectory.handles[trajectory.stage_first(index) : index + 1, : len(handles)].tolist()
+    for p in range(len(handles)):
+        path = [px(*frame[p]) for frame in tracked]
+        if len(path) > 1:
+            draw.line(path, fill=HANDLE, width=1)
+        (sx, sy) = path[0]
+        draw.ellipse([sx - r, sy - r, sx + r, sy + r], outline=HANDLE, width=1)
+    for handle, target in zip(handles, targets):
+        (hx, hy), (tx, ty) = px(*handle), px(*target)
+        draw.line([(hx, hy), (tx, ty)], fill=TO_TARGET, width=1)
         draw.ellipse([tx - r, ty - r, tx + r, ty + r], fill=TARGET)
         draw.ellipse([hx - r, hy - r, hx + r, hy + r], fill=HANDLE)
 

@@ -57,6 +57,11 @@ class Trajectory:
         region = self.masks[int(self.stages[index])]
         return None if bool(region.all()) else region
 
+    def stage_first(self, index: int) -> int:
+        """The first frame of frame `index`'s stage (in a chained film, after the first stage,
+        its first recorded step: the step-0 frame is the previous stage's last)."""
+        return int((self.stages == self.stages[index]).nonzero()[0])
+
     def count(self, index: int) -> int:
         """How many point pairs frame `index`'s stage has."""
         if self.counts is None:

@@ -9,7 +9,8 @@ from PIL import Image
 
 from nodegraph import Graph, ProjectError
 from nodes import export_animation
-from nodes.export_animation import MASK_OUTLINE, outline
+from nodes.export_animation import HANDLE, MASK_OUTLINE, TARGET, TO_TARGET, draw_overlay, outline
+from nodes.trajectory import Trajectory
 from tests.nodes.test_drag_chain import chain
 
 
@@ -135,3 +136,45 @@ def test_nodegraph_run_shows_the_film_s_progress_bar(tiny_checkpoint, tmp_path, 
     err = capsys.readouterr().err
     assert "anim0:   0%" in err and "0/5" in err and "5/5" in err and "rendering frames" in err
     assert (out / "film.gif").exists()
+
+
+def walk(stages: list[int]) -> Trajectory:
+    """A hand-made film on a 64 px image: one handle walking right along y = 32 by 6 px a frame
+    (from x = 10), its target at (50, 32); `stages` numbers each frame's stage."""
+    frames = len(stages)
+    handles = torch.tensor([[[10.0 + 6 * i, 32.0]] for i in range(frames)])
+    return Trajectory(
+        steps=torch.arange(frames), ws_start=torch.zeros(1, 2, 4), dws=torch.zeros(frames, 2, 4),
+        handles=handles, targets=torch.tensor([[[50.0, 32.0]]] * frames),
+        distances=torch.ones(frames, 1), stages=torch.tensor(stages),
+    )  # fmt: skip
+
+
+def overlay(trajectory: Trajectory, index: int) -> np.ndarray:
+    pil = Image.new("RGB", (64, 64))
+    draw_overlay(pil, trajectory, index, 64)
+    return np.array(pil)
+
+
+def colour(pixels: np.ndarray, x: int, y: int) -> tuple:
+    return tuple(int(v) for v in pixels[y, x])
+
+
+def test_the_overlay_draws_the_start_ring_the_tracked_path_and_the_tracked_point():
+    trajectory = walk([0, 0, 0, 0])  # the handle at x = 10, 16, 22, 28
+    start = overlay(trajectory, 0)
+    assert colour(start, 13, 32) == TO_TARGET  # only the line to the target
+    last = overlay(trajectory, 3)
+    assert colour(last, 13, 32) == colour(last, 19, 32) == HANDLE  # the tracked path
+    assert colour(last, 28, 32) == HANDLE and colour(last, 50, 32) == TARGET  # dots now
+    assert colour(last, 39, 32) == TO_TARGET  # handle to target
+    ring = [colour(last, 10, 30), colour(last, 10, 34), colour(last, 8, 32)]
+    assert ring == [HANDLE] * 3 and colour(last, 10, 31) == (0, 0, 0)  # hollow: a ring of r 2
+
+
+def test_a_later_stage_draws_its_own_path_from_its_own_start():
+    trajectory = walk([0, 0, 1, 1])  # stage 2 starts at frame 2, x = 22
+    assert trajectory.stage_first(3) == 2 and trajectory.stage_first(1) == 0
+    pixels = overlay(trajectory, 3)
+    assert colour(pixels, 13, 32) == (0, 0, 0)  # stage 1's path is not drawn
+    assert colour(pixels, 25, 32) == HANDLE and colour(pixels, 22, 30) == HANDLE
