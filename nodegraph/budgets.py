@@ -31,6 +31,12 @@ MAX_TRAJECTORY_HEADER_BYTES = 64 * 1024  # its JSON header (nine tensors and the
 # --- PNG chunks (nodegraph/png_text.py) --------------------------------------------------------
 MAX_PNG_CHUNKS = 100_000  # chunks looked at before the text we want (a 4096^2 PNG has ~2,000)
 
+# --- WebP chunks (nodegraph/webp_xmp.py) --------------------------------------------------------
+MAX_WEBP_CHUNKS = 100_000  # RIFF chunks looked at before the XMP (a 256-frame film has ~260)
+# The XMP packet: a project's JSON (at most MAX_PROJECT_BYTES) zlib-compressed then base64
+# (4/3; compression never adds more than a few bytes a 16 KiB block), plus the packet's own text.
+MAX_XMP_BYTES = MAX_PROJECT_BYTES * 4 // 3 + 64 * 1024
+
 # --- checkpoints (nodes/gan/load_budget.py) ----------------------------------------------------
 MAX_ARRAY_ELEMENTS = 1_000_000  # numpy arrays one pickle declares by shape alone (real ones: 0)
 MAX_TENSOR_ELEMENTS = 1 << 29  # tensor storages of one checkpoint together (2 GiB of float32)

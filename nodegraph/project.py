@@ -37,6 +37,7 @@ from nodegraph.serialise import (
     tensor_bytes,
 )
 from nodegraph.trust import Permissions
+from nodegraph.webp_xmp import project_xmp, read_project
 
 if TYPE_CHECKING:
     from PIL.PngImagePlugin import PngInfo
@@ -123,7 +124,7 @@ def _is_our_sidecar(path: Path) -> bool:
 
 # --- reading -------------------------------------------------------------------------------
 def load(path: str | Path, registry: Registry | None = None) -> Graph:
-    """Reads a project file (or a PNG with an embedded project); any fault is a ProjectError."""
+    """Reads a project file (or a PNG or WebP with an embedded project); any fault is a ProjectError."""
     path = Path(path)
     try:
         with open_regular(path) as f:
@@ -131,10 +132,15 @@ def load(path: str | Path, registry: Registry | None = None) -> Graph:
         if head[:8] == b"\x89PNG\r\n\x1a\n":
             return load_from_png(path, registry)
         image = _image_kind(head)
+        if image == "a WebP image":
+            text = read_project(path, MAX_PROJECT_BYTES)
+            if text is not None:
+                return _from_image(text, path, registry)
         if image is not None:
             raise ProjectError(
                 f"is {image}, which carries no project (docs/PROJECTS.md, 'Animations'); "
-                "open the .ngproj.json or a PNG that Export or ExportAnimation wrote",
+                "open the .ngproj.json, a PNG that Export or ExportAnimation wrote, "
+                "or an animated WebP that ExportAnimation wrote",
                 str(path),
             )
         raw = read_regular(path, MAX_PROJECT_BYTES, "project file")
@@ -402,6 +408,19 @@ def load_from_png(path: str | Path, registry: Registry | None = None) -> Graph:
         raise ProjectError(
             f"the image has no embedded project (PNG text chunk {PNG_KEY!r})", str(path)
         )
-    graph = from_json(text[PNG_KEY], registry, source=str(path))
+    return _from_image(text[PNG_KEY], path, registry)
+
+
+def _from_image(text: str, path: Path, registry: Registry | None) -> Graph:
+    """The project embedded in an image (PNG or WebP) as a graph with no permissions (a graph
+    from a file starts with none: the trust rule); relative paths resolve next to the image."""
+    graph = from_json(text, registry, source=str(path))
     graph.base_dir = str(path.resolve().parent)
     return graph
+
+
+# --- WebP ----------------------------------------------------------------------------------
+def project_webp_xmp(project: dict[str, Any], node_id: str | None = None) -> bytes:
+    """The XMP packet that embeds a project in a WebP (nodegraph/webp_xmp.py), for
+    ExportAnimation: `img.save(p, format="WEBP", xmp=...)`."""
+    return project_xmp(json.dumps(project, separators=(",", ":")), node_id)

@@ -21,9 +21,11 @@ from .export import MARKER, check_target
 from .trajectory import TRAJECTORY, Trajectory
 from .types import GENERATOR, image_to_uint8
 
-# Suffix -> format. The animated PNG carries the project (its text chunk, as Export's PNG);
-# WebP, GIF and MP4 carry only nodegraph's marker (docs/PROJECTS.md, "Animations").
+# Suffix -> format. The animated PNG carries the project (its text chunk, as Export's PNG) and
+# so does the animated WebP (its XMP chunk); GIF and MP4 carry only nodegraph's marker
+# (docs/PROJECTS.md, "Animations").
 ANIMATION_FORMATS = {".webp": "WEBP", ".gif": "GIF", ".png": "PNG", ".mp4": "MP4"}
+CARRIES_PROJECT = ("PNG", "WEBP")
 VIDEO_EXTRA = 'MP4 needs the optional extra "video" (imageio with imageio-ffmpeg): pip install "nodegraph[video]"'
 BATCH = 8  # frames per synthesis call
 # Handles red (a ring where the stage started, a line along the tracked path, a dot where tracking
@@ -46,11 +48,11 @@ class FilmOptions:
 class ExportAnimationNode(Node):
     type_name = "ExportAnimation"
     category = "Output"
-    doc = "Writes a drag's trajectory as an animated WebP, GIF, PNG (carries the project) or MP4 (each frame costs a synthesis)."
+    doc = "Writes a drag's trajectory as an animated WebP or PNG (both carry the project), GIF or MP4 (each frame costs a synthesis)."
     inputs = [Input("generator", GENERATOR), Input("trajectory", TRAJECTORY)]
     outputs = [Output("path", "PATH", "the animation written")]
     params = [
-        Param("path", "path", "out/drag.webp", writes=True, doc=".webp, .gif, .png (animated, carries the project) or .mp4 (extra 'video'); relative paths are under the project folder"),
+        Param("path", "path", "out/drag.webp", writes=True, doc=".webp or .png (animated, carry the project), .gif or .mp4 (extra 'video'); relative paths are under the project folder"),
         Param("fps", int, 10, min=1, max=60, doc="frames per second"),
         Param("every", int, 1, min=1, max=1000, doc="every N-th recorded frame (the last always)"),
         Param("overlay", bool, True, doc="draw handles (red ring: the stage's start; red line: the tracked path; red dot: the tracked point now), targets (blue) and the mask's outline (yellow)"),
@@ -63,12 +65,12 @@ class ExportAnimationNode(Node):
 
     @classmethod
     def planned_writes(cls, params: dict, project_bytes, linked=frozenset()) -> tuple[int, int]:
-        """One file; an animated PNG embeds the project."""
-        return 1, project_bytes() if _suffix_format(params["path"]) == "PNG" else 0
+        """One file; an animated PNG or WebP embeds the project."""
+        return 1, project_bytes() if _suffix_format(params["path"]) in CARRIES_PROJECT else 0
 
     def impure_key(self, params: dict) -> str:
         key = f"output folder {self.ctx.output_dir}"
-        if _suffix_format(params["path"]) == "PNG":
+        if _suffix_format(params["path"]) in CARRIES_PROJECT:
             project = json.dumps(self.ctx.project_json(), sort_keys=True).encode()
             key += f"; embedded project sha256={hashlib.sha256(project).hexdigest()[:16]}"
         return key
@@ -81,7 +83,7 @@ class ExportAnimationNode(Node):
         options = FilmOptions(
             params["fps"], params["every"], params["overlay"], params["hold_last"], params["size"]
         )
-        project = ctx.project_json() if fmt == "PNG" else None
+        project = ctx.project_json() if fmt in CARRIES_PROJECT else None
         data = encode_film(generator, trajectory, fmt, options, project, ctx.node_id, ctx)
         ctx.write_output(path, data)
         ctx.wrote(path)
@@ -132,7 +134,8 @@ def save_film(
     atomically; the format from the suffix. ValueError for an unknown suffix or a missing extra."""
     path = Path(path)
     fmt = animation_format(path, "Save animation")
-    atomic_write(path, encode_film(G, trajectory, fmt, options, project if fmt == "PNG" else None))
+    project = project if fmt in CARRIES_PROJECT else None
+    atomic_write(path, encode_film(G, trajectory, fmt, options, project))
     return path
 
 
@@ -231,7 +234,7 @@ def encode_animation(
     frames: list, fmt: str, fps: int, hold_last: float, project=None, node_id=None
 ) -> bytes:
     """The frames at `fps`, the last held `hold_last` seconds longer, with nodegraph's marker
-    (and, in a PNG, the project) as the format allows."""
+    (and, in a PNG or WebP, the project) as the format allows."""
     if fmt == "MP4":
         return _encode_mp4(frames, fps, hold_last)
     frame_ms = round(1000 / fps)
@@ -246,12 +249,16 @@ def encode_animation(
         kwargs["pnginfo"] = info
     elif fmt == "GIF":
         kwargs["comment"] = MARKER.encode()
-    else:  # WebP: the marker in EXIF's Software tag, as Export's WebP
+    else:  # WebP: the marker in EXIF's Software tag, as Export's WebP; the project in XMP
         from PIL import Image
+
+        from nodegraph.project import project_webp_xmp
 
         exif = Image.Exif()
         exif[0x0131] = MARKER
         kwargs["exif"] = exif.tobytes()
+        if project is not None:
+            kwargs["xmp"] = project_webp_xmp(project, node_id)
     buffer = io.BytesIO()
     frames[0].save(buffer, format=fmt, **kwargs)
     return buffer.getvalue()

@@ -1,6 +1,6 @@
-"""Files: New, Open (projects and PNGs that Export wrote), Save, Save As, recent files, and
-the prompt before unsaved changes are lost. Recent files live in
-$NODEGRAPH_CONFIG_DIR/recent.json (default ~/.config/nodegraph)."""
+"""Files: New, Open (projects, PNGs that Export wrote and animated WebPs that ExportAnimation
+wrote), Save, Save As, recent files, and the prompt before unsaved changes are lost. Recent
+files live in $NODEGRAPH_CONFIG_DIR/recent.json (default ~/.config/nodegraph)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ class Files:
         self.guard(start)
 
     def open(self, path: str | os.PathLike, confirm: bool = True) -> bool:
-        """Opens a project file or a PNG with an embedded project; False (and a status) on failure."""
+        """Opens a project file or a PNG or WebP with an embedded project; False (and a status) on failure."""
         if confirm and self.editor.graph.dirty:
             self.guard(lambda: self.open(path, confirm=False))
             return False
@@ -172,11 +172,12 @@ class Files:
             width=720,
             height=440,
             modal=True,
-            label="Open project or PNG",
+            label="Open project, PNG or WebP",
         ) as self.open_dialog:
-            dpg.add_file_extension("Projects and PNGs{.json,.png}")
+            dpg.add_file_extension("Projects and images{.json,.png,.webp}")
             dpg.add_file_extension(".json")
             dpg.add_file_extension(".png")
+            dpg.add_file_extension(".webp")
             dpg.add_file_extension(".*")
         # Save As is a plain name field: Dear PyGui's file dialog drops the dots of a default
         # name and glues its filter onto a typed one (untitledngprojjson, mine.*.ngproj.json).

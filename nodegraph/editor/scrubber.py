@@ -135,7 +135,7 @@ class Scrubber:
         with dpg.window(
             label="Save animation", modal=True, show=False, width=560, no_resize=True
         ) as self.save_dialog:
-            dpg.add_text("File (.webp, .gif, .png with the project, or .mp4):")
+            dpg.add_text("File (.webp or .png, both with the project; .gif or .mp4):")
             self.save_name = dpg.add_input_text(width=-1, on_enter=True, callback=self._saved)
             with dpg.group(horizontal=True):
                 self.save_ok = dpg.add_button(label="Save", width=100, callback=self._saved)
@@ -302,7 +302,7 @@ class Scrubber:
 
     def save_to(self, path: str) -> None:
         """Writes the film to `path` in the background (the user chose it: the trust rule's
-        limits are for paths a project names); an animated PNG carries the project."""
+        limits are for paths a project names); an animated PNG or WebP carries the project."""
         if self.film is None:
             return
         self.editor.status(f"saving the animation {path} (a synthesis per frame)...")

@@ -119,3 +119,18 @@ def test_save_animation_to_an_unknown_format_says_which_suffixes(editor, ran, tm
     pump(editor, 2)
     assert not (tmp_path / "drag.bmp").exists()
     assert "drag.bmp" in editor.status_message and ".gif" in editor.status_message
+
+
+def test_a_saved_webp_film_reopens_in_the_editor_as_its_project(editor, ran, tmp_path):
+    scrub = editor.scrubber
+    nodes = set(editor.graph.nodes)
+    scrub.saved = None
+    scrub.save_to(str(tmp_path / "drag.webp"))
+    wait_until(editor, lambda: scrub.saved is not None, what="the animation written")
+    with Image.open(tmp_path / "drag.webp") as film:
+        assert film.format == "WEBP" and b"nodegraph:project" in film.info["xmp"]
+    editor.graph.mark_clean()  # no prompt: open at once
+    assert editor.files.open(tmp_path / "drag.webp"), editor.status_message
+    assert set(editor.graph.nodes) == nodes and editor.graph.path is None
+    assert editor.title.startswith("drag.webp (project from an image)")
+    assert not editor.graph.permissions.write_outside

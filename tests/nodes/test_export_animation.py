@@ -49,14 +49,67 @@ def test_animated_png_decodes_and_reopens_as_its_project(tiny_checkpoint, tmp_pa
     assert not again.permissions.write_outside and not again.permissions.overwrite_foreign
 
 
-@pytest.mark.parametrize("suffix, kind", [("webp", "a WebP image"), ("gif", "a GIF image")])
-def test_webp_and_gif_animations_are_refused_as_projects_with_the_reason(
+def test_animated_webp_decodes_and_reopens_as_its_project_with_no_permissions(
+    tiny_checkpoint, tmp_path
+):
+    from nodegraph.trust import TrustError
+
+    g = film(tiny_checkpoint, "film.webp", size=64)
+    g.add("Export", id="outside", path="../outside.png")  # not run here: the reopened graph's
+    g.connect("stage2", "image", "outside", "image")  # run must refuse it
+    assert g.permissions.write_outside  # a graph built in code may write where it likes
+    g.evaluate(outputs=["anim0"], output_dir=tmp_path)
+    with Image.open(tmp_path / "film.webp") as im:  # libwebp merges frames that barely differ
+        assert im.format == "WEBP" and 1 <= im.n_frames <= 5 and im.size == (64, 64)
+        assert b"nodegraph:project" in im.info["xmp"]
+        durations = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            im.load()
+            durations.append(im.info["duration"])
+        assert sum(durations) == 5 * 100 + 500  # 5 frames at 10 fps, the last held 0.5 s
+    again = Graph.load(tmp_path / "film.webp")
+    assert set(again.nodes) == set(g.nodes) and again.path is None
+    assert again.params("anim0")["path"] == "film.webp"
+    assert not again.permissions.write_outside and not again.permissions.overwrite_foreign
+    with pytest.raises(TrustError, match="outside"):
+        again.evaluate(output_dir=tmp_path / "run")
+    assert not (tmp_path / "outside.png").exists()
+
+
+def test_a_webp_project_changes_re_export_it_and_count_in_the_plan(tiny_checkpoint, tmp_path):
+    from nodes.export_animation import ExportAnimationNode
+
+    assert ExportAnimationNode.planned_writes({"path": "a.webp"}, lambda: 1234) == (1, 1234)
+    assert ExportAnimationNode.planned_writes({"path": "a.gif"}, lambda: 1234) == (1, 0)
+    g = film(tiny_checkpoint, "film.webp", "film.gif")
+    g.evaluate(outputs=["anim0", "anim1"], output_dir=tmp_path)
+    g.add("Mask", id="unused", size=32)  # the project changes, not the film
+    report = g.evaluate(outputs=["anim0", "anim1"], output_dir=tmp_path)
+    assert "anim0" in report.computed and "anim1" in report.cached
+    assert "unused" in Graph.load(tmp_path / "film.webp").nodes
+
+
+@pytest.mark.parametrize("suffix, kind", [("gif", "a GIF image"), ("jpg", "a JPEG image")])
+def test_gif_and_a_still_image_are_refused_as_projects_with_the_reason(
     tiny_checkpoint, tmp_path, suffix, kind
 ):
-    g = film(tiny_checkpoint, f"film.{suffix}")
-    g.evaluate(outputs=["anim0"], output_dir=tmp_path)
+    g = film(tiny_checkpoint, "film.gif")
+    g.add("Export", id="still", path="still.jpg")
+    g.connect("stage2", "image", "still", "image")
+    g.evaluate(outputs=["anim0", "still"], output_dir=tmp_path)
+    name = "film.gif" if suffix == "gif" else "still.jpg"
     with pytest.raises(ProjectError, match=f"is {kind}, which carries no project"):
-        Graph.load(tmp_path / f"film.{suffix}")
+        Graph.load(tmp_path / name)
+
+
+def test_a_still_webp_from_export_is_refused_as_a_project(tiny_checkpoint, tmp_path):
+    g = film(tiny_checkpoint)
+    g.add("Export", id="still", path="still.webp")
+    g.connect("stage2", "image", "still", "image")
+    g.evaluate(outputs=["still"], output_dir=tmp_path)
+    with pytest.raises(ProjectError, match="is a WebP image, which carries no project"):
+        Graph.load(tmp_path / "still.webp")
 
 
 def test_each_format_is_written_again_over_its_own_file(tiny_checkpoint, tmp_path):
