@@ -68,3 +68,50 @@ def test_example_drags_bring_handles_close_to_targets(name, tmp_path):
         before, after = handle_distances(graph, node.id)
         # Most of the way, or within a pixel of the stop radius (2 px at 128 px).
         assert after < 0.5 * before or after <= 3.0, f"{node.id}: {before:.1f}px -> {after:.1f}px"
+
+
+def _frames(path: Path) -> tuple[list[np.ndarray], list[int]]:
+    with Image.open(path) as im:
+        frames, durations = [], []
+        for i in range(im.n_frames):
+            im.seek(i)
+            im.load()
+            frames.append(np.asarray(im.convert("RGB"), dtype=np.float32))
+            durations.append(im.info["duration"])
+    return frames, durations
+
+
+def _near(frame: np.ndarray, colour, x: float, y: float, box: int = 8) -> int:
+    """Pixels within `box` px of (x, y) that are within 60 of `colour` (GIF and WebP shift it)."""
+    x, y = int(round(x)), int(round(y))
+    window = frame[max(y - box, 0) : y + box + 1, max(x - box, 0) : x + box + 1]
+    return int((np.linalg.norm(window - np.array(colour, np.float32), axis=-1) < 60).sum())
+
+
+def test_two_stage_film_shows_both_stages_in_order_with_the_points_drawn(tmp_path):
+    from nodes.export_animation import HANDLE, MASK_OUTLINE, TARGET, frame_indices
+
+    graph = Graph.load(PROJECTS / "two_stage_film.ngproj.json")
+    graph.evaluate(output_dir=str(tmp_path))
+    film = graph.value("stage2", "trajectory")
+    shown = frame_indices(len(film), 2)
+    assert film.stages[shown[0]] == 0 and film.stages[shown[-1]] == 1
+    scale = 256 / 128
+
+    def px(point):
+        return [(v + 0.5) * scale - 0.5 for v in point]
+
+    for suffix in ("webp", "gif"):
+        frames, durations = _frames(tmp_path / f"two_stage.{suffix}")
+        assert frames[0].shape == (256, 256, 3)
+        assert sum(durations) == 100 * len(shown) + 1000  # 10 fps, the last held 1 s
+        if suffix == "gif":
+            assert len(frames) == len(shown)
+        first, last = frames[0], frames[-1]
+        (h1, t1), (h2, _) = film.points(shown[0]), film.points(shown[-1])
+        assert _near(first, HANDLE, *px(h1[0])) > 10 and _near(first, TARGET, *px(t1[0])) > 5
+        assert _near(last, HANDLE, *px(h2[0])) > 10  # stage 2's handle, on its target
+        assert _near(last, HANDLE, *px(h1[0]), box=4) < 3  # stage 1's points are gone
+        outline = (np.linalg.norm(frames[-1] - np.array(MASK_OUTLINE, np.float32), axis=-1) < 60).sum()
+        assert outline > 100, "stage 2's mask outline is drawn on the last frame"
+        assert (np.linalg.norm(first - np.array(MASK_OUTLINE, np.float32), axis=-1) < 60).sum() < 20
