@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from nodes.gan.model import LATENT_SPACES, NOISE_MODES
 
 TRACKING_MODES = ("nn", "subpixel", "consistent")
-METHODS = ("draggan", "guarded")  # docs/DRAG_METHODS.md
+METHODS = ("draggan", "guarded", "multiscale")  # docs/DRAG_METHODS.md
 TRACKING_NORMS = ("l2", "l1")
 OFFICIAL_LR = 0.001  # the official GUI's Adam lr (the paper reports 2e-3 for FFHQ)
 RECOMMENDATIONS_KEY = "drag_defaults"  # GeneratorConfig.extra key: {field: value} a model suggests
@@ -79,9 +79,10 @@ class DragConfig:
     field left None takes the checkpoint's recommendation (`recommended_settings`), else the
     official default below.
 
-    - `method`: 'draggan' (the paper's loop) or 'guarded' (template tracking with a confidence
+    - `method`: 'draggan' (the paper's loop), 'guarded' (template tracking with a confidence
       per handle, supervision from the template where it is low, lost handles no longer pulled;
-      `tracking` does not apply). See docs/DRAG_METHODS.md.
+      `tracking` does not apply) or 'multiscale' (guarded, tracking a wider patch on F and the
+      block below it). See docs/DRAG_METHODS.md.
     - `steps`: step budget. `lr`: Adam learning rate; default the checkpoint's recommendation,
       else the official GUI's 0.001 (the paper reports 2e-3).
     - `r1`: motion-supervision patch radius (pixels q with ||q - p|| < r1); default 3 * h / 512

@@ -31,6 +31,7 @@ def synthesize_features(
     trainable_rows: int | None = None,
     plan: CropPlan | None = None,
     memo: ModulationMemo | None = None,
+    lower: dict | None = None,
 ) -> torch.Tensor | CroppedMap:
     """F = output of synthesis block `block` ([1, C, S, S]), computing nothing above it.
 
@@ -38,17 +39,24 @@ def synthesize_features(
     drag, so the modulated convs that only use them need no style gradient, and a StyleGAN2's
     `memo` keeps their modulated weights from step to step. With a crop `plan` F is a
     CroppedMap, known on the plan's windows only. The values are those of
-    `G.synthesis(ws, stop_at_block=block)` in every case (up to float rounding)."""
+    `G.synthesis(ws, stop_at_block=block)` in every case (up to float rounding). `lower`, when
+    given, receives the maps of the blocks below as computed on the way ({block: map}; cropped
+    with the plan, holding the region of F's windows)."""
     if trainable_rows is None and plan is None:
-        return G.synthesis(ws, noise_mode=noise_mode, stop_at_block=block)[block]
+        maps = G.synthesis(ws, noise_mode=noise_mode, stop_at_block=block)
+        if lower is not None:
+            lower.update(enumerate(maps))
+        return maps[block]
     rows = block_rows(G, ws, block, trainable_rows)
     if plan is not None:
-        return synthesize_cropped(G, rows, plan, noise_mode, memo)
+        return synthesize_cropped(G, rows, plan, noise_mode, memo, lower)
     if supports_crops(G):
-        return synthesize_whole(G, rows, noise_mode, memo)
+        return synthesize_whole(G, rows, noise_mode, memo, lower)
     x = None
-    for block_module, block_ws in zip(G.synthesis.blocks(), rows):
+    for index, (block_module, block_ws) in enumerate(zip(G.synthesis.blocks(), rows)):
         x = block_module(x, block_ws, noise_mode)
+        if lower is not None:
+            lower[index] = x
     return x
 
 

@@ -69,17 +69,18 @@ class GuardedFormulation(SampledFormulation):
         crop_start_block: int | None = None,
         guard: GuardSettings | None = None,
     ):
-        self.guard = guard or GUARD  # read at run time: tests tighten it
-        self.patch = disk_offsets(cfg.r1, device=handles.device)  # [K, 2]
-        self.extra_reach = math.ceil(
-            cfg.r1
-        )  # patch matching reads a patch around each window pixel
+        self.guard = guard or self.default_guard()  # read at run time: tests tighten it
+        self.patch = disk_offsets(cfg.r1, device=handles.device)  # motion patch, [K, 2]
+        self.track_patch = disk_offsets(self.track_radius(cfg), device=handles.device)
+        # patch matching reads a patch around each window pixel
+        self.extra_reach = max(getattr(self, "extra_reach", 0), math.ceil(self.track_radius(cfg)))
         super().__init__(G, ws0, handles, keep, cfg, crop_start_block)
         with torch.no_grad():
             feat0 = self.features(ws0, handles)
             self.template = sample_as_resized(
                 feat0, handles.unsqueeze(1) + self.patch, cfg.image_size
-            )  # [N, K, C]
+            )  # T_i, the motion fallback: [N, K, C]
+            self.track_template = self.tracking_features(feat0, handles.unsqueeze(1) + self.track_patch)
             distance = self._window_distances(feat0, handles.round())
             centre = distance.shape[1] // 2
             others = torch.cat([distance[:, :centre], distance[:, centre + 1 :]], dim=1)
@@ -91,19 +92,30 @@ class GuardedFormulation(SampledFormulation):
         self.events: list[GuardEvent] = []
         self.tracks = 0  # the loop tracks once per step after the first: this count is the step
 
+    def default_guard(self) -> GuardSettings:
+        return GUARD
+
+    def track_radius(self, cfg: ResolvedConfig) -> float:
+        """Radius of the patch tracking matches: the motion patch's, r1."""
+        return cfg.r1
+
+    def tracking_features(self, feat, points: torch.Tensor) -> torch.Tensor:
+        """What tracking compares at image `points` ([..., 2]) -> [..., C]: F itself."""
+        return sample_as_resized(feat, points, self.cfg.image_size)
+
     def active(self) -> torch.Tensor:
         """The handles still pulled (and counted for convergence): those not lost."""
         return ~self.lost
 
     def _window_distances(self, feat, centres: torch.Tensor) -> torch.Tensor:
-        """D at every window position ([N, W]): the mean over the patch of the l2 (or l1) channel
-        distance to the template; inf outside the image."""
+        """D at every window position ([N, W]): the mean over the tracking patch of the l2 (or l1)
+        channel distance to the tracking template; inf outside the image."""
         size = self.cfg.image_size
         window = window_offsets(self.cfg.r2, device=centres.device)  # [W, 2]
         candidates = centres.unsqueeze(1) + window.unsqueeze(0)  # [N, W, 2]
-        points = candidates.unsqueeze(2) + self.patch.view(1, 1, -1, 2)  # [N, W, K, 2]
-        values = sample_as_resized(feat, points, size)  # [N, W, K, C]
-        diff = values - self.template.unsqueeze(1)
+        points = candidates.unsqueeze(2) + self.track_patch.view(1, 1, -1, 2)  # [N, W, K, 2]
+        values = self.tracking_features(feat, points)  # [N, W, K, C]
+        diff = values - self.track_template.unsqueeze(1)
         per_pixel = diff.norm(dim=-1) if self.cfg.tracking_norm == "l2" else diff.abs().sum(-1)
         distance = per_pixel.mean(dim=-1)
         inside = ((candidates >= 0) & (candidates <= size - 1)).all(dim=-1)

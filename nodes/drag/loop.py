@@ -120,6 +120,10 @@ class SampledFormulation:
         self.crop_start_block = crop_start_block
         self.extra_reach = getattr(self, "extra_reach", 0)  # a subclass reading farther sets it
         self.memo = ModulationMemo()  # the fixed rows' modulated weights, from step to step
+        # A subclass that reads the blocks below F sets `keeps_lower`; `lower_maps` then holds
+        # their maps ({block: map}, detached) from the latest features() call.
+        self.keeps_lower = getattr(self, "keeps_lower", False)
+        self.lower_maps: dict = {}
         with torch.no_grad():
             feat0 = self.features(ws0, handles)
         self.reference = sample_as_resized(feat0, handles, cfg.image_size)  # f_i, [N, C]
@@ -129,7 +133,8 @@ class SampledFormulation:
         """F at ws: exact inside the windows around `handles` (None: the whole map)."""
         cfg = self.cfg
         plan = self.crop_plan(handles)
-        return synthesize_features(
+        lower = {} if self.keeps_lower else None
+        feat = synthesize_features(
             self.G,
             ws,
             cfg.feature_block,
@@ -137,7 +142,11 @@ class SampledFormulation:
             trainable_rows=cfg.layers,
             plan=plan,
             memo=self.memo,
+            lower=lower,
         )
+        if lower is not None:
+            self.lower_maps = {block: value.detach() for block, value in lower.items()}
+        return feat
 
     def crop_plan(self, handles: torch.Tensor | None) -> CropPlan | None:
         """The cropped synthesis of one step around `handles`, or None for the whole map."""
@@ -211,6 +220,10 @@ def formulation_of(config: DragConfig | None) -> Callable[..., Formulation]:
     method = (config or DragConfig()).method
     if method == "draggan":
         return SampledFormulation
+    if method == "multiscale":
+        from .multiscale import MultiscaleFormulation
+
+        return MultiscaleFormulation
     from .guarded import GuardedFormulation
 
     return GuardedFormulation

@@ -210,13 +210,16 @@ def synthesize_cropped(
     plan: CropPlan,
     noise_mode: str = "const",
     memo: ModulationMemo | None = None,
+    lower: dict[int, torch.Tensor | CroppedMap] | None = None,
 ) -> CroppedMap:
     """F of plan.feature_block on the plan's windows, exact there.
 
     `block_ws[b]` holds block b's W+ rows ([1, num_conv, w_dim]) and `memo` keeps modulated
-    weights, as SynthesisBlock.forward takes them."""
+    weights, as SynthesisBlock.forward takes them. `lower`, when given, receives the maps of the
+    blocks below as they were computed on the way (whole below plan.start_block, else cropped to
+    the windows the block above read: they hold the region of the feature block's windows)."""
     blocks = G.synthesis.blocks()
-    x = synthesize_whole(G, block_ws[: plan.start_block], noise_mode, memo)
+    x = synthesize_whole(G, block_ws[: plan.start_block], noise_mode, memo, lower)
     cropped = range(plan.start_block, plan.feature_block + 1)
     # One noise draw per layer and synthesis, shared by the crops ('random' mode).
     noises = {
@@ -226,25 +229,34 @@ def synthesize_cropped(
         ]
         for b in cropped
     }
-    size = blocks[plan.feature_block].resolution
-    pieces = []
+    pieces: dict[int, list] = {b: [] for b in cropped}
     for group in plan.groups:
         h = read_windows(x, group.blocks[plan.start_block].inputs)
         for b in cropped:
             h = _block_on_windows(
                 blocks[b], h, block_ws[b], group.blocks[b], noises[b], b < plan.feature_block, memo
             )
-        pieces += _inside_parts(h, group.blocks[plan.feature_block].outputs, size)
-    return CroppedMap(pieces, size)
+            if b == plan.feature_block or lower is not None:
+                pieces[b] += _inside_parts(h, group.blocks[b].outputs, blocks[b].resolution)
+    if lower is not None:
+        lower.update({b: CroppedMap(pieces[b], blocks[b].resolution) for b in cropped[:-1]})
+    return CroppedMap(pieces[plan.feature_block], blocks[plan.feature_block].resolution)
 
 
 def synthesize_whole(
-    G, block_ws: list[torch.Tensor], noise_mode: str = "const", memo: ModulationMemo | None = None
+    G,
+    block_ws: list[torch.Tensor],
+    noise_mode: str = "const",
+    memo: ModulationMemo | None = None,
+    lower: dict[int, torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Blocks 0..len(block_ws) - 1 on the whole map (a block's rows: block_ws[b])."""
+    """Blocks 0..len(block_ws) - 1 on the whole map (a block's rows: block_ws[b]); `lower`, when
+    given, receives every block's map (the last one included)."""
     x = None
-    for block, ws in zip(G.synthesis.blocks(), block_ws):
+    for b, (block, ws) in enumerate(zip(G.synthesis.blocks(), block_ws)):
         x = block(x, ws, noise_mode, memo=memo)
+        if lower is not None:
+            lower[b] = x
     return x
 
 

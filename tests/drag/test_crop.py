@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from nodes.drag import DragConfig, drag
-from nodes.drag.features import block_rows, synthesize_features
+from nodes.drag.features import block_rows, read_map, synthesize_features
 from nodes.drag.loop import SampledFormulation, run_drag
 from nodes.drag.region import feature_windows, step_reach
 from nodes.gan import StyleGAN3Config, StyleGAN3Generator
@@ -245,3 +245,30 @@ def test_input_modulation_equals_weight_modulation_forward_and_style_gradient(up
         results.append((y.detach(), s.grad))
     torch.testing.assert_close(results[1][0], results[0][0], rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(results[1][1], results[0][1], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("fractions", [ONE, CORNER, FIVE], ids=["1", "corner", "5"])
+def test_cropped_lower_maps_equal_the_full_synthesis_where_the_block_above_read_them(fractions):
+    """synthesize_cropped(lower=...) hands over the blocks below F: whole below the start block,
+    cropped from it; each holds the region F's windows read (what the multiscale method tracks
+    on), with the full synthesis' values there."""
+    G = make_tiny_generator(64)
+    ws, block = G.random_ws(3), 4
+    full = G.synthesis(ws, stop_at_block=block)
+    handles = _pixels(fractions, 64)
+    windows = _windows(G, block, handles)
+    for start in range(1, block + 1):
+        lower: dict = {}
+        plan = plan_crops(G, block, windows, start_block=start)
+        synthesize_cropped(G, block_rows(G, ws, block), plan, lower=lower)
+        assert sorted(lower) == list(range(block))
+        below = lower[block - 1]
+        assert isinstance(below, torch.Tensor) == (start == block)  # whole below the start block
+        # The block below at the resize source coordinates of every image pixel in reach.
+        reach = step_reach(1, 2)
+        span = torch.arange(-reach, reach + 1, dtype=torch.float32)
+        points = (handles[:, None, :] + torch.stack(torch.meshgrid(span, span, indexing="xy"), -1).view(1, -1, 2)).clamp(0, 63)
+        source = ((points.view(-1, 2) + 0.5) * 32 / 64 - 0.5).clamp(0, 31)
+        expected = read_map(full[block - 1], source[:, 0], source[:, 1])
+        actual = read_map(below, source[:, 0], source[:, 1])
+        torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)

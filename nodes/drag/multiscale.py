@@ -1,0 +1,45 @@
+"""The 'multiscale' drag method: the guarded loop whose tracking matches a wider patch on two
+feature scales, F and the block below it (docs/DRAG_METHODS.md).
+
+Why: on smooth regions and along contours F's small patch (radius r1) matches nearly as well a
+pixel or two further along, so the tracked handle slides while the content stays; the block below
+sees twice the context per pixel, and a patch of radius r1 + TRACK_MARGIN takes in the nearest
+edge. Motion supervision is unchanged (F, radius r1)."""
+
+from __future__ import annotations
+
+import torch
+
+from .config import ResolvedConfig
+from .features import sample_as_resized
+from .guarded import GuardedFormulation, GuardSettings
+
+TRACK_MARGIN = 2.0  # image pixels the tracking patch reaches past the motion patch (r1)
+
+# Distances on two scales and a wider patch grow more as the face's geometry changes than F's
+# small patch: a handle tracked well still reads c down to about -0.3 on the landmark pairs, so
+# the loss threshold sits lower than the guarded method's 0.
+MULTISCALE_GUARD = GuardSettings(template_below=0.5, lost_below=-0.5, patience=5)
+
+
+class MultiscaleFormulation(GuardedFormulation):
+    """GuardedFormulation tracking on [block feature_block - 1, F] channels, radius r1 + 2."""
+
+    def __init__(self, G, ws0, handles, keep, cfg: ResolvedConfig, crop_start_block=None, guard=None):  # fmt: skip
+        self.keeps_lower = cfg.feature_block > 0  # the block below F, read by tracking
+        super().__init__(G, ws0, handles, keep, cfg, crop_start_block, guard)
+
+    def default_guard(self) -> GuardSettings:
+        return MULTISCALE_GUARD
+
+    def track_radius(self, cfg: ResolvedConfig) -> float:
+        return cfg.r1 + TRACK_MARGIN
+
+    def tracking_features(self, feat, points: torch.Tensor) -> torch.Tensor:
+        """F's channels and the block below's, each sampled as resized to the image."""
+        size = self.cfg.image_size
+        below = self.lower_maps.get(self.cfg.feature_block - 1)
+        values = [sample_as_resized(feat, points, size)]
+        if below is not None:
+            values.insert(0, sample_as_resized(below, points, size))
+        return torch.cat(values, dim=-1)
