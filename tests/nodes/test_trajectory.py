@@ -93,6 +93,29 @@ def test_stopped_drag_keeps_its_trajectory_up_to_the_stopped_step(tiny_checkpoin
     assert trajectory.steps.tolist() == [0, 2, 4, 5]
 
 
+def test_stop_in_a_run_keeps_the_trajectory_to_the_stopped_step_and_a_reload_redoes_it(
+    tiny_checkpoint, tmp_path
+):
+    from nodegraph import CancelToken, Graph, events
+    from tests.editor.test_stop_keeps import _drag_graph, _stop_at
+
+    g = _drag_graph(tiny_checkpoint, steps=1000)
+    g.set("drag", trajectory_every=2)
+    token = CancelToken()
+    on_event, seen = _stop_at(4, token, finish=True)
+    report = g.evaluate(["drag"], device="cpu", on_event=on_event, cancel=token)
+    (settled,) = [e for e in seen if isinstance(e, events.NodeSettled)]
+    stopped = settled.params["stopped_at"]
+    kept = report.outputs["drag"]["trajectory"]
+    assert kept.steps.tolist() == [*range(0, stopped, 2), stopped]
+    assert torch.allclose(kept.ws(len(kept) - 1), report.outputs["drag"]["latent"].ws)
+    g.set("drag", stopped_at=stopped)
+    assert g.evaluate(["drag"], device="cpu").computed == []  # the kept film, cached
+    g.save(tmp_path / "p.ngproj.json")
+    again = Graph.load(tmp_path / "p.ngproj.json").value("drag", "trajectory", device="cpu")
+    assert again.steps.equal(kept.steps) and torch.allclose(again.dws, kept.dws, atol=1e-5)
+
+
 def test_trajectory_survives_save_and_reload(tiny_checkpoint, tmp_path):
     g = chain(tiny_checkpoint, steps=3)
     trajectory = g.value("stage1", "trajectory")
