@@ -113,8 +113,13 @@ class GuardedFormulation(SampledFormulation):
         size = self.cfg.image_size
         window = window_offsets(self.cfg.r2, device=centres.device)  # [W, 2]
         candidates = centres.unsqueeze(1) + window.unsqueeze(0)  # [N, W, 2]
-        points = candidates.unsqueeze(2) + self.track_patch.view(1, 1, -1, 2)  # [N, W, K, 2]
-        values = self.tracking_features(feat, points)  # [N, W, K, C]
+        # Every point read is a whole pixel of the square `half` around the centre: sample that
+        # square once and index it (W * K reads of the same few pixels otherwise).
+        half = self.cfg.r2 + math.ceil(self.track_radius(self.cfg))
+        square = window_offsets(half, device=centres.device)  # [L * L, 2], row by row
+        values = self.tracking_features(feat, centres.unsqueeze(1) + square.unsqueeze(0))
+        reach = (window.unsqueeze(1) + self.track_patch.unsqueeze(0) + half).long()  # [W, K, 2]
+        values = values[:, reach[..., 1] * (2 * half + 1) + reach[..., 0]]  # [N, W, K, C]
         diff = values - self.track_template.unsqueeze(1)
         per_pixel = diff.norm(dim=-1) if self.cfg.tracking_norm == "l2" else diff.abs().sum(-1)
         distance = per_pixel.mean(dim=-1)
