@@ -119,9 +119,11 @@ class GuardedFormulation(SampledFormulation):
         square = window_offsets(half, device=centres.device)  # [L * L, 2], row by row
         values = self.tracking_features(feat, centres.unsqueeze(1) + square.unsqueeze(0))
         reach = (window.unsqueeze(1) + self.track_patch.unsqueeze(0) + half).long()  # [W, K, 2]
-        values = values[:, reach[..., 1] * (2 * half + 1) + reach[..., 0]]  # [N, W, K, C]
-        diff = values - self.track_template.unsqueeze(1)
-        per_pixel = diff.norm(dim=-1) if self.cfg.tracking_norm == "l2" else diff.abs().sum(-1)
+        pixel = reach[..., 1] * (2 * half + 1) + reach[..., 0]  # [W, K]: the square's pixel
+        if self.cfg.tracking_norm == "l2":
+            per_pixel = _l2_to_template(values, self.track_template, pixel)
+        else:
+            per_pixel = (values[:, pixel] - self.track_template.unsqueeze(1)).abs().sum(-1)
         distance = per_pixel.mean(dim=-1)
         inside = ((candidates >= 0) & (candidates <= size - 1)).all(dim=-1)
         return distance.masked_fill(~inside, float("inf"))
@@ -164,3 +166,17 @@ class GuardedFormulation(SampledFormulation):
 
             loss = loss + mask_loss(feat, self.feat0, self.keep, cfg.lambda_mask)
         return loss
+
+
+def _l2_to_template(values: torch.Tensor, template: torch.Tensor, pixel: torch.Tensor) -> torch.Tensor:
+    """||values[n, pixel[w, k]] - template[n, k]|| ([N, W, K]) for values [N, P, C] and template
+    [N, K, C], from ||v||^2 + ||t||^2 - 2 v.t: one [P, C] x [C, K] product per handle, where the
+    difference would build an [N, W, K, C] tensor (20 handles: 4.9 M values a step)."""
+    cross = values @ template.transpose(1, 2)  # [N, P, K]
+    patch = torch.arange(pixel.shape[1], device=pixel.device).expand_as(pixel)
+    squared = (
+        values.square().sum(-1)[:, pixel]
+        + template.square().sum(-1).unsqueeze(1)
+        - 2 * cross[:, pixel, patch]
+    )
+    return squared.clamp_min(0).sqrt()

@@ -121,3 +121,18 @@ def test_each_method_moves_the_bundled_face_and_tracks_its_content(method):
     assert outcome.distance_before > 2.5
     assert outcome.distance_after < 0.4 * outcome.distance_before
     assert outcome.trace and outcome.trace[-1][2] < 1.0  # tracking error, px, at the last sample
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_l2_distance_to_the_template_equals_the_direct_difference(seed):
+    """guarded._l2_to_template (from dot products) against || v - t || built element by element."""
+    from nodes.drag.guarded import _l2_to_template
+
+    torch.manual_seed(seed)
+    values, template = torch.randn(3, 49, 24), torch.randn(3, 5, 24)
+    values[:, 7] = template[:, 2]  # an exact match: the distance is 0 there, not a rounding NaN
+    pixel = torch.randint(0, 49, (9, 5))
+    pixel[4, 2] = 7
+    direct = (values[:, pixel] - template.unsqueeze(1)).norm(dim=-1)
+    torch.testing.assert_close(_l2_to_template(values, template, pixel), direct, rtol=1e-4, atol=2e-3)
+    assert float(_l2_to_template(values, template, pixel)[0, 4, 2]) < 2e-3
