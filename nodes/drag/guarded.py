@@ -103,6 +103,10 @@ class GuardedFormulation(SampledFormulation):
         """What tracking compares at image `points` ([..., 2]) -> [..., C]: F itself."""
         return sample_as_resized(feat, points, self.cfg.image_size)
 
+    def shift(self, directions: torch.Tensor, distance: torch.Tensor) -> torch.Tensor:
+        """How far each handle's patch is pulled this step ([N, 2]): one pixel along d_i."""
+        return directions
+
     def active(self) -> torch.Tensor:
         """The handles still pulled (and counted for convergence): those not lost."""
         return ~self.lost
@@ -151,6 +155,7 @@ class GuardedFormulation(SampledFormulation):
     def loss(self, feat, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
         directions, distance = unit_directions(handles, targets)
+        directions = self.shift(directions, distance)
         pulled = (distance > cfg.stop_px) & ~self.lost
         if not bool(pulled.any()):
             return sample_as_resized(feat, handles[:1], cfg.image_size).sum() * 0

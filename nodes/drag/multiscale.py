@@ -1,10 +1,11 @@
 """The 'multiscale' drag method: the guarded loop whose tracking matches a wider patch on two
-feature scales, F and the block below it (docs/DRAG_METHODS.md).
+feature scales, F and the block below it, and whose last pull stops at the target
+(docs/DRAG_METHODS.md).
 
 Why: on smooth regions and along contours F's small patch (radius r1) matches nearly as well a
 pixel or two further along, so the tracked handle slides while the content stays; the block below
 sees twice the context per pixel, and a patch of radius r1 + TRACK_MARGIN takes in the nearest
-edge. Motion supervision is unchanged (F, radius r1)."""
+edge. Motion supervision reads F on radius r1 as before; its shift is min(1, distance left) px."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ class MultiscaleFormulation(GuardedFormulation):
 
     def track_radius(self, cfg: ResolvedConfig) -> float:
         return cfg.r1 + TRACK_MARGIN
+
+    def shift(self, directions: torch.Tensor, distance: torch.Tensor) -> torch.Tensor:
+        """One pixel along d_i, or the distance left where that is less: a handle 0.4 px away is
+        pulled 0.4 px, not past its target (with the finer tracking, the last steps otherwise
+        swing the handle across it)."""
+        return directions * distance.clamp(max=1.0).unsqueeze(-1)
 
     def tracking_features(self, feat, points: torch.Tensor) -> torch.Tensor:
         """F's channels and the block below's, each sampled as resized to the image."""

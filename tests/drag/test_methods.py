@@ -136,3 +136,18 @@ def test_the_l2_distance_to_the_template_equals_the_direct_difference(seed):
     direct = (values[:, pixel] - template.unsqueeze(1)).norm(dim=-1)
     torch.testing.assert_close(_l2_to_template(values, template, pixel), direct, rtol=1e-4, atol=2e-3)
     assert float(_l2_to_template(values, template, pixel)[0, 4, 2]) < 2e-3
+
+
+def test_multiscale_pulls_the_last_fraction_of_a_pixel_and_guarded_a_whole_pixel(tiny_generator):
+    from nodes.drag.guarded import GuardedFormulation
+    from nodes.drag.motion import unit_directions
+
+    G = tiny_generator
+    handles, targets = torch.tensor([[10.0, 10.0], [20.0, 12.0]]), torch.tensor([[10.0, 10.4], [23.0, 16.0]])
+    cfg = DragConfig(r1=2, r2=3).resolve(G.img_resolution, len(G.block_resolutions), G.num_ws)
+    ws0 = G.mapping(torch.zeros(1, G.z_dim))
+    directions, distance = unit_directions(handles, targets)
+    ms = MultiscaleFormulation(G, ws0, handles, None, cfg).shift(directions, distance)
+    guarded = GuardedFormulation(G, ws0, handles, None, cfg).shift(directions, distance)
+    torch.testing.assert_close(ms, torch.tensor([[0.0, 0.4], [0.6, 0.8]]))
+    torch.testing.assert_close(guarded, torch.tensor([[0.0, 1.0], [0.6, 0.8]]))
