@@ -73,15 +73,15 @@ def _decode(kind: bytes, data: bytes, limit: int, where: str) -> str:
     if kind == b"tEXt":
         return rest.decode("latin-1")
     if kind == b"zTXt":
-        return _inflate(rest[1:], limit, where).decode("latin-1")
+        return inflate(rest[1:], limit, where).decode("latin-1")
     compressed, rest = rest[:1] == b"\1", rest[2:]  # iTXt: flag, method, language\0, key\0, text
     _language, _, rest = rest.partition(b"\0")
     _translated, _, text = rest.partition(b"\0")
-    raw = _inflate(text, limit, where) if compressed else text
+    raw = inflate(text, limit, where) if compressed else text
     return raw.decode("utf-8", errors="replace")
 
 
-def _inflate(data: bytes, limit: int, where: str) -> bytes:
+def inflate(data: bytes, limit: int, where: str) -> bytes:
     """zlib decompression that stops past `limit` bytes (a small chunk can inflate to gigabytes)."""
     inflater = zlib.decompressobj()
     try:

@@ -11,7 +11,7 @@ import os
 import struct
 
 from nodegraph.budgets import MAX_WEBP_CHUNKS, MAX_XMP_BYTES
-from nodegraph.png_text import _inflate
+from nodegraph.png_text import inflate
 from nodegraph.readers import InputRefused, open_regular
 
 NAMESPACE = "urn:nodegraph:project:1"
@@ -63,7 +63,7 @@ def read_project(path: str | os.PathLike, limit: int) -> str | None:
         packed = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise InputRefused(f"{where}: the XMP project element is not base64") from None
-    raw = _inflate(packed, limit, f"{where}: the XMP project")
+    raw = inflate(packed, limit, f"{where}: the XMP project")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

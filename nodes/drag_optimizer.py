@@ -19,7 +19,7 @@ LATENT_SPACE = "latent"  # the `space` choice that keeps the space the Latent no
 
 # Docs of the DragConfig fields as node params; defaults, ranges and choices come from DragConfig.
 PARAM_DOCS: dict[str, str] = {
-    "method": "'draggan' = the paper's loop; 'guarded' = template tracking that stops pulling a lost handle (docs/DRAG_METHODS.md)",
+    "method": "'draggan' = the paper's loop; 'guarded' = template tracking that stops pulling a lost handle; 'multiscale' = guarded, tracking on two feature scales (docs/DRAG_METHODS.md)",
     "steps": "step budget",
     "lr": "Adam learning rate; empty = the checkpoint's recommendation, else the official 0.001",
     "r1": "motion-supervision radius in px; empty = the checkpoint's recommendation, else 3 * h / 512",

@@ -81,8 +81,9 @@ class DragConfig:
 
     - `method`: 'draggan' (the paper's loop), 'guarded' (template tracking with a confidence
       per handle, supervision from the template where it is low, lost handles no longer pulled;
-      `tracking` does not apply) or 'multiscale' (guarded, tracking a wider patch on F and the
-      block below it). See docs/DRAG_METHODS.md.
+      `tracking` does not apply) or 'multiscale' (the default: guarded, tracking a wider patch
+      on F and the block below it, the last pull stopping at the target). See
+      docs/DRAG_METHODS.md.
     - `steps`: step budget. `lr`: Adam learning rate; default the checkpoint's recommendation,
       else the official GUI's 0.001 (the paper reports 2e-3).
     - `r1`: motion-supervision patch radius (pixels q with ||q - p|| < r1); default 3 * h / 512
@@ -102,7 +103,7 @@ class DragConfig:
       max(2, 4 * h / 512) (the content moves about 1 px per step).
     """
 
-    method: str = "guarded"
+    method: str = "multiscale"
     steps: int = 300
     lr: float | None = None
     r1: float | None = None

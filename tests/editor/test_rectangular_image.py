@@ -42,6 +42,9 @@ def test_points_on_a_half_width_image_land_where_clicked_and_the_drag_pulls_them
     ids = drag_graph(xeditor, rect_checkpoint, steps=30)
     for param, value in (("lr", 0.03), ("r1", 2.0), ("r2", 3.0)):  # a 32 px image's scale
         set_widget(xeditor, ids["drag"], param, value)
+    # A random 32 px generator: the default method's wide two-scale patch sees its noise stay
+    # put and tracks no motion; the guarded method's small patch follows it (tests/drag).
+    set_widget(xeditor, ids["drag"], "method", "guarded")
     xeditor.select(ids["points"])
     wait_until(xeditor, lambda: xeditor.panel.image is not None, 60, "the latent's image")
     xeditor.wait_idle(60)
