@@ -19,7 +19,7 @@ TRACK_MARGIN = 2.0  # image pixels the tracking patch reaches past the motion pa
 
 # Distances on two scales and a wider patch grow more as the face's geometry changes than F's
 # small patch: a handle tracked well still reads c down to about -0.3 on the landmark pairs, so
-# the loss threshold sits lower than the guarded method's 0. The motion patch is compared with
+# the 'lost' threshold sits lower than the guarded method's 0. The motion patch is compared with
 # the template below c = 0.8 (guarded: 0.5): on held-out landmark pairs (seeds 3,001,000+) that
 # took 1 / 5 / 20 handles from 0.81 / 0.98 / 1.33 px to 0.76 / 0.96 / 1.23 px; always (c < inf)
 # cost the single handle (0.88 px), never (c < -inf) the twenty (lost handles, 1.33 px on six
