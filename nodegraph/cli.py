@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print("nodegraph: interrupted", file=sys.stderr)
+        _forget_interrupt()
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()
@@ -53,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last guard: one line, never a traceback unless asked
         print_error(exc)
         return EXIT_USAGE if isinstance(exc, GraphError | ProjectError | BatchError) else EXIT_FAILED
+
+
+def _forget_interrupt() -> None:
+    """Make the exit status ours (130) after a caught Ctrl+C. CPython (3.11) marks a
+    KeyboardInterrupt 'unhandled' whenever it leaves code that exec() runs from a string, caught
+    later or not (dataclasses builds __init__ that way, so Ctrl+C during an import can), and then
+    ends the process by SIGINT at exit (status -2); each string evaluation clears that mark."""
+    exec("None")
 
 
 def _silence_stdout() -> None:
