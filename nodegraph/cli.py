@@ -40,8 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     debug = DEBUG_FLAG in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     _debug[0] = debug
     argv = [a for a in argv if a != DEBUG_FLAG]
+    pressed: list[int] = []
     try:
-        return _dispatch(argv)
+        with _remember_interrupts(pressed):
+            code = _dispatch(argv)
+        if pressed:  # a Ctrl+C that a library swallowed (importlib's module-lock callbacks do)
+            raise KeyboardInterrupt
+        return code
     except KeyboardInterrupt:
         if debug:
             traceback.print_exc()
@@ -54,6 +59,33 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last guard: one line, never a traceback unless asked
         print_error(exc)
         return EXIT_USAGE if isinstance(exc, GraphError | ProjectError | BatchError) else EXIT_FAILED
+
+
+@contextmanager
+def _remember_interrupts(pressed: list[int]) -> Iterator[None]:
+    """Ctrl+C raises KeyboardInterrupt as Python's own handler does, and is also noted in
+    `pressed`: an interrupt raised inside a weakref callback (importlib's module locks have
+    them) is dropped with an 'Exception ignored' report, and the command would go on and exit 0.
+    Such a report of a KeyboardInterrupt is left out: main() reports the interrupt itself."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        pressed.append(signum)
+        raise KeyboardInterrupt
+
+    def unraisable(report: Any) -> None:
+        if not isinstance(report.exc_value, KeyboardInterrupt):
+            previous_hook(report)
+
+    previous, previous_hook = signal.signal(signal.SIGINT, handler), sys.unraisablehook
+    sys.unraisablehook = unraisable
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = previous_hook
 
 
 def _forget_interrupt() -> None:

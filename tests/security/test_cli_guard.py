@@ -91,3 +91,28 @@ def test_ctrl_c_while_the_program_still_imports_exits_130(tmp_path, delay):
     assert child.poll() is None, "the command ended before Ctrl+C"
     err = _interrupted(child)
     assert err.strip().splitlines() == ["nodegraph: interrupted"]
+
+
+def test_a_ctrl_c_that_a_weakref_callback_swallows_still_exits_130(monkeypatch, capsys):
+    """Python drops an exception raised in a weakref callback ('Exception ignored'): a Ctrl+C
+    landing in one (importlib's module locks have them, during the lazy imports) must still end
+    the command with 130 and the one line, not let it finish with 0."""
+    import weakref
+
+    from nodegraph import cli
+
+    class Thing:
+        pass
+
+    def dispatch(argv):
+        thing = Thing()
+        sigint = signal.getsignal(signal.SIGINT)  # the handler cli.main installed
+        ref = weakref.ref(thing, lambda _: sigint(signal.SIGINT, None))
+        del thing  # the callback runs here and its KeyboardInterrupt is dropped
+        assert ref() is None
+        return 0
+
+    monkeypatch.setattr(cli, "_dispatch", dispatch)
+    assert cli.main(["nodes"]) == 130
+    assert capsys.readouterr().err == "nodegraph: interrupted\n"
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
