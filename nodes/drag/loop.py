@@ -107,6 +107,10 @@ class SampledFormulation:
     there is no mask (the mask term reads the whole map). `crop_start_block` forces the lowest
     cropped block (None: the cost model chooses)."""
 
+    # A subclass that reads the blocks below F sets this: features() then keeps their maps
+    # ({block: map}, detached) in `lower_maps`.
+    keeps_lower = False
+
     def __init__(
         self,
         G: Generator,
@@ -120,10 +124,7 @@ class SampledFormulation:
         self.crop_start_block = crop_start_block
         self.extra_reach = getattr(self, "extra_reach", 0)  # a subclass reading farther sets it
         self.memo = ModulationMemo()  # the fixed rows' modulated weights, from step to step
-        # A subclass that reads the blocks below F sets `keeps_lower`; `lower_maps` then holds
-        # their maps ({block: map}, detached) from the latest features() call.
-        self.keeps_lower = getattr(self, "keeps_lower", False)
-        self.lower_maps: dict = {}
+        self.lower_maps: dict = {}  # with keeps_lower: the latest features() call's blocks below F
         with torch.no_grad():
             feat0 = self.features(ws0, handles)
         self.reference = sample_as_resized(feat0, handles, cfg.image_size)  # f_i, [N, C]

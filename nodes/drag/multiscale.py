@@ -30,9 +30,7 @@ MULTISCALE_GUARD = GuardSettings(template_below=0.8, lost_below=-0.5, patience=5
 class MultiscaleFormulation(GuardedFormulation):
     """GuardedFormulation tracking on [block feature_block - 1, F] channels, radius r1 + 2."""
 
-    def __init__(self, G, ws0, handles, keep, cfg: ResolvedConfig, crop_start_block=None, guard=None):  # fmt: skip
-        self.keeps_lower = cfg.feature_block > 0  # the block below F, read by tracking
-        super().__init__(G, ws0, handles, keep, cfg, crop_start_block, guard)
+    keeps_lower = True  # the block below F, read by tracking
 
     def default_guard(self) -> GuardSettings:
         return MULTISCALE_GUARD
