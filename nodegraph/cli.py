@@ -68,7 +68,7 @@ def _remember_interrupts(pressed: list[int]) -> Iterator[None]:
     them) is dropped with an 'Exception ignored' report, and the command would go on and exit 0.
     Such a report of a KeyboardInterrupt is left out: main() reports the interrupt itself."""
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield  # no SIGINT reaches this thread: nothing to note
         return
 
     def handler(signum: int, frame: Any) -> None:
@@ -79,13 +79,27 @@ def _remember_interrupts(pressed: list[int]) -> Iterator[None]:
         if not isinstance(report.exc_value, KeyboardInterrupt):
             previous_hook(report)
 
-    previous, previous_hook = signal.signal(signal.SIGINT, handler), sys.unraisablehook
+    previous_hook = sys.unraisablehook
     sys.unraisablehook = unraisable
+    try:
+        with _on_sigint(handler):
+            yield
+    finally:
+        sys.unraisablehook = previous_hook
+
+
+@contextmanager
+def _on_sigint(handler: Any) -> Iterator[None]:
+    """`handler` answers SIGINT inside the block, then the previous one again. Python runs signal
+    handlers in the main thread only, so elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-        sys.unraisablehook = previous_hook
 
 
 def _forget_interrupt() -> None:
@@ -336,9 +350,6 @@ class ProgressPrinter:
 @contextmanager
 def sigint_cancels(cancel: CancelToken) -> Iterator[None]:
     """First Ctrl+C sets the cancel token (the running node stops cleanly); the second aborts."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def handler(signum: int, frame: Any) -> None:
         if cancel.is_set():
@@ -346,11 +357,8 @@ def sigint_cancels(cancel: CancelToken) -> Iterator[None]:
         cancel.set()
         print("\nnodegraph: cancelling (Ctrl+C again to abort)", file=sys.stderr)
 
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
+    with _on_sigint(handler):
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 # --- nodes, edit ---------------------------------------------------------------------------
