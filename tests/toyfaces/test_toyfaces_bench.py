@@ -6,12 +6,15 @@ import dataclasses
 import json
 import math
 
+import pytest
+import torch
+
 from nodes.drag import DragConfig
 from nodes.gan import save_generator
-from nodes.toyfaces.bench import ONE, bench_landmarks, drag_pair, save_pictures, summarise
+from nodes.toyfaces.bench import FIVE, ONE, bench_landmarks, drag_pair, save_pictures, summarise
 from nodes.toyfaces.landmarks import load_detector
-from nodes.toyfaces.latent_space import Z_DIM
-from nodes.toyfaces.render import LANDMARK_INDEX
+from nodes.toyfaces.latent_space import Z_DIM, face_params, geometry_pair
+from nodes.toyfaces.render import LANDMARK_INDEX, render_batch
 from tests.tiny import make_tiny_generator
 
 
@@ -32,6 +35,22 @@ def test_drag_pair_measures_before_and_after_with_the_detector():
         assert math.isfinite(value)
     row = summarise([outcome])["1"]
     assert row["pairs"] == 1 and row["distance_before_px"] == outcome.distance_before
+
+
+def test_handle_offset_is_where_the_generator_draws_the_handles_landmarks():
+    G, detector = small_toyfaces_generator(), load_detector()
+    outcome = drag_pair(G, detector, seed=1, names=FIVE, config=DragConfig(steps=1))
+    z1, _ = geometry_pair(1)
+    _, marks1 = render_batch(params=face_params(z1))
+    index = [LANDMARK_INDEX[n] for n in FIVE]
+    with torch.no_grad():
+        drawn = detector(G.synthesis(G.mapping(z1)).clamp(-1, 1))[0, index]
+    handles = marks1[0, index].clamp(0, G.img_resolution - 1)
+    assert outcome.handle_offset == pytest.approx(float((drawn - handles).norm(dim=-1).mean()), rel=1e-5)
+    assert outcome.handle_offset > 0
+    row = summarise([outcome, dataclasses.replace(outcome, handle_offset=outcome.handle_offset + 1.0)])["5"]
+    assert row["handle_offset_px"] == pytest.approx(outcome.handle_offset + 0.5)
+    assert row["per_pair"][0]["handle_offset_px"] == outcome.handle_offset
 
 
 def test_bench_landmarks_prints_json_for_one_five_and_all(tmp_path, capsys):
