@@ -115,9 +115,8 @@ def real_image() -> Graph:
     pts = g.add("PointSet", id="drag_points", pos=(2 * COLUMN, 0), points=[{"handle": [66, 86], "target": [66, 94]}])
     # The checkpoint's recommended settings: with the step-50,989 model's (lr 0.03, r1 3, r2 3,
     # stop 0.5 px) and `multiscale` the lip arrives in ~110 steps (a faint second outline shows at
-    # the right eye);
-    # the lr 5e-3 and official radii this example used before ended 14.8 px short after 80 steps,
-    # the handle sliding sideways.
+    # the right eye); the lr 5e-3 and official radii this example used before ended 14.8 px short
+    # after 80 steps, the handle sliding sideways.
     opt = g.add("DragOptimizer", id="drag", pos=(3 * COLUMN, 0), steps=200)
     g.connect(inv, "generator", opt, "generator")
     g.connect(inv, "latent", opt, "latent")
