@@ -111,23 +111,32 @@ class GuardedFormulation(SampledFormulation):
         """The handles still pulled (and counted for convergence): those not lost."""
         return ~self.lost
 
-    def _window_distances(self, feat, centres: torch.Tensor) -> torch.Tensor:
+    def _window_distances(
+        self,
+        feat,
+        centres: torch.Tensor,
+        patch: torch.Tensor | None = None,
+        template: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """D at every window position ([N, W]): the mean over the tracking patch of the l2 (or l1)
-        channel distance to the tracking template; inf outside the image."""
+        channel distance to the tracking template (or over `patch`, to `template`); inf outside
+        the image."""
+        patch = self.track_patch if patch is None else patch
+        template = self.track_template if template is None else template
         size = self.cfg.image_size
         window = window_offsets(self.cfg.r2, device=centres.device)  # [W, 2]
         candidates = centres.unsqueeze(1) + window.unsqueeze(0)  # [N, W, 2]
         # Every point read is a whole pixel of the square `half` around the centre: sample that
         # square once and index it (W * K reads of the same few pixels otherwise).
-        half = self.cfg.r2 + math.ceil(self.track_radius(self.cfg))
+        half = self.cfg.r2 + int(patch.abs().max())
         square = window_offsets(half, device=centres.device)  # [L * L, 2], row by row
         values = self.tracking_features(feat, centres.unsqueeze(1) + square.unsqueeze(0))
-        reach = (window.unsqueeze(1) + self.track_patch.unsqueeze(0) + half).long()  # [W, K, 2]
+        reach = (window.unsqueeze(1) + patch.unsqueeze(0) + half).long()  # [W, K, 2]
         pixel = reach[..., 1] * (2 * half + 1) + reach[..., 0]  # [W, K]: the square's pixel
         if self.cfg.tracking_norm == "l2":
-            per_pixel = _l2_to_template(values, self.track_template, pixel)
+            per_pixel = _l2_to_template(values, template, pixel)
         else:
-            per_pixel = (values[:, pixel] - self.track_template.unsqueeze(1)).abs().sum(-1)
+            per_pixel = (values[:, pixel] - template.unsqueeze(1)).abs().sum(-1)
         distance = per_pixel.mean(dim=-1)
         inside = ((candidates >= 0) & (candidates <= size - 1)).all(dim=-1)
         return distance.masked_fill(~inside, float("inf"))
@@ -135,14 +144,11 @@ class GuardedFormulation(SampledFormulation):
     @torch.no_grad()
     def track(self, feat, handles: torch.Tensor) -> torch.Tensor:
         self.tracks += 1
-        cfg = self.cfg
         centres = handles.round()
         distance = self._window_distances(feat.detach(), centres)
         best = distance.argmin(dim=1)
         rows = torch.arange(len(best), device=handles.device)
-        width = 2 * cfg.r2 + 1
-        window = window_offsets(cfg.r2, device=handles.device)
-        found = centres + window[best] + parabola_offsets(distance, best, width)
+        found = self._best_positions(distance, best, centres)
         self.confidence = 1 - distance[rows, best] / self.scale
         low = self.confidence < self.guard.lost_below
         self.low_runs = torch.where(low, self.low_runs + 1, torch.zeros_like(self.low_runs))
@@ -151,6 +157,12 @@ class GuardedFormulation(SampledFormulation):
             self.events.append(GuardEvent(i, self.tracks, float(self.confidence[i])))
         self.lost |= newly_lost
         return torch.where(self.lost.unsqueeze(1), handles, found)  # a lost handle stays put
+
+    def _best_positions(self, distance: torch.Tensor, best: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+        """The window positions `best` of `distance` ([N, W]) around `centres`, refined to a
+        fraction of a pixel by a parabola through each axis' neighbours."""
+        window = window_offsets(self.cfg.r2, device=centres.device)
+        return centres + window[best] + parabola_offsets(distance, best, 2 * self.cfg.r2 + 1)
 
     def loss(self, feat, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg

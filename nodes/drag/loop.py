@@ -271,8 +271,13 @@ def run_drag(
                 break
             settled = settled | ~active()
         if bool(settled.all()):
-            stopped = "converged"
-            break
+            check = getattr(steps_form, "check_arrival", None)  # a costlier second look
+            found = None if check is None else check(latent.ws().detach(), handles_now, target_points)
+            if found is None:
+                stopped = "converged"
+                break
+            handles_now = found
+            distances = (target_points - handles_now).norm(dim=-1)
         loss = steps_form.loss(feat, handles_now, target_points)
         if not bool(torch.isfinite(loss)):
             stopped = "non-finite"

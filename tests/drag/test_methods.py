@@ -151,3 +151,51 @@ def test_multiscale_pulls_the_last_fraction_of_a_pixel_and_guarded_a_whole_pixel
     guarded = GuardedFormulation(G, ws0, handles, None, cfg).shift(directions, distance)
     torch.testing.assert_close(ms, torch.tensor([[0.0, 0.4], [0.6, 0.8]]))
     torch.testing.assert_close(guarded, torch.tensor([[0.0, 1.0], [0.6, 0.8]]))
+
+
+def test_the_arrival_check_finds_the_content_a_tracker_ran_ahead_of():
+    """On the bundled model's face, a nose-tip handle tracked 2.2 px ahead of the nose and counted
+    arrived: the check's wide patch finds the nose under the starting handle; a handle on the
+    nose is confirmed (None); after ARRIVAL_CHECKS checks there is no more second look."""
+    from nodes.drag.config import recommended_settings
+    from nodes.drag.multiscale import ARRIVAL_CHECKS
+    from nodes.toyfaces.bench import PAIR_SEEDS, load_models
+    from nodes.toyfaces.latent_space import face_params, geometry_pair
+    from nodes.toyfaces.render import LANDMARK_INDEX, render_batch
+
+    torch.set_num_threads(1)
+    G, _ = load_models(None, None, "cpu")
+    z, _ = geometry_pair(PAIR_SEEDS.start + 1000)
+    handles = render_batch(params=face_params(z))[1][0, [LANDMARK_INDEX["nose_tip"]]]
+    ws0 = G.mapping(z)
+    cfg = DragConfig().resolve(G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G))
+    form = MultiscaleFormulation(G, ws0, handles, None, cfg)
+    ahead = handles + torch.tensor([[2.0, 1.0]])
+    found = form.check_arrival(ws0, ahead, ahead)
+    assert found is not None and float((found - handles).norm()) < 0.6
+    assert form.check_arrival(ws0, handles, handles) is None
+    for _ in range(ARRIVAL_CHECKS - 2):
+        assert form.check_arrival(ws0, ahead, ahead) is not None
+    assert form.check_arrival(ws0, ahead, ahead) is None  # spent: the drag may end
+
+
+class _RelocatedOnce(MultiscaleFormulation):
+    """The multiscale method whose arrival check moves every handle 2 px left, once."""
+
+    def check_arrival(self, ws, handles, targets):
+        if self.arrival_checks:
+            return None
+        self.arrival_checks += 1
+        self.skip_track = True
+        return handles - torch.tensor([2.0, 0.0])
+
+
+def test_a_relocated_drag_goes_on_from_where_the_check_put_its_handles(tiny_generator):
+    """The loop asks the check when the handles arrive: a re-location is not convergence; the
+    next step pulls from the new positions (untracked), and the drag ends when the check agrees."""
+    G = tiny_generator
+    ws = G.random_ws(1)
+    config = DragConfig(method="multiscale", steps=40, stop_px=1.5, lr=0.01, r1=2, r2=3)
+    result = run_drag(G, ws, [(16.0, 16.0)], [(16.5, 16.0)], None, config, None, None, _RelocatedOnce)
+    assert result.history[0].handles == [(14.0, 16.0)]  # arrived at step 0, re-located, pulled
+    assert result.steps >= 2 and result.converged
