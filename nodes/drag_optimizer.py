@@ -196,10 +196,13 @@ def _drag_config(params: dict, latent_space: str):
 
 
 def _report_guard(ctx, result) -> None:
-    """A guarded method's lost handles: which one, at which step (nodes.drag.guarded)."""
+    """A guarded method's lost handles: which one, at which step (nodes.drag.guarded); the
+    multiscale method's re-located arrivals: the step, the farthest move in px."""
     if result.guard_events:
         ctx.note(lost_handles=[[e.handle, e.step] for e in result.guard_events])
         ctx.warn("; ".join(e.describe() for e in result.guard_events))
+    if result.relocations:  # normal work, not a warning: the facts say what the check did
+        ctx.note(arrival_relocations=[[r.step, max(r.moved_px)] for r in result.relocations])
 
 
 def _report_end(ctx, result) -> None:

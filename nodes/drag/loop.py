@@ -68,8 +68,10 @@ class DragResult:
 
     `stopped` is 'converged', 'budget', 'cancelled', 'non-finite' (the loss became NaN/inf; `ws`
     is the last code with a finite loss) or 'lost' (a guarded method lost every handle).
-    `guard_events` lists the handles a guarded method stopped pulling (guarded.GuardEvent). `config` is what the drag ran with: the DragConfig
-    resolved for this generator, the checkpoint's recommendations filled in."""
+    `guard_events` lists the handles a guarded method stopped pulling (guarded.GuardEvent);
+    `relocations`, the arrivals the multiscale method's check did not confirm
+    (multiscale.Relocation). `config` is what the drag ran with: the DragConfig resolved for this
+    generator, the checkpoint's recommendations filled in."""
 
     ws: torch.Tensor
     handles: Points
@@ -82,6 +84,7 @@ class DragResult:
     config: ResolvedConfig
     _render: Callable[[], torch.Tensor] = field(repr=False)
     guard_events: list = field(default_factory=list)
+    relocations: list = field(default_factory=list)
 
     def image(self) -> torch.Tensor:
         """The image of the final code: [1, C, H, W] in about [-1, 1]."""
@@ -91,7 +94,9 @@ class DragResult:
 class Formulation(Protocol):
     """How one step computes F, tracks and scores: the engine's, or the official one (baseline)."""
 
-    def features(self, ws: torch.Tensor, handles: torch.Tensor | None = None) -> torch.Tensor: ...
+    def features(
+        self, ws: torch.Tensor, handles: torch.Tensor | None = None, extra_reach: int | None = None
+    ) -> torch.Tensor: ...
     def track(self, feat: torch.Tensor, handles: torch.Tensor) -> torch.Tensor: ...
     def loss(
         self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor
@@ -130,10 +135,13 @@ class SampledFormulation:
         self.reference = sample_as_resized(feat0, handles, cfg.image_size)  # f_i, [N, C]
         self.feat0 = feat0 if keep is not None else None
 
-    def features(self, ws: torch.Tensor, handles: torch.Tensor | None = None) -> torch.Tensor:
-        """F at ws: exact inside the windows around `handles` (None: the whole map)."""
+    def features(
+        self, ws: torch.Tensor, handles: torch.Tensor | None = None, extra_reach: int | None = None
+    ) -> torch.Tensor:
+        """F at ws: exact inside the windows around `handles` (None: the whole map), which reach
+        a step's reach plus `extra_reach` px (None: the formulation's own)."""
         cfg = self.cfg
-        plan = self.crop_plan(handles)
+        plan = self.crop_plan(handles, extra_reach)
         lower = {} if self.keeps_lower else None
         feat = synthesize_features(
             self.G,
@@ -149,13 +157,13 @@ class SampledFormulation:
             self.lower_maps = {block: value.detach() for block, value in lower.items()}
         return feat
 
-    def crop_plan(self, handles: torch.Tensor | None) -> CropPlan | None:
+    def crop_plan(self, handles: torch.Tensor | None, extra_reach: int | None = None) -> CropPlan | None:
         """The cropped synthesis of one step around `handles`, or None for the whole map."""
         cfg = self.cfg
         if handles is None or self.keep is not None or not supports_crops(self.G):
             return None
         feature_size = self.G.block_resolutions[cfg.feature_block]
-        reach = step_reach(cfg.r1, cfg.r2) + self.extra_reach
+        reach = step_reach(cfg.r1, cfg.r2) + (self.extra_reach if extra_reach is None else extra_reach)
         windows = feature_windows(handles, cfg.image_size, feature_size, reach)
         return plan_crops(self.G, cfg.feature_block, windows, self.crop_start_block)
 
@@ -306,6 +314,7 @@ def run_drag(
         config=cfg,
         _render=_renderer(G, final_ws, cfg.noise_mode),
         guard_events=list(getattr(steps_form, "events", [])),
+        relocations=list(getattr(steps_form, "relocations", [])),
     )
 
 

@@ -8,12 +8,15 @@ sees twice the context per pixel, and a patch of radius r1 + TRACK_MARGIN takes 
 edge. Motion supervision reads F on radius r1 as before; its shift is min(1, distance left) px.
 
 When every handle has arrived, the arrival check matches a wider patch still (radius r1 +
-ARRIVAL_MARGIN) on the whole map: on a long drag the step-by-step tracker runs ahead of the
+ARRIVAL_MARGIN): on a long drag the step-by-step tracker runs ahead of the
 content (motion supervision copies the patch a pixel ahead before the face has moved there), and
 the wide patch finds where the content really is. Handles found short of their targets are pulled
 on from there, at most ARRIVAL_CHECKS times a drag."""
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import torch
 
@@ -44,6 +47,14 @@ ARRIVAL_CHECKS = 3
 MULTISCALE_GUARD = GuardSettings(template_below=0.8, lost_below=-0.5, patience=5)
 
 
+@dataclass(frozen=True)
+class Relocation:
+    """An arrival the check did not confirm: the step, and how far (px) it moved each handle."""
+
+    step: int
+    moved_px: tuple[float, ...]
+
+
 class MultiscaleFormulation(GuardedFormulation):
     """GuardedFormulation tracking on [block feature_block - 1, F] channels, radius r1 + 2."""
 
@@ -64,6 +75,7 @@ class MultiscaleFormulation(GuardedFormulation):
         self.arrival_patch = disk_offsets(cfg.r1 + ARRIVAL_MARGIN, device=handles.device)
         self.arrival_template: torch.Tensor | None = None  # made at the first check
         self.arrival_checks = 0
+        self.relocations: list[Relocation] = []
         self.skip_track = False  # the step after a re-location keeps it
 
     def default_guard(self) -> GuardSettings:
@@ -94,19 +106,27 @@ class MultiscaleFormulation(GuardedFormulation):
         if self.arrival_checks >= ARRIVAL_CHECKS:
             return None
         self.arrival_checks += 1
-        if self.arrival_template is None:
-            start = self.handles0.unsqueeze(1) + self.arrival_patch
-            self.arrival_template = self.tracking_features(self.features(self.ws0), start)
-        feat = self.features(ws)  # the whole map: the wide patch reaches past the step's crops
-        centres = handles.round()
-        distance = self._window_distances(feat, centres, self.arrival_patch, self.arrival_template)
-        found = self._best_positions(distance, distance.argmin(dim=1), centres)
-        found = torch.where(self.lost.unsqueeze(1), handles, found)
+        found = torch.where(self.lost.unsqueeze(1), handles, self.locate(ws, handles))
         arrived = ((targets - found).norm(dim=-1) <= self.cfg.stop_px) | self.lost
         if bool(arrived.all()):
             return None
+        moved = (found - handles).norm(dim=-1).tolist()
+        self.relocations.append(Relocation(self.tracks, tuple(round(m, 2) for m in moved)))
         self.skip_track = True
         return found
+
+    @torch.no_grad()
+    def locate(self, ws: torch.Tensor, handles: torch.Tensor) -> torch.Tensor:
+        """Where the arrival patch matches its starting template best, in the r2 window around
+        each handle, to a fraction of a pixel."""
+        reach = math.ceil(self.cfg.r1 + ARRIVAL_MARGIN)  # past the step's crops
+        if self.arrival_template is None:
+            start = self.handles0.unsqueeze(1) + self.arrival_patch
+            self.arrival_template = self.tracking_features(self.features(self.ws0, self.handles0, reach), start)
+        feat = self.features(ws, handles, reach)
+        centres = handles.round()
+        distance = self._window_distances(feat, centres, self.arrival_patch, self.arrival_template)
+        return self._best_positions(distance, distance.argmin(dim=1), centres)
 
     def track(self, feat, handles: torch.Tensor) -> torch.Tensor:
         """GuardedFormulation.track, except on the step after a re-location: the tracker would

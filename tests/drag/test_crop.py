@@ -104,7 +104,7 @@ def _step(G, config: DragConfig, handles, targets, crop_start_block, ws0, ws):
     cfg = config.resolve(G.img_resolution, len(G.block_resolutions), G.num_ws)
     form = SampledFormulation(G, ws0, handles, None, cfg, crop_start_block=crop_start_block)
     if crop_start_block is None:
-        form.crop_plan = lambda handles: None  # the whole map, as before cropping existed
+        form.crop_plan = lambda handles, extra_reach=None: None  # the whole map, as before cropping existed
     head = ws[:, : cfg.layers].clone().requires_grad_(True)
     feat = form.features(torch.cat([head, ws[:, cfg.layers :]], 1), handles)
     tracked = form.track(feat, handles)
@@ -137,7 +137,7 @@ def test_a_cropped_drag_follows_the_whole_map_drag_step_by_step():
     config = DragConfig(steps=6, lr=0.02, r1=2, r2=3)
 
     class WholeMap(SampledFormulation):
-        def crop_plan(self, handles):
+        def crop_plan(self, handles, extra_reach=None):
             return None
 
     results = [

@@ -85,7 +85,7 @@ def test_the_drag_node_reports_the_lost_handle_and_step(tiny_generator, tmp_path
 class _WholeMap(MultiscaleFormulation):
     """The multiscale method computing whole maps (no crop plan): the reference for its crops."""
 
-    def crop_plan(self, handles):
+    def crop_plan(self, handles, extra_reach=None):
         return None
 
 
@@ -177,17 +177,19 @@ def test_the_arrival_check_finds_the_content_a_tracker_ran_ahead_of():
     for _ in range(ARRIVAL_CHECKS - 2):
         assert form.check_arrival(ws0, ahead, ahead) is not None
     assert form.check_arrival(ws0, ahead, ahead) is None  # spent: the drag may end
+    whole = _WholeMap(G, ws0, handles, None, cfg)  # the check's crops change nothing
+    torch.testing.assert_close(whole.locate(ws0, ahead), form.locate(ws0, ahead), rtol=0, atol=1e-4)
+    assert form.crop_plan(ahead, 9) is not None
+
+
+def _two_px_left_once(self, ws, handles):
+    """MultiscaleFormulation.locate finding the content 2 px left of every handle at the first
+    check, and under the handles after."""
+    return handles - torch.tensor([2.0, 0.0]) if self.arrival_checks == 1 else handles
 
 
 class _RelocatedOnce(MultiscaleFormulation):
-    """The multiscale method whose arrival check moves every handle 2 px left, once."""
-
-    def check_arrival(self, ws, handles, targets):
-        if self.arrival_checks:
-            return None
-        self.arrival_checks += 1
-        self.skip_track = True
-        return handles - torch.tensor([2.0, 0.0])
+    locate = _two_px_left_once
 
 
 def test_a_relocated_drag_goes_on_from_where_the_check_put_its_handles(tiny_generator):
@@ -199,3 +201,25 @@ def test_a_relocated_drag_goes_on_from_where_the_check_put_its_handles(tiny_gene
     result = run_drag(G, ws, [(16.0, 16.0)], [(16.5, 16.0)], None, config, None, None, _RelocatedOnce)
     assert result.history[0].handles == [(14.0, 16.0)]  # arrived at step 0, re-located, pulled
     assert result.steps >= 2 and result.converged
+    assert [r.step for r in result.relocations] == [0] and result.relocations[0].moved_px == (2.0,)
+
+
+def test_the_drag_node_notes_the_arrivals_its_check_relocated(tiny_generator, tmp_path, monkeypatch):
+    from nodegraph import Graph
+    from nodes.gan import save_generator
+
+    tiny_checkpoint = str(tmp_path / "tiny32.safetensors")
+    save_generator(tiny_generator, tiny_checkpoint)
+    monkeypatch.setattr(MultiscaleFormulation, "locate", _two_px_left_once)
+    g = Graph()
+    gen = g.add("Generator", id="generator", checkpoint=tiny_checkpoint)
+    lat = g.add("Latent", id="latent", seed=1)
+    pts = g.add("PointSet", id="points", points=[{"handle": [16, 16], "target": [16.5, 16]}])
+    opt = g.add("DragOptimizer", id="drag", steps=4, method="multiscale", stop_px=1.5, preview_every=0)
+    g.connect(gen, "generator", lat, "generator")
+    g.connect(gen, "generator", opt, "generator")
+    g.connect(lat, "latent", opt, "latent")
+    g.connect(pts, "points", opt, "points")
+    record = g.evaluate(output_dir=tmp_path).nodes["drag"]
+    assert record.facts["arrival_relocations"] == [[0, 2.0]]
+    assert not record.warnings or all("arrival" not in w for w in record.warnings)
