@@ -107,6 +107,11 @@ class GuardedFormulation(SampledFormulation):
         """How far each handle's patch is pulled this step ([N, 2]): one pixel along d_i."""
         return directions
 
+    def pulled(self, distance: torch.Tensor) -> torch.Tensor:
+        """The handles this step's loss pulls ([N] bool, from their distances to the targets):
+        those farther than stop_px and not lost."""
+        return (distance > self.cfg.stop_px) & ~self.lost
+
     def active(self) -> torch.Tensor:
         """The handles still pulled (and counted for convergence): those not lost."""
         return ~self.lost
@@ -168,7 +173,7 @@ class GuardedFormulation(SampledFormulation):
         cfg = self.cfg
         directions, distance = unit_directions(handles, targets)
         directions = self.shift(directions, distance)
-        pulled = (distance > cfg.stop_px) & ~self.lost
+        pulled = self.pulled(distance)
         if not bool(pulled.any()):
             return sample_as_resized(feat, handles[:1], cfg.image_size).sum() * 0
         patch = handles[pulled].unsqueeze(1) + self.patch.unsqueeze(0)  # [n, K, 2]

@@ -223,3 +223,27 @@ def test_the_drag_node_notes_the_arrivals_its_check_relocated(tiny_generator, tm
     record = g.evaluate(output_dir=tmp_path).nodes["drag"]
     assert record.facts["arrival_relocations"] == [[0, 2.0]]
     assert not record.warnings or all("arrival" not in w for w in record.warnings)
+
+
+def test_multiscale_keeps_pulling_a_settled_handle_while_guarded_lets_it_drift(tiny_generator):
+    """Two handles, one 0.3 px from its target (within stop_px 0.5), one 5 px away: multiscale's
+    loss pulls both (the settled one by its 0.3 px), guarded's only the far one."""
+    from nodes.drag.guarded import GuardedFormulation
+
+    G = tiny_generator
+    handles, targets = torch.tensor([[10.0, 10.0], [20.0, 12.0]]), torch.tensor([[10.3, 10.0], [23.0, 16.0]])
+    cfg = DragConfig(r1=2, r2=3, stop_px=0.5).resolve(G.img_resolution, len(G.block_resolutions), G.num_ws)
+    ws0 = G.mapping(torch.zeros(1, G.z_dim))
+    distance = (targets - handles).norm(dim=-1)
+    ms, guarded = MultiscaleFormulation(G, ws0, handles, None, cfg), GuardedFormulation(G, ws0, handles, None, cfg)
+    assert ms.pulled(distance).tolist() == [True, True]
+    assert guarded.pulled(distance).tolist() == [False, True]
+    assert ms.pulled(torch.tensor([0.01, 3.0])).tolist() == [False, True]  # on target: nothing to pull
+
+    def loss_of(form, goals):
+        return float(form.loss(form.features(ws0, handles), handles, goals))
+
+    only_far = targets.clone()
+    only_far[0] = handles[0]  # the near handle exactly on its target: only the far one is pulled
+    assert loss_of(ms, targets) > loss_of(ms, only_far) * (1 + 1e-4)  # the settled handle's term
+    assert loss_of(guarded, targets) == pytest.approx(loss_of(guarded, only_far), rel=1e-6)
