@@ -5,13 +5,14 @@ feature scales, F and the block below it, and whose last pull stops at the targe
 Why: on smooth regions and along contours F's small patch (radius r1) matches nearly as well a
 pixel or two further along, so the tracked handle slides while the content stays; the block below
 sees twice the context per pixel, and a patch of radius r1 + TRACK_MARGIN takes in the nearest
-edge. Motion supervision reads F on radius r1 as before; its shift is min(1, distance left) px.
+edge. Motion supervision reads F on radius r1 as before; its shift is min(1, distance left) px,
+and a handle already within stop_px is still pulled that fraction while the others move.
 
 When every handle has arrived, the arrival check matches a wider patch still (radius r1 +
-ARRIVAL_MARGIN): on a long drag the step-by-step tracker runs ahead of the
-content (motion supervision copies the patch a pixel ahead before the face has moved there), and
-the wide patch finds where the content really is. Handles found short of their targets are pulled
-on from there, at most ARRIVAL_CHECKS times a drag."""
+ARRIVAL_MARGIN): on a long drag the step-by-step tracker runs ahead of the content (motion
+supervision copies the patch a pixel ahead before the face has moved there), and the wide patch
+finds where the content really is. Handles found short of their targets are pulled on from there,
+at most ARRIVAL_CHECKS times a drag."""
 
 from __future__ import annotations
 
