@@ -60,24 +60,30 @@ def test_the_guard_stops_pulling_a_handle_whose_tracking_collapsed(tiny_generato
     assert result.stopped == "lost" and result.steps == 3
 
 
-def test_the_drag_node_reports_the_lost_handle_and_step(tiny_generator, tmp_path, monkeypatch):
+def _drag_record(G, tmp_path, point: dict, **drag_params):
+    """The DragOptimizer's record after a Generator (G, saved) -> Latent -> DragOptimizer graph
+    drags one PointSet point."""
     from nodegraph import Graph
     from nodes.gan import save_generator
 
     tiny_checkpoint = str(tmp_path / "tiny32.safetensors")
-    save_generator(tiny_generator, tiny_checkpoint)
-
-    monkeypatch.setattr("nodes.drag.guarded.GUARD", GuardSettings(0.5, lost_below=2.0, patience=2))
+    save_generator(G, tiny_checkpoint)
     g = Graph()
     gen = g.add("Generator", id="generator", checkpoint=tiny_checkpoint)
     lat = g.add("Latent", id="latent", seed=1)
-    pts = g.add("PointSet", id="points", points=[{"handle": [12, 12], "target": [16, 12]}])
-    opt = g.add("DragOptimizer", id="drag", steps=6, method="guarded", preview_every=0)
+    pts = g.add("PointSet", id="points", points=[point])
+    opt = g.add("DragOptimizer", id="drag", preview_every=0, **drag_params)
     g.connect(gen, "generator", lat, "generator")
     g.connect(gen, "generator", opt, "generator")
     g.connect(lat, "latent", opt, "latent")
     g.connect(pts, "points", opt, "points")
-    record = g.evaluate(output_dir=tmp_path).nodes["drag"]
+    return g.evaluate(output_dir=tmp_path).nodes["drag"]
+
+
+def test_the_drag_node_reports_the_lost_handle_and_step(tiny_generator, tmp_path, monkeypatch):
+    monkeypatch.setattr("nodes.drag.guarded.GUARD", GuardSettings(0.5, lost_below=2.0, patience=2))
+    point = {"handle": [12, 12], "target": [16, 12]}
+    record = _drag_record(tiny_generator, tmp_path, point, steps=6, method="guarded")
     assert record.facts["lost_handles"] == [[0, 2]]
     assert any("handle 0 lost its tracking at step 2" in w for w in record.warnings)
 
@@ -205,22 +211,9 @@ def test_a_relocated_drag_goes_on_from_where_the_check_put_its_handles(tiny_gene
 
 
 def test_the_drag_node_notes_the_arrivals_its_check_relocated(tiny_generator, tmp_path, monkeypatch):
-    from nodegraph import Graph
-    from nodes.gan import save_generator
-
-    tiny_checkpoint = str(tmp_path / "tiny32.safetensors")
-    save_generator(tiny_generator, tiny_checkpoint)
     monkeypatch.setattr(MultiscaleFormulation, "locate", _two_px_left_once)
-    g = Graph()
-    gen = g.add("Generator", id="generator", checkpoint=tiny_checkpoint)
-    lat = g.add("Latent", id="latent", seed=1)
-    pts = g.add("PointSet", id="points", points=[{"handle": [16, 16], "target": [16.5, 16]}])
-    opt = g.add("DragOptimizer", id="drag", steps=4, method="multiscale", stop_px=1.5, preview_every=0)
-    g.connect(gen, "generator", lat, "generator")
-    g.connect(gen, "generator", opt, "generator")
-    g.connect(lat, "latent", opt, "latent")
-    g.connect(pts, "points", opt, "points")
-    record = g.evaluate(output_dir=tmp_path).nodes["drag"]
+    point = {"handle": [16, 16], "target": [16.5, 16]}
+    record = _drag_record(tiny_generator, tmp_path, point, steps=4, method="multiscale", stop_px=1.5)
     assert record.facts["arrival_relocations"] == [[0, 2.0]]
     assert not record.warnings or all("arrival" not in w for w in record.warnings)
 
