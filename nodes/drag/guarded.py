@@ -72,8 +72,9 @@ class GuardedFormulation(SampledFormulation):
         self.guard = guard or self.default_guard()  # read at run time: tests tighten it
         self.patch = disk_offsets(cfg.r1, device=handles.device)  # motion patch, [K, 2]
         self.track_patch = disk_offsets(self.track_radius(cfg), device=handles.device)
+        self.track_reach = math.ceil(self.track_radius(cfg))  # whole pixels the patch reaches
         # patch matching reads a patch around each window pixel
-        self.extra_reach = max(getattr(self, "extra_reach", 0), math.ceil(self.track_radius(cfg)))
+        self.extra_reach = max(getattr(self, "extra_reach", 0), self.track_reach)
         super().__init__(G, ws0, handles, keep, cfg, crop_start_block)
         with torch.no_grad():
             feat0 = self.features(ws0, handles)
@@ -122,18 +123,19 @@ class GuardedFormulation(SampledFormulation):
         centres: torch.Tensor,
         patch: torch.Tensor | None = None,
         template: torch.Tensor | None = None,
+        reach: int | None = None,
     ) -> torch.Tensor:
         """D at every window position ([N, W]): the mean over the tracking patch of the l2 (or l1)
-        channel distance to the tracking template (or over `patch`, to `template`); inf outside
-        the image."""
-        patch = self.track_patch if patch is None else patch
-        template = self.track_template if template is None else template
+        channel distance to the tracking template (or over `patch`, reaching `reach` whole pixels,
+        to `template`); inf outside the image."""
+        if patch is None:
+            patch, template, reach = self.track_patch, self.track_template, self.track_reach
         size = self.cfg.image_size
         window = window_offsets(self.cfg.r2, device=centres.device)  # [W, 2]
         candidates = centres.unsqueeze(1) + window.unsqueeze(0)  # [N, W, 2]
         # Every point read is a whole pixel of the square `half` around the centre: sample that
         # square once and index it (W * K reads of the same few pixels otherwise).
-        half = self.cfg.r2 + int(patch.abs().max())
+        half = self.cfg.r2 + reach
         square = window_offsets(half, device=centres.device)  # [L * L, 2], row by row
         values = self.tracking_features(feat, centres.unsqueeze(1) + square.unsqueeze(0))
         reach = (window.unsqueeze(1) + patch.unsqueeze(0) + half).long()  # [W, K, 2]

@@ -263,6 +263,7 @@ def run_drag(
     history: list[HistoryEntry] = []
     stopped, tracked_at_latest = "budget", True
     active = getattr(steps_form, "active", None)
+    check_arrival = getattr(steps_form, "check_arrival", None)  # a costlier second look
     for step in range(cfg.steps):
         if cancel is not None and cancel.is_set():
             stopped = "cancelled"
@@ -279,8 +280,7 @@ def run_drag(
                 break
             settled = settled | ~active()
         if bool(settled.all()):
-            check = getattr(steps_form, "check_arrival", None)  # a costlier second look
-            found = None if check is None else check(latent.ws().detach(), handles_now, target_points)
+            found = None if check_arrival is None else check_arrival(latent.ws().detach(), handles_now, target_points)
             if found is None:
                 stopped = "converged"
                 break

@@ -81,6 +81,7 @@ class MultiscaleFormulation(GuardedFormulation):
         super().__init__(G, ws0, handles, keep, cfg, crop_start_block, guard)
         self.ws0, self.handles0 = ws0, handles
         self.arrival_patch = disk_offsets(cfg.r1 + ARRIVAL_MARGIN, device=handles.device)
+        self.arrival_reach = math.ceil(cfg.r1 + ARRIVAL_MARGIN)  # past the step's crops
         self.arrival_template: torch.Tensor | None = None  # made at the first check
         self.arrival_checks = 0
         self.relocations: list[Relocation] = []
@@ -133,13 +134,13 @@ class MultiscaleFormulation(GuardedFormulation):
     def locate(self, ws: torch.Tensor, handles: torch.Tensor) -> torch.Tensor:
         """Where the arrival patch matches its starting template best, in the r2 window around
         each handle, to a fraction of a pixel."""
-        reach = math.ceil(self.cfg.r1 + ARRIVAL_MARGIN)  # past the step's crops
+        reach = self.arrival_reach
         if self.arrival_template is None:
             start = self.handles0.unsqueeze(1) + self.arrival_patch
             self.arrival_template = self.tracking_features(self.features(self.ws0, self.handles0, reach), start)
         feat = self.features(ws, handles, reach)
         centres = handles.round()
-        distance = self._window_distances(feat, centres, self.arrival_patch, self.arrival_template)
+        distance = self._window_distances(feat, centres, self.arrival_patch, self.arrival_template, reach)
         return self._best_positions(distance, distance.argmin(dim=1), centres)
 
     def track(self, feat, handles: torch.Tensor) -> torch.Tensor:
