@@ -154,8 +154,21 @@ class SampledFormulation:
             lower=lower,
         )
         if lower is not None:
-            self.lower_maps = {block: value.detach() for block, value in lower.items()}
+            self.keep_lower_maps(lower)
         return feat
+
+    def start_from(self, feat: torch.Tensor) -> None:
+        """The first step's F: the mask term's F0 is taken from it. drag()'s own synthesis gives
+        F0 exactly again, but a batch's (nodes.drag.many) differs by float rounding, and the L1
+        term's gradient at a difference of 1e-15 is as large as at any other: the first Adam step
+        would be kicked by rounding noise."""
+        if self.keep is not None:
+            self.feat0 = feat.detach()
+
+    def keep_lower_maps(self, lower: dict) -> None:
+        """With keeps_lower: the maps of the blocks below F that came with the latest F ({block:
+        map}), from features() or from a batched synthesis (nodes.drag.many)."""
+        self.lower_maps = {block: value.detach() for block, value in lower.items()}
 
     def crop_plan(self, handles: torch.Tensor | None, extra_reach: int | None = None) -> CropPlan | None:
         """The cropped synthesis of one step around `handles`, or None for the whole map."""
@@ -250,72 +263,123 @@ def run_drag(
     formulation: Callable[..., Formulation],
 ) -> DragResult:
     """drag() with the step formulation as a parameter (the benchmark runs the official one)."""
-    cfg = (config or DragConfig()).resolve(
-        G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G)
-    )
-    ws0 = prepare_ws(G, ws)
-    dtype = drag_dtype(G)
-    handles_now, target_points = prepare_pairs(handles, targets, cfg.image_size, G.device, dtype)
-    keep = prepare_keep(mask, cfg.image_size, G.device, dtype)
-    steps_form = formulation(G, ws0, handles_now, keep, cfg)
-    latent = LatentVariable(ws0, cfg.layers, cfg.space)
-    optimizer = Adam(latent.variable, lr=cfg.lr)
-    history: list[HistoryEntry] = []
-    stopped, tracked_at_latest = "budget", True
-    active = getattr(steps_form, "active", None)
-    check_arrival = getattr(steps_form, "check_arrival", None)  # a costlier second look
-    for step in range(cfg.steps):
+    run = DragRun(G, ws, handles, targets, mask, config, formulation, on_step)
+    while run.stopped is None:
         if cancel is not None and cancel.is_set():
-            stopped = "cancelled"
+            run.stopped = "cancelled"
             break
-        feat = steps_form.features(latent.ws(), handles_now)
-        if step > 0:
-            handles_now = steps_form.track(feat, handles_now)
-            tracked_at_latest = True
-        distances = (target_points - handles_now).norm(dim=-1)
-        settled = distances <= cfg.stop_px
-        if active is not None:  # a guarded method's lost handles no longer count
-            if not bool(active().any()):
-                stopped = "lost"
-                break
-            settled = settled | ~active()
-        if bool(settled.all()):
-            found = None if check_arrival is None else check_arrival(latent.ws().detach(), handles_now, target_points)
-            if found is None:
-                stopped = "converged"
-                break
-            handles_now = found
-            distances = (target_points - handles_now).norm(dim=-1)
-        loss = steps_form.loss(feat, handles_now, target_points)
-        if not bool(torch.isfinite(loss)):
-            stopped = "non-finite"
+        loss = run.loss(run.features())
+        if loss is None:
             break
-        optimizer.zero_grad()
         loss.backward()
-        optimizer.step()
-        tracked_at_latest = False
-        entry = HistoryEntry(step, _points(handles_now), float(loss.detach()), distances.tolist())
-        history.append(entry)
-        if on_step is not None:
-            on_step(_state(G, cfg, entry, target_points, latent.ws().detach()))
-    final_ws = latent.ws().detach()
-    if not tracked_at_latest:
-        with torch.no_grad():
-            handles_now = steps_form.track(steps_form.features(final_ws, handles_now), handles_now)
-    return DragResult(
-        ws=final_ws,
-        handles=_points(handles_now),
-        targets=_points(target_points),
-        steps=len(history),
-        converged=stopped == "converged",
-        cancelled=stopped == "cancelled",
-        stopped=stopped,
-        history=history,
-        config=cfg,
-        _render=_renderer(G, final_ws, cfg.noise_mode),
-        guard_events=list(getattr(steps_form, "events", [])),
-        relocations=list(getattr(steps_form, "relocations", [])),
-    )
+        run.update(loss)
+    return run.result()
+
+
+class DragRun:
+    """One drag between its steps: the formulation, the optimised code and its Adam state, the
+    tracked handles and the history. run_drag drives one; many.drag_many drives several on one
+    batched synthesis.
+
+    A step: `feat` = F at `ws()` (`features()`, the formulation's own synthesis, or this drag's
+    slice of a batched one) -> `loss(feat)` (tracks the handles, checks for the end: None once
+    the drag has ended, `stopped` says why) -> backward -> `update(loss)`."""
+
+    def __init__(self, G, ws, handles, targets, mask, config, formulation, on_step=None):
+        self.G = G
+        self.cfg = cfg = (config or DragConfig()).resolve(
+            G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G)
+        )
+        ws0 = prepare_ws(G, ws)
+        dtype = drag_dtype(G)
+        self.handles, self.targets = prepare_pairs(handles, targets, cfg.image_size, G.device, dtype)
+        keep = prepare_keep(mask, cfg.image_size, G.device, dtype)
+        self.form = formulation(G, ws0, self.handles, keep, cfg)
+        self.latent = LatentVariable(ws0, cfg.layers, cfg.space)
+        self.optimizer = Adam(self.latent.variable, lr=cfg.lr)
+        self.on_step = on_step
+        self.history: list[HistoryEntry] = []
+        self.step = 0
+        self.stopped: str | None = None if cfg.steps > 0 else "budget"
+        self.tracked_at_latest = True  # the handles were tracked at the current code
+        self.distances: torch.Tensor | None = None  # this step's, for the history
+        self.active = getattr(self.form, "active", None)  # a guarded method's handles not lost
+        self.check_arrival = getattr(self.form, "check_arrival", None)  # a costlier second look
+
+    def ws(self) -> torch.Tensor:
+        """The current W+ code, in the graph of the optimised variable."""
+        return self.latent.ws()
+
+    def features(self) -> torch.Tensor:
+        """F at the current code, synthesised for this drag alone (cropped where that pays)."""
+        return self.form.features(self.ws(), self.handles)
+
+    def loss(self, feat) -> torch.Tensor | None:
+        """This step's loss on `feat` (F at `ws()`), after tracking the handles in it; None when
+        the drag ends here (`stopped`: converged, lost or non-finite)."""
+        cfg, form = self.cfg, self.form
+        if self.step > 0:
+            self.handles = form.track(feat, self.handles)
+            self.tracked_at_latest = True
+        elif hasattr(form, "start_from"):
+            form.start_from(feat)
+        distances = (self.targets - self.handles).norm(dim=-1)
+        settled = distances <= cfg.stop_px
+        if self.active is not None:  # a guarded method's lost handles no longer count
+            if not bool(self.active().any()):
+                self.stopped = "lost"
+                return None
+            settled = settled | ~self.active()
+        if bool(settled.all()):
+            found = None if self.check_arrival is None else self.check_arrival(self.ws().detach(), self.handles, self.targets)
+            if found is None:
+                self.stopped = "converged"
+                return None
+            self.handles = found
+            distances = (self.targets - self.handles).norm(dim=-1)
+        loss = form.loss(feat, self.handles, self.targets)
+        if not bool(torch.isfinite(loss)):
+            self.stopped = "non-finite"
+            return None
+        self.distances = distances
+        return loss
+
+    def update(self, loss: torch.Tensor) -> None:
+        """After the backward of `loss` (this step's, from loss()): Adam's step, the history,
+        on_step; the drag ends when its budget is spent."""
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        self.tracked_at_latest = False
+        entry = HistoryEntry(self.step, _points(self.handles), float(loss.detach()), self.distances.tolist())
+        self.history.append(entry)
+        self.step += 1
+        if self.step >= self.cfg.steps:
+            self.stopped = "budget"
+        if self.on_step is not None:
+            self.on_step(_state(self.G, self.cfg, entry, self.targets, self.ws().detach()))
+
+    def result(self) -> DragResult:
+        """The outcome, with the handles tracked at the final code."""
+        final_ws = self.ws().detach()
+        handles = self.handles
+        if not self.tracked_at_latest:
+            with torch.no_grad():
+                handles = self.form.track(self.form.features(final_ws, handles), handles)
+        stopped = self.stopped or "cancelled"
+        return DragResult(
+            ws=final_ws,
+            handles=_points(handles),
+            targets=_points(self.targets),
+            steps=len(self.history),
+            converged=stopped == "converged",
+            cancelled=stopped == "cancelled",
+            stopped=stopped,
+            history=self.history,
+            config=self.cfg,
+            _render=_renderer(self.G, final_ws, self.cfg.noise_mode),
+            guard_events=list(getattr(self.form, "events", [])),
+            relocations=list(getattr(self.form, "relocations", [])),
+        )
 
 
 def _state(

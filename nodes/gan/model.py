@@ -228,13 +228,14 @@ class SynthesisLayer(nn.Module):
 
 
 class ModulationMemo:
-    """How a drag modulates one sample's convs, step after step: by the input, not the weight
+    """How a drag modulates its convs, step after step: by the input, not the weight
     (ops.input_modulated_conv2d), so a step makes no per-style copy of any weight and its
     backward no weight gradient. The styles and demodulation of a W row that comes again
     unchanged (the rows a drag does not optimise) are computed once; a row that wants a
     gradient gets them anew from the layer's weight energy ([O, I], computed once). The same
     numbers as the plain path up to float rounding; for one generator whose weights stay fixed
-    while the memo lives."""
+    while the memo lives. One drag's rows ([1, w_dim]) modulate all its windows; a batch of
+    drags (nodes.drag.many) brings one row per sample ([B, w_dim])."""
 
     def __init__(self):
         self._kept: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
@@ -243,9 +244,9 @@ class ModulationMemo:
     def modulation(
         self, layer: SynthesisLayer, w: torch.Tensor, dtype: torch.dtype
     ) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """(styles [1, I], demodulation [1, O]) of layer for w ([1, w_dim]), or None: the plain
-        path (a batch of rows, float16's pre-normalisation, a weight that wants a gradient)."""
-        if w.shape[0] != 1 or dtype == torch.float16 or layer.weight.requires_grad:
+        """(styles [B, I], demodulation [B, O]) of layer for w ([B, w_dim]), or None: the plain
+        path (float16's pre-normalisation, a weight that wants a gradient)."""
+        if dtype == torch.float16 or layer.weight.requires_grad:
             return None
         if w.requires_grad:
             styles = layer.affine(w)

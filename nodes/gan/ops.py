@@ -160,8 +160,8 @@ def _modulate(weight: torch.Tensor, styles: torch.Tensor, demodulate: bool):
 
 
 def demodulation(energy: torch.Tensor, styles: torch.Tensor) -> torch.Tensor:
-    """Eq. 3's coefficients for one style row ([1, I]) from the weight's energy E_oi =
-    sum_k W_oik^2 ([O, I]): d_o = (sum_i E_oi s_i^2 + 1e-8)^-1/2, [1, O]."""
+    """Eq. 3's coefficients for style rows ([B, I]) from the weight's energy E_oi =
+    sum_k W_oik^2 ([O, I]): d_o = (sum_i E_oi s_i^2 + 1e-8)^-1/2, [B, O]."""
     return (styles.square() @ energy.t() + 1e-8).rsqrt()
 
 
@@ -175,18 +175,20 @@ def input_modulated_conv2d(
     padding: int = 0,
     resample_filter: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """modulated_conv2d for one style row ([1, I]) with demodulation `dcoefs` ([1, O]), done by
-    scaling the input and the output instead of the weight (StyleGAN2's unfused path):
-    conv(x * s, W) * d. The same values up to float rounding, for every sample of a batch; no
-    [O, I, k, k] tensor is made per style, and the backward computes no weight gradient: what a
-    drag's step needs, whose windows are small next to the weights."""
-    x = x * styles.reshape(1, -1, 1, 1).to(x.dtype)
+    """modulated_conv2d with demodulation `dcoefs`, done by scaling the input and the output
+    instead of the weight (StyleGAN2's unfused path): conv(x * s, W) * d. `styles` ([B, I]) and
+    `dcoefs` ([B, O]) hold one row for every sample of x, or one row ([1, I], [1, O]) for all of
+    them (a drag's windows). The same values up to float rounding; no [O, I, k, k] tensor is made
+    per style, and the backward computes no weight gradient: what a drag's step needs, whose
+    windows are small next to the weights."""
+    rows = styles.shape[0]
+    x = x * styles.reshape(rows, -1, 1, 1).to(x.dtype)
     w = weight.to(x.dtype)
     if up > 1:
         x = _upsampling_conv(x, w, resample_filter, up, padding, groups=1)
     else:
         x = F.conv2d(x, w, padding=padding)
-    x = x * dcoefs.reshape(1, -1, 1, 1).to(x.dtype)
+    x = x * dcoefs.reshape(rows, -1, 1, 1).to(x.dtype)
     if noise is not None:
         x = x + noise.to(x.dtype)
     return x

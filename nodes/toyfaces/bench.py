@@ -104,15 +104,29 @@ def tracking_trace(G: Generator, detector, index: list[int], targets: torch.Tens
     return on_step, rows, previous
 
 
-def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, config) -> PairOutcome:
-    """Drag z1's landmarks (the `names` subset, all when None) to z2's; measure with the detector."""
-    from nodes.drag import drag
+@dataclass
+class PairSetup:
+    """One benchmark pair before its drag: z1's code, the handles (z1's render landmarks, the
+    `names` subset) and targets (z2's), and what the score compares with."""
 
+    seed: int
+    label: str
+    index: list[int]
+    ws1: torch.Tensor
+    handles: torch.Tensor
+    targets: torch.Tensor
+    start_image: torch.Tensor
+    before: torch.Tensor  # the detector's landmarks on G(z1)
+    real2: torch.Tensor  # the target render
+    fake2: torch.Tensor  # G(z2)
+
+
+def setup_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None) -> PairSetup:
+    """Pair `seed`'s faces, handles and targets (all landmarks when `names` is None)."""
     z1, z2 = geometry_pair(seed)
     _, marks1 = render_batch(params=face_params(z1))
     real2, marks2 = render_batch(params=face_params(z2))
     index = list(range(NUM_LANDMARKS)) if names is None else [LANDMARK_INDEX[n] for n in names]
-    handles, targets = marks1[0, index], marks2[0, index]
     with torch.no_grad():
         ws1 = G.mapping(z1.to(G.device))
         ws2 = G.mapping(z2.to(G.device))
@@ -120,33 +134,79 @@ def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, 
         before = detector(start_image).cpu()[0, index]
         fake2 = G.synthesis(ws2).clamp(-1, 1).cpu()
     size = G.img_resolution
-    handles = handles.clamp(0, size - 1)
-    targets = targets.clamp(0, size - 1)
-    start = time.perf_counter()
-    on_step, trace, spent = tracking_trace(G, detector, index, targets)
-    result = drag(G, ws1, handles.tolist(), targets.tolist(), config=config, on_step=on_step)
-    seconds = time.perf_counter() - start - spent["seconds"]
+    return PairSetup(
+        seed=seed,
+        label="all" if names is None else str(len(names)),
+        index=index,
+        ws1=ws1,
+        handles=marks1[0, index].clamp(0, size - 1),
+        targets=marks2[0, index].clamp(0, size - 1),
+        start_image=start_image,
+        before=before,
+        real2=real2,
+        fake2=fake2,
+    )
+
+
+def score_pair(detector, pair: PairSetup, result, seconds: float, trace: list) -> PairOutcome:
+    """The pair's figures after its drag `result` (a DragResult) took `seconds`."""
     with torch.no_grad():
         image = result.image().clamp(-1, 1)
-        after = detector(image).cpu()[0, index]
+        after = detector(image).cpu()[0, pair.index]
     image = image.cpu()
-    label = "all" if names is None else str(len(names))
     return PairOutcome(
-        setting=label,
-        seed=seed,
-        distance_before=float((before - targets).norm(dim=-1).mean()),
-        distance_after=float((after - targets).norm(dim=-1).mean()),
+        setting=pair.label,
+        seed=pair.seed,
+        distance_before=float((pair.before - pair.targets).norm(dim=-1).mean()),
+        distance_after=float((after - pair.targets).norm(dim=-1).mean()),
         converged=bool(result.converged),
-        handle_offset=float((before - handles).norm(dim=-1).mean()),
-        psnr_vs_render=float(psnr(image, real2)),
-        psnr_vs_generator=float(psnr(image, fake2)),
+        handle_offset=float((pair.before - pair.handles).norm(dim=-1).mean()),
+        psnr_vs_render=float(psnr(image, pair.real2)),
+        psnr_vs_generator=float(psnr(image, pair.fake2)),
         steps=int(result.steps),
         seconds=seconds,
-        pictures=(start_image.cpu(), image, real2),
-        points=(handles.tolist(), targets.tolist()),
+        pictures=(pair.start_image.cpu(), image, pair.real2),
+        points=(pair.handles.tolist(), pair.targets.tolist()),
         trace=trace,
         lost=[[e.handle, e.step] for e in result.guard_events],
     )
+
+
+def drag_pair(G: Generator, detector, seed: int, names: tuple[str, ...] | None, config) -> PairOutcome:
+    """Drag z1's landmarks (the `names` subset, all when None) to z2's; measure with the detector."""
+    from nodes.drag import drag
+
+    pair = setup_pair(G, detector, seed, names)
+    start = time.perf_counter()
+    on_step, trace, spent = tracking_trace(G, detector, pair.index, pair.targets)
+    result = drag(G, pair.ws1, pair.handles.tolist(), pair.targets.tolist(), config=config, on_step=on_step)
+    seconds = time.perf_counter() - start - spent["seconds"]
+    return score_pair(detector, pair, result, seconds, trace)
+
+
+def drag_pair_batch(
+    G: Generator, detector, tasks: list[tuple[int, tuple[str, ...] | None]], config, batch: int
+) -> list[PairOutcome]:
+    """The pairs (seed, names) dragged together by drag_many, at most `batch` at a time; each
+    pair's seconds are the batch's time shared out (its throughput, not its own latency)."""
+    from nodes.drag.many import drag_many
+
+    pairs = [setup_pair(G, detector, seed, names) for seed, names in tasks]
+    hooks = [tracking_trace(G, detector, pair.index, pair.targets) for pair in pairs]
+    start = time.perf_counter()
+    results = drag_many(
+        G,
+        [pair.ws1 for pair in pairs],
+        [pair.handles.tolist() for pair in pairs],
+        [pair.targets.tolist() for pair in pairs],
+        config=config,
+        batch=batch,
+        on_step=lambda i, state: hooks[i][0](state),
+    )
+    elapsed = time.perf_counter() - start - sum(spent["seconds"] for _, _, spent in hooks)
+    seconds = elapsed / len(pairs)
+    return [score_pair(detector, pair, result, seconds, trace)
+            for pair, result, (_, trace, _) in zip(pairs, results, hooks)]  # fmt: skip
 
 
 def save_pictures(outcome: PairOutcome, path: Path) -> None:
@@ -233,6 +293,7 @@ def summarise(outcomes: list[PairOutcome]) -> dict:
             "psnr_vs_generator_db": mean("psnr_vs_generator"),
             "steps": mean("steps"),
             "seconds": mean("seconds"),
+            "pairs_per_second": len(group) / max(sum(o.seconds for o in group), 1e-9),
             "per_pair": [pair_row(o) for o in group],
             "worst_pair": pair_row(max(group, key=lambda o: o.distance_after)),
         }
@@ -285,7 +346,13 @@ def bench_landmarks(argv: list[str]) -> int:
     parser.add_argument("--engine", choices=("local", "ray"), help="drag the pairs on worker processes or Ray (as nodegraph batch); default: in this process")
     parser.add_argument("--workers", type=int, help="--engine: workers (default: one per core, or per Ray CPU/GPU)")
     parser.add_argument("--ray-address", help="--engine ray: the cluster (default: RAY_ADDRESS, else a local Ray)")
+    parser.add_argument("--drags-per-batch", type=int, help="drag up to this many pairs of a handle set at once, one batched optimisation (drag_many); default: 32 on CUDA, else 1 (on the CPU one at a time is faster: cropped synthesis)")
     args = parser.parse_args(argv)
+    batch = args.drags_per_batch or (32 if args.device.startswith("cuda") else 1)
+    if batch < 1:
+        parser.error(f"--drags-per-batch must be at least 1, got {batch}")
+    if batch > 1 and args.engine is not None:
+        parser.error("--drags-per-batch batches the drags in this process; leave out --engine (or pass --drags-per-batch 1)")
     G, detector = load_models(args.checkpoint, args.detector, args.device)
     chosen = {"method": args.method, "steps": args.steps, "feature_block": args.feature_block, "tracking": args.tracking, "lr": args.lr}
     config = DragConfig(**{k: v for k, v in chosen.items() if v is not None})
@@ -293,17 +360,18 @@ def bench_landmarks(argv: list[str]) -> int:
     from .landmark_jobs import drag_pairs, pair_tasks
 
     outcomes = drag_pairs(pair_tasks(args.pairs, args.seed), args.checkpoint, args.detector, args.device, config,
-                          args.save_pictures, args.engine, args.workers, args.ray_address, loaded=(G, detector))  # fmt: skip
+                          args.save_pictures, args.engine, args.workers, args.ray_address, loaded=(G, detector), batch=batch)  # fmt: skip
     rows = summarise(outcomes)
-    report = {"config": asdict(resolved), "resolution": G.img_resolution, "settings": rows,
+    report = {"config": asdict(resolved), "resolution": G.img_resolution, "drags_per_batch": batch, "settings": rows,
               "targets": {"1": "<= 2 px", "5": "<= 2 px", "all": "<= 3 px", "reduction": ">= 80%"}}
     if args.json:
         print(json.dumps(report, indent=1))
     else:
         print(f"drag settings (a user's defaults): method {resolved.method}, lr {resolved.lr:g}, {resolved.steps} steps, r1 {resolved.r1:g}, r2 {resolved.r2}, stop {resolved.stop_px:g} px")
-        print(f"{'handles':>8} {'pairs':>5} {'MD before':>10} {'MD after':>9} {'reduction':>9} {'offset':>6} {'converged':>9} {'PSNR/render':>11} {'PSNR/G(z2)':>10} {'steps':>6} {'seconds':>7}")
+        print(f"drags per batch: {batch}" + (" (seconds: the batch's time per pair)" if batch > 1 else ""))
+        print(f"{'handles':>8} {'pairs':>5} {'MD before':>10} {'MD after':>9} {'reduction':>9} {'offset':>6} {'converged':>9} {'PSNR/render':>11} {'PSNR/G(z2)':>10} {'steps':>6} {'seconds':>7} {'pairs/s':>7}")
         for setting, r in rows.items():
-            print(f"{setting:>8} {r['pairs']:>5} {r['distance_before_px']:>10.2f} {r['distance_after_px']:>9.2f} {r['reduction']:>9.0%} {r['handle_offset_px']:>6.2f} {r['converged']:>9.0%} {r['psnr_vs_render_db']:>11.2f} {r['psnr_vs_generator_db']:>10.2f} {r['steps']:>6.0f} {r['seconds']:>7.1f}")
+            print(f"{setting:>8} {r['pairs']:>5} {r['distance_before_px']:>10.2f} {r['distance_after_px']:>9.2f} {r['reduction']:>9.0%} {r['handle_offset_px']:>6.2f} {r['converged']:>9.0%} {r['psnr_vs_render_db']:>11.2f} {r['psnr_vs_generator_db']:>10.2f} {r['steps']:>6.0f} {r['seconds']:>7.1f} {r['pairs_per_second']:>7.2f}")
         print("offset: where G draws the handles' landmarks against the handles (the render's), mean px; "
               "a drag that carries the content under each handle exactly onto its target leaves about this")
         for setting, r in rows.items():

@@ -10,7 +10,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .bench import FIVE, ONE, PAIR_SEEDS, PairOutcome, drag_pair, load_models, save_pictures
+from .bench import (
+    FIVE,
+    ONE,
+    PAIR_SEEDS,
+    PairOutcome,
+    drag_pair,
+    drag_pair_batch,
+    load_models,
+    save_pictures,
+)
 
 
 def pair_tasks(pairs: int, seed: int) -> list[tuple[str, tuple]]:
@@ -37,10 +46,24 @@ class PairRunner:
         seed, names, index = task
         if self.stopped:
             raise RuntimeError("stopped before this pair")
-        outcome = drag_pair(self.G, self.detector, seed, names, self.config)
+        return self._kept(drag_pair(self.G, self.detector, seed, names, self.config), index)
+
+    def run_batched(self, tasks: list[tuple], batch: int) -> list[PairOutcome]:
+        """The tasks' pairs, those of one handle set dragged together (drag_many, `batch` at a
+        time), in task order."""
+        outcomes: dict[int, PairOutcome] = {}
+        for names in dict.fromkeys(names for _, names, _ in tasks):
+            group = [n for n, task in enumerate(tasks) if task[1] == names]
+            done = drag_pair_batch(self.G, self.detector, [(tasks[n][0], names) for n in group], self.config, batch)
+            for n, outcome in zip(group, done):
+                outcomes[n] = self._kept(outcome, tasks[n][2])
+        return [outcomes[n] for n in range(len(tasks))]
+
+    def _kept(self, outcome: PairOutcome, index: int) -> PairOutcome:
+        """The outcome to hand back, its pictures saved when asked for (the tensors stay here)."""
         if self.pictures is not None:
             save_pictures(outcome, self.pictures / f"pair{index}_{outcome.setting}.png")
-        return dataclasses.replace(outcome, pictures=None)  # tensors stay with the worker
+        return dataclasses.replace(outcome, pictures=None)
 
     def stop(self) -> None:
         self.stopped = True
@@ -48,12 +71,15 @@ class PairRunner:
 
 def drag_pairs(tasks: list[tuple[str, tuple]], checkpoint: str | None, detector: str | None, device: str,
                config: Any, pictures: Path | None = None, engine: str | None = None, workers: int | None = None,
-               ray_address: str | None = None, loaded: tuple | None = None) -> list[PairOutcome]:  # fmt: skip
-    """The outcomes of `tasks` in task order. `engine` None runs them here, one after another
-    (with the generator and detector `loaded` already); a pair failing on an engine is an error,
-    since the bench reports means over all pairs. Ctrl+C stops the workers (KeyboardInterrupt)."""
+               ray_address: str | None = None, loaded: tuple | None = None, batch: int = 1) -> list[PairOutcome]:  # fmt: skip
+    """The outcomes of `tasks` in task order. `engine` None runs them here (with the generator and
+    detector `loaded` already): one after another, or with `batch` > 1 up to that many at once
+    (drag_many), setting by setting. A pair failing on an engine is an error, since the bench
+    reports means over all pairs. Ctrl+C stops the workers (KeyboardInterrupt)."""
     if engine is None:
         runner = PairRunner(checkpoint, detector, device, config, pictures, loaded)
+        if batch > 1:
+            return runner.run_batched([task for _, task in tasks], batch)
         return [runner.run(task) for _, task in tasks]
     from nodegraph.batching.dispatch import EngineOptions, open_pool, run_tasks
     from nodegraph.cli import sigint_cancels

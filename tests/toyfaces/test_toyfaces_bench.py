@@ -84,3 +84,30 @@ def test_drag_pair_traces_distance_and_tracking_error_and_plots_them(tmp_path):
     assert step == 1 and math.isfinite(distance) and tracking_error >= 0
     save_pictures(outcome, tmp_path / "pair0_1.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pair0_1.png", "pair0_1_trace.png"]
+
+
+def test_bench_landmarks_drags_pairs_in_batches_with_the_same_outcomes(tmp_path, capsys):
+    """--drags-per-batch drags a handle set's pairs together (drag_many): the same per-pair
+    figures as one at a time, up to float rounding, and the pairs per second of each."""
+    path = tmp_path / "g.safetensors"
+    save_generator(small_toyfaces_generator(), path)
+    reports = {}
+    for batch in ("1", "2"):
+        argv = ["--pairs", "2", "--steps", "3", "--checkpoint", str(path), "--json", "--drags-per-batch", batch]
+        assert bench_landmarks(argv) == 0
+        reports[batch] = json.loads(capsys.readouterr().out)
+    assert reports["2"]["drags_per_batch"] == 2
+    for setting in ("1", "5", "all"):
+        one, many = (reports[b]["settings"][setting] for b in ("1", "2"))
+        assert [p["seed"] for p in many["per_pair"]] == [p["seed"] for p in one["per_pair"]]
+        assert [p["steps"] for p in many["per_pair"]] == [p["steps"] for p in one["per_pair"]]
+        assert [p["distance_after_px"] for p in many["per_pair"]] == pytest.approx(
+            [p["distance_after_px"] for p in one["per_pair"]], abs=0.05
+        )
+        assert many["pairs_per_second"] > 0
+
+
+def test_bench_landmarks_refuses_batches_on_an_engine(capsys):
+    with pytest.raises(SystemExit):
+        bench_landmarks(["--drags-per-batch", "4", "--engine", "local"])
+    assert "leave out --engine" in capsys.readouterr().err

@@ -1,0 +1,132 @@
+"""Many independent drags as one batched optimisation (`drag_many`): a step synthesises F once for
+every drag still running (one batch through the generator, one backward), while each drag keeps
+its own Adam state, tracking, stop and report. As drags end, waiting ones take their places, so
+the batch stays full: on a GPU one drag's step is launch-bound, and a batch of them costs little
+more than one (`nodegraph bench landmarks --drags-per-batch`).
+
+Each drag's outcome is drag()'s for the same inputs up to float rounding: its F comes from the
+batch's whole-map synthesis instead of its own cropped one (the same values, nodes.gan.crop), and
+the convs of a batch sum in another order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+
+from nodes.gan import Generator
+from nodes.gan.model import ModulationMemo
+
+from .config import DragConfig
+from .features import synthesize_features
+from .loop import DragResult, DragRun, DragState, formulation_of
+from .validation import prepare_keep, prepare_pairs, prepare_ws
+
+
+def drag_many(
+    G: Generator,
+    ws: Sequence[torch.Tensor] | torch.Tensor,
+    handles: Sequence,
+    targets: Sequence,
+    masks: Sequence[torch.Tensor | None] | None = None,
+    config: DragConfig | None = None,
+    batch: int = 32,
+    on_step: Callable[[int, DragState], None] | None = None,
+    cancel=None,
+) -> list[DragResult]:
+    """Drag N codes at once: drag i moves `handles[i]` to `targets[i]` on `ws[i]` (a W+ code
+    [1, num_ws, w_dim] or w [1, w_dim]; or `ws` is one tensor [N, num_ws, w_dim]), with `masks[i]`
+    (None, or [H, W] as drag()'s mask) and the same `config`. At most `batch` drags run at a time.
+
+    `on_step(i, state)` runs after each step of drag i; `cancel` (`is_set()`) is checked before
+    every step and ends every drag at its last completed step (a drag not yet begun keeps its
+    starting code). Returns the N results in order. Inputs are checked before any drag begins: a
+    bad one is a ValueError that names the drag."""
+    codes = _codes(ws)
+    count = len(codes)
+    masks = [None] * count if masks is None else list(masks)
+    if not (len(handles) == len(targets) == len(masks) == count):
+        raise ValueError(
+            f"drag_many needs one entry per drag in ws, handles, targets and masks; got {count}, "
+            f"{len(handles)}, {len(targets)} and {len(masks)}"
+        )
+    if count == 0:
+        return []
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1 (drags running at a time), got {batch}")
+    _check_inputs(G, codes, handles, targets, masks)
+    formulation = formulation_of(config)
+
+    def begin(i: int) -> DragRun:
+        hook = None if on_step is None else (lambda state, i=i: on_step(i, state))
+        return DragRun(G, codes[i], handles[i], targets[i], masks[i], config, formulation, hook)
+
+    runs: dict[int, DragRun] = {}
+    waiting = iter(range(count))
+    memo = ModulationMemo()  # the fixed rows' modulation, until the batch changes
+    while True:
+        live = [run for run in runs.values() if run.stopped is None]
+        while len(live) < batch:  # waiting drags take the free places
+            i = next(waiting, None)
+            if i is None:
+                break
+            runs[i] = begin(i)
+            live += [runs[i]] if runs[i].stopped is None else []
+        if not live:
+            break
+        if cancel is not None and cancel.is_set():
+            for run in live:
+                run.stopped = "cancelled"
+            for i in waiting:
+                runs[i] = begin(i)
+                runs[i].stopped = "cancelled"
+            break
+        stepped = []
+        for run, feat in zip(live, batched_features(G, live, memo)):
+            loss = run.loss(feat)
+            if loss is not None:
+                stepped.append((run, loss))
+        if stepped:
+            torch.stack([loss for _, loss in stepped]).sum().backward()
+            for run, loss in stepped:
+                run.update(loss)
+    return [runs[i].result() for i in range(count)]
+
+
+def batched_features(G: Generator, runs: list[DragRun], memo: ModulationMemo) -> list[torch.Tensor]:
+    """F at every run's current code ([1, C, S, S] each), from one whole-map synthesis of the
+    batch; a formulation that reads the blocks below F gets its slice of them too."""
+    cfg = runs[0].cfg
+    ws = torch.cat([run.ws() for run in runs])
+    lower = {} if any(run.form.keeps_lower for run in runs) else None
+    feat = synthesize_features(
+        G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers, memo=memo, lower=lower
+    )
+    for i, run in enumerate(runs):
+        if lower is not None and run.form.keeps_lower:
+            run.form.keep_lower_maps({block: value[i : i + 1] for block, value in lower.items()})
+    return list(feat.split(1))
+
+
+def _codes(ws: Sequence[torch.Tensor] | torch.Tensor) -> list[torch.Tensor]:
+    """One code per drag: the rows of a [N, num_ws, w_dim] tensor, or the sequence's items."""
+    if isinstance(ws, torch.Tensor):
+        if ws.ndim != 3:
+            raise ValueError(
+                f"ws must be a sequence of codes or a tensor [N, num_ws, w_dim], got shape {list(ws.shape)}"
+            )
+        return list(ws.split(1))
+    return list(ws)
+
+
+def _check_inputs(G: Generator, codes, handles, targets, masks) -> None:
+    """drag()'s checks on every drag's inputs, before the first step of any."""
+    size = G.img_resolution
+    for i, (code, points, goals, mask) in enumerate(zip(codes, handles, targets, masks)):
+        try:
+            prepare_ws(G, code)
+            prepare_pairs(points, goals, size, torch.device("cpu"))
+            prepare_keep(mask, size, torch.device("cpu"))
+        except ValueError as error:
+            raise ValueError(f"drag {i}: {error}") from None
