@@ -57,6 +57,7 @@ CONFIGS = {
     ),
 }
 VARIANTS = ("engine", "reference")
+HALF_PRECISIONS = ("float16", "bfloat16")  # --precision: the generator's upper blocks on CUDA
 LOSS_TOLERANCE = 1e-8  # relative, in float64: the two formulations compute the same loss
 
 # Handles and targets as fractions of the image size; `masked` frees the central half.
@@ -95,9 +96,11 @@ def run_variant(
     seed: int = 0,
     scenario_name: str = "masked",
     float64: bool = False,
+    precision: str = "float32",
 ) -> dict:
     """One drag of `steps` steps with one formulation; timings, losses and memory as a dict.
-    `float64`: the generator and the drag in float64 (the exactness pass)."""
+    `float64`: the generator and the drag in float64 (the exactness pass); `precision`: the
+    generator's (Generator.set_precision: its upper blocks in float16/bfloat16 on CUDA)."""
     from nodes.gan import Generator, GeneratorConfig
 
     from .baseline import OfficialFormulation
@@ -110,6 +113,7 @@ def run_variant(
     ws = G.random_ws(seed, truncation_psi=0.7)
     if float64:
         G = G.double()
+    G.set_precision(precision)
     handles, targets, mask = scenario(G.img_resolution, scenario_name)
     formulation = SampledFormulation if variant == "engine" else OfficialFormulation
     if device.startswith("cuda"):
@@ -251,7 +255,19 @@ def run_bench(argv: list[str]) -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="CPU threads per variant (default: torch's)"
     )
+    parser.add_argument(
+        "--precision",
+        default="",
+        help="CUDA: also run the engine with the generator's upper blocks in these precisions "
+        "(comma-separated, of float16, bfloat16), each timed and its losses compared with float64",
+    )
     args = parser.parse_args(argv)
+    precisions = [name.strip() for name in args.precision.split(",") if name.strip()]
+    unknown = [name for name in precisions if name not in HALF_PRECISIONS]
+    if unknown:
+        parser.error(f"unknown precision(s) {unknown}; choose from {', '.join(HALF_PRECISIONS)}")
+    if precisions and not args.device.startswith("cuda"):
+        parser.error("--precision needs --device cuda: on the CPU the generator runs in float32")
     configs = [name.strip() for name in args.configs.split(",") if name.strip()]
     unknown = [name for name in configs if name not in CONFIGS]
     if unknown or not configs:
@@ -276,10 +292,17 @@ def run_bench(argv: list[str]) -> int:
                 # One thread: with two, the official formulation's first step gave a loss 1.2e-4
                 # off (512 px, 1 handle) in about half the processes, in float64 too.
                 exact[variant] = _run_child(*drag, threads=1, precision="float64")
-            report["configs"][name][scenario_name] = {
-                **runs,
-                **compare(runs["engine"], runs["reference"], exact, args.device),
-            }
+            entry = {**runs, **compare(runs["engine"], runs["reference"], exact, args.device)}
+            entry["precisions"] = {}
+            for precision in precisions:
+                half = _run_child(name, scenario_name, "engine", steps, args.device, args.threads, precision)
+                entry["precisions"][precision] = {
+                    "ms_per_step": half["ms_per_step"],
+                    "ratio_to_float32": half["ms_per_step"] / runs["engine"]["ms_per_step"],
+                    "loss_error": max_relative_difference(half["losses"], exact["reference"]["losses"]),
+                    "peak_bytes": half["peak_bytes"],
+                }
+            report["configs"][name][scenario_name] = entry
     if args.json:
         print(json.dumps(report))
     else:
@@ -315,6 +338,12 @@ def _table(report: dict) -> str:
                 f"{entry['loop_memory_ratio']:10.3f} {entry['loss_max_rel_diff']:9.2e} {entry['float32_error']['engine']:11.2e} "
                 f"{entry['float32_error']['reference']:11.2e}"
             )
+            for precision, half in entry.get("precisions", {}).items():
+                lines.append(
+                    f"{'':>6} {'':>9} engine in {precision}: {half['ms_per_step']:.1f} ms a step "
+                    f"({half['ratio_to_float32']:.3f}x float32's), loss error {half['loss_error']:.2e}, "
+                    f"{half['peak_bytes'] / 2**20:.1f} MB"
+                )
     lines += [
         "ratios: engine / reference; peak: the whole process; tensor ratio: peak - the process "
         "with torch imported (weights and activations; on CUDA the same as peak);",
@@ -337,6 +366,7 @@ def _child(argv: list[str]) -> int:
         device,
         scenario_name=scenario_name,
         float64=precision == "float64",
+        precision=precision if precision in HALF_PRECISIONS else "float32",
     )
     print(json.dumps(result))
     return 0

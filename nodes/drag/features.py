@@ -41,13 +41,27 @@ def synthesize_features(
     CroppedMap, known on the plan's windows only. The values are those of
     `G.synthesis(ws, stop_at_block=block)` in every case (up to float rounding). `lower`, when
     given, receives the maps of the blocks below as computed on the way ({block: map}; cropped
-    with the plan, holding the region of F's windows)."""
+    with the plan, holding the region of F's windows).
+
+    F and the lower maps come in the code's dtype: blocks that ran in float16/bfloat16 on CUDA
+    (Generator.set_precision) hand over float32 maps, so the drag's loss and tracking run in
+    float32 (in half precision a 512 px image's coordinates would round to a quarter pixel)."""
+    maps = {} if lower is not None else None
     if trainable_rows is None and plan is None:
-        maps = G.synthesis(ws, noise_mode=noise_mode, stop_at_block=block)
-        if lower is not None:
-            lower.update(enumerate(maps))
-        return maps[block]
-    rows = block_rows(G, ws, block, trainable_rows)
+        blocks = G.synthesis(ws, noise_mode=noise_mode, stop_at_block=block)
+        if maps is not None:
+            maps.update(enumerate(blocks))
+        feat = blocks[block]
+    else:
+        feat = _synthesize_rows(G, block_rows(G, ws, block, trainable_rows), noise_mode, plan, memo, maps)
+    if maps is not None:
+        lower.update({index: in_dtype(value, ws.dtype) for index, value in maps.items()})
+    return in_dtype(feat, ws.dtype)
+
+
+def _synthesize_rows(G, rows, noise_mode, plan, memo, lower):
+    """synthesize_features from the blocks' rows: cropped, whole with the memo, or block by block
+    (a generator without crops)."""
     if plan is not None:
         return synthesize_cropped(G, rows, plan, noise_mode, memo, lower)
     if supports_crops(G):
@@ -58,6 +72,11 @@ def synthesize_features(
         if lower is not None:
             lower[index] = x
     return x
+
+
+def in_dtype(feat: torch.Tensor | CroppedMap, dtype: torch.dtype) -> torch.Tensor | CroppedMap:
+    """`feat` as `dtype` (itself when it is already), a cast the gradient flows through."""
+    return feat if feat.dtype == dtype else feat.to(dtype)
 
 
 def block_rows(

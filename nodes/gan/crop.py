@@ -153,6 +153,9 @@ class CroppedMap:
     def detach(self) -> CroppedMap:
         return CroppedMap([(window, values.detach()) for window, values in self.pieces], self.size)
 
+    def to(self, dtype: torch.dtype) -> CroppedMap:
+        return CroppedMap([(window, values.to(dtype)) for window, values in self.pieces], self.size)
+
     def read(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Bilinear values at map coordinates (x, y) in [0, S - 1] ([K] each) -> [C, K]; each
         point is read from the first window that holds the pixels it weighs (ValueError if none)."""

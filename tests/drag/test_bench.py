@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from nodes.cli_commands import cli_commands
 
@@ -39,3 +40,22 @@ def test_commands_unpack_as_help_and_function_and_unknown_bench_fails(capsys):
     assert "bench" in help_text
     assert run(["no-such-bench"]) == 2
     assert "drag" in capsys.readouterr().out
+
+
+def test_bench_drag_precision_needs_cuda(capsys):
+    with pytest.raises(SystemExit):
+        cli_commands()["bench"](["drag", "--configs", "tiny", "--device", "cpu", "--precision", "float16"])
+    assert "--precision needs --device cuda" in capsys.readouterr().err
+
+
+def test_a_half_precision_run_times_the_engine_with_half_blocks(monkeypatch):
+    """run_variant's `precision` reaches the generator: with its half blocks simulated on the CPU
+    (as tests/drag/test_precision.py), the losses move off float32's by rounding only."""
+    from nodes.drag.bench import run_variant
+    from nodes.gan.model import SynthesisBlock
+
+    monkeypatch.setattr(SynthesisBlock, "working_dtype", lambda block, device: block.dtype if block.dtype != torch.float32 else block.conv1.weight.dtype)  # fmt: skip
+    full = run_variant("tiny", "engine", 3, "cpu", scenario_name="1-handle")
+    half = run_variant("tiny", "engine", 3, "cpu", scenario_name="1-handle", precision="float16")
+    assert half["losses"] != full["losses"]
+    assert half["losses"] == pytest.approx(full["losses"], rel=0.03)
