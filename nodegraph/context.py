@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,30 @@ from nodegraph.report import NodeRecord
 from nodegraph.trust import Permissions, confine, is_inside
 
 
+class JobShare:
+    """What the jobs a batch worker runs at once have in common (`nodegraph batch
+    --jobs-per-worker`): how many run together (`jobs`), and the objects a node type keeps for
+    all of them (`get`), such as one that steps their work as one batch on a GPU."""
+
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = jobs
+        self._items: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str, make: Callable[[], Any]) -> Any:
+        """The object kept under `name`, made by `make()` on first use (once, whichever job asks first)."""
+        with self._lock:
+            if name not in self._items:
+                self._items[name] = make()
+            return self._items[name]
+
+
 class Context:
     """What a node's compute sees: params, device, progress and cancel, paths, logging."""
 
     permissions: Permissions = Permissions()  # the run sets the graph's (what the user allowed)
     output_root: OutputRoot | None = None  # the run's opened output folder and write budget
+    share: JobShare = JobShare()  # a batch worker's jobs at once (one job: nothing shared)
 
     def __init__(
         self,

@@ -139,6 +139,7 @@ class _Run:
         )  # fmt: skip
         self.contexts[node_id] = ctx
         ctx.permissions = self.graph.permissions
+        ctx.share = self.graph.share or Context.share
         ctx.output_root = self.output_root
         try:
             node = self.nodes[node_id] = state.cls()

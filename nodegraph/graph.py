@@ -23,6 +23,7 @@ from nodegraph.store import GraphStore, Link, NodeState, as_pos, port_names
 from nodegraph.trust import Permissions
 
 if TYPE_CHECKING:
+    from nodegraph.context import JobShare
     from nodegraph.events import CancelToken
     from nodegraph.fingerprint import Fingerprint
     from nodegraph.report import EvaluationReport
@@ -116,6 +117,7 @@ class Graph:
         # What runs may do beyond the trust rule (nodegraph/trust.py): everything for a graph
         # built in code or the editor; nothing for one loaded from a file until the user allows.
         self.permissions = Permissions.everything()
+        self.share: JobShare | None = None  # a batch worker's jobs at once (context.JobShare)
         self.revision = 0
         self.store = GraphStore(on_change=self._changed)
         self._lock = threading.RLock()

@@ -117,8 +117,6 @@ class DragOptimizerNode(Node):
     def compute(
         self, ctx, generator, latent: LatentCode, points: PointPairs, mask=None, trajectory=None
     ):
-        from nodes.drag import drag
-
         preview_every = ctx.params["preview_every"]
         config = _drag_config(ctx.params, latent.space)
         G = generator
@@ -144,7 +142,7 @@ class DragOptimizerNode(Node):
                 points=[tuple(h) for h in state.handles],
             )
 
-        result = drag(
+        result = _drag_function(ctx)(
             G,
             latent.ws.to(G.device),
             points.handles,
@@ -174,6 +172,19 @@ class DragOptimizerNode(Node):
             "image": image,
             "trajectory": recorded if trajectory is None else trajectory.then(recorded),
         }
+
+
+def _drag_function(ctx):
+    """drag(), or, where a batch worker runs several jobs at once (ctx.share), the drag of the
+    batcher they share, which steps their drags together (nodes.drag.batcher)."""
+    from nodes.drag import drag
+
+    share = ctx.share
+    if share.jobs <= 1:
+        return drag
+    from nodes.drag.batcher import DragBatcher
+
+    return share.get("nodes.drag.batcher", lambda: DragBatcher(batch=share.jobs)).drag
 
 
 NODE_ONLY_PARAMS = (

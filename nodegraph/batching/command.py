@@ -43,6 +43,9 @@ def add_parser(sub: Any, add_trust_flags: Any) -> argparse.ArgumentParser:
     parser.add_argument("--cpus-per-job", type=float,
                         help="CPUs (torch threads) per job (default: the cores shared out among local workers; 1 on Ray)")
     parser.add_argument("--gpus-per-job", type=float, default=0.0, help="Ray: GPUs per job (e.g. 1, or 0.5 to share)")
+    parser.add_argument("--jobs-per-worker", "--drags-per-worker", type=int, default=1, metavar="K",
+                        help="jobs a worker runs at once on its copies of the project, sharing its cache; their drags are "
+                             "stepped as one batch (for a GPU, which one drag leaves idle; default 1)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar, only the summary")
     add_trust_flags(parser)
     return parser
@@ -55,7 +58,7 @@ def cmd_batch(args: argparse.Namespace, permissions: Any) -> int:
 
     spec = BatchSpec(
         args.project, args.output_dir, args.sweep, args.set, args.zip, args.device, permissions,
-        EngineOptions(args.engine, args.workers, args.ray_address, args.cpus_per_job, args.gpus_per_job),
+        EngineOptions(args.engine, args.workers, args.ray_address, args.cpus_per_job, args.gpus_per_job, args.jobs_per_worker),
     )  # fmt: skip
     try:
         result = run_batch(spec, progress=not args.quiet)

@@ -41,6 +41,7 @@ class EngineOptions:
     ray_address: str | None = None
     cpus_per_job: float | None = None
     gpus_per_job: float = 0.0
+    jobs_per_worker: int = 1  # tasks a worker runs at once, sharing it (and its GPU)
 
     def check(self) -> None:
         if self.engine not in ENGINES:
@@ -49,6 +50,8 @@ class EngineOptions:
             raise BatchError(f"--workers {self.workers}: use 1 or more")
         if (self.cpus_per_job is not None and self.cpus_per_job <= 0) or self.gpus_per_job < 0:
             raise BatchError("--cpus-per-job must be > 0 and --gpus-per-job >= 0")
+        if self.jobs_per_worker < 1:
+            raise BatchError(f"--jobs-per-worker {self.jobs_per_worker}: use 1 or more")
 
     def describe(self) -> str:
         where = f" at {self.ray_address}" if self.ray_address else ""
@@ -64,12 +67,12 @@ def open_pool(options: EngineOptions, factory: RunnerFactory, tasks: int, device
 
         workers = min(options.workers, tasks) if options.workers else None
         cpus = options.cpus_per_job or 1.0
-        return RayPool(factory, workers, options.ray_address, cpus, options.gpus_per_job)
+        return RayPool(factory, workers, options.ray_address, cpus, options.gpus_per_job, options.jobs_per_worker)
     from .local_pool import LocalPool
 
     workers = min(options.workers or default_local_workers(device), max(1, tasks))
     threads = int(options.cpus_per_job) if options.cpus_per_job else None
-    return LocalPool(factory, workers, threads)
+    return LocalPool(factory, workers, threads, options.jobs_per_worker)
 
 
 def run_tasks(

@@ -25,10 +25,11 @@ class LocalPool:
 
     engine = "local"
 
-    def __init__(self, factory: RunnerFactory, workers: int, threads: int | None = None) -> None:
+    def __init__(self, factory: RunnerFactory, workers: int, threads: int | None = None, jobs_per_worker: int = 1) -> None:
         self.factory = factory
         self.workers = max(1, int(workers))
         self.threads = threads or threads_per_worker(self.workers)
+        self.jobs_per_worker = max(1, int(jobs_per_worker))  # tasks a worker runs at once (threads)
         self._mp = mp.get_context("spawn")  # fork would copy the parent's torch threads and locks
         self._tasks: Any = self._mp.Queue()
         self._results: Any = self._mp.Queue()
@@ -36,12 +37,12 @@ class LocalPool:
         self._stop = self._mp.RawValue("b", 0)
         self._procs: dict[int, Any] = {}
         self._ready: set[int] = set()
-        self._running: dict[int, str] = {}  # slot -> key of the task it runs
+        self._running: dict[int, set[str]] = {}  # slot -> keys of the tasks it runs
         self._ended: set[str] = set()
 
     @property
     def capacity(self) -> int:
-        return self.workers
+        return self.workers * self.jobs_per_worker
 
     def __enter__(self) -> LocalPool:
         try:
@@ -76,7 +77,7 @@ class LocalPool:
         self._stop.value = 1
 
     def close(self) -> None:
-        for _ in self._procs:
+        for _ in range(len(self._procs) * self.jobs_per_worker):  # one None per task taker
             self._tasks.put(None)
         for proc in self._procs.values():
             proc.join(JOIN_SECONDS)
@@ -97,7 +98,7 @@ class LocalPool:
     def _spawn(self, slot: int) -> None:
         proc = self._mp.Process(
             target=_worker_main,
-            args=(self.factory, slot, self.threads, self._tasks, self._results, self._stop),
+            args=(self.factory, slot, self.threads, self._tasks, self._results, self._stop, self.jobs_per_worker),
             name=f"nodegraph-batch-{slot}",
             daemon=True,
         )
@@ -121,9 +122,9 @@ class LocalPool:
         elif kind == "start_failed":
             raise BatchError(f"a batch worker could not start: {detail}")
         elif kind == "started":
-            self._running[slot] = detail
+            self._running.setdefault(slot, set()).add(detail)
         elif kind == "done" and detail.key not in self._ended:
-            self._running.pop(slot, None)
+            self._running.get(slot, set()).discard(detail.key)
             self._ended.add(detail.key)
             outcomes.append(detail)
 
@@ -137,8 +138,7 @@ class LocalPool:
                     f"a batch worker exited with code {proc.exitcode} while starting (a script that "
                     "calls nodegraph.batch must call it under `if __name__ == '__main__':`)"
                 )
-            key = self._running.pop(slot, None)
-            if key is not None and key not in self._ended:
+            for key in sorted(self._running.pop(slot, set()) - self._ended):
                 self._ended.add(key)
                 error = f"the worker process (pid {proc.pid}) died with exit code {proc.exitcode}"
                 outcomes.append(Outcome(key, None, error, f"local:{proc.pid}"))
@@ -146,8 +146,10 @@ class LocalPool:
                 self._spawn(slot)
 
 
-def _worker_main(factory: RunnerFactory, slot: int, threads: int, tasks: Any, results: Any, stop: Any) -> None:
-    """A worker process: build the runner once, then run tasks until a None or the stop event."""
+def _worker_main(factory: RunnerFactory, slot: int, threads: int, tasks: Any, results: Any, stop: Any,
+                 jobs: int = 1) -> None:  # fmt: skip
+    """A worker process: build the runner once, then run tasks until a None or the stop event,
+    `jobs` at a time (one thread each, sharing the runner)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C reaches the driver, which stops us cleanly
     die_with_parent()
     try:
@@ -158,6 +160,16 @@ def _worker_main(factory: RunnerFactory, slot: int, threads: int, tasks: Any, re
         return
     threading.Thread(target=_watch_stop, args=(stop, runner), daemon=True).start()
     results.put(("ready", slot, None))
+    takers = [threading.Thread(target=_take_tasks, args=(runner, slot, tasks, results, stop)) for _ in range(jobs - 1)]
+    for taker in takers:
+        taker.start()
+    _take_tasks(runner, slot, tasks, results, stop)
+    for taker in takers:
+        taker.join()
+
+
+def _take_tasks(runner: Any, slot: int, tasks: Any, results: Any, stop: Any) -> None:
+    """One of a worker's task takers: runs tasks until a None (one per taker) or the stop flag."""
     while not stop.value:
         item = tasks.get()
         if item is None:

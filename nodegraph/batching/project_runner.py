@@ -1,15 +1,21 @@
 """One batch job inside a worker: the project with the job's overrides, evaluated as
 `nodegraph run --set ... --output-dir DIR/<job-id>` would. The worker loads the project once
-and keeps the graph between jobs, so its cache keeps what jobs share (the generator, first)."""
+and keeps the graph between jobs, so its cache keeps what jobs share (the generator, first).
+
+With `jobs_per_worker` K > 1 the worker runs up to K jobs at once, each on its own copy of the
+graph, with one cache for all (so they share what they compute alike, such as a model) and one
+JobShare, through which a node type may batch their work: what keeps a GPU busy."""
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from typing import Any
 
 from nodegraph.bound import BoundFolder
 from nodegraph.cache import Cache
+from nodegraph.context import JobShare
 from nodegraph.errors import BatchError, GraphError, NodeError, ProjectError
 from nodegraph.events import CancelToken
 from nodegraph.overrides import apply_overrides
@@ -33,16 +39,21 @@ class ProjectRunner:
         device: str = "auto",
         permissions: Permissions | None = None,
         folder_identity: tuple[int, int] | None = None,
+        jobs_per_worker: int = 1,
     ) -> None:
         from nodegraph.project import load
 
         self.folder = _open_batch_folder(folder, folder_identity)  # kept for the worker's life
-        self.graph = load(project)
-        self.graph.cache = Cache(WORKER_CACHE_BYTES)
-        self.graph.permissions = permissions or Permissions()
+        cache, share = Cache(WORKER_CACHE_BYTES), JobShare(max(1, jobs_per_worker))
+        self._graphs: queue.Queue = queue.Queue()  # the graphs no job is using
+        for _ in range(share.jobs):
+            graph = load(project)
+            graph.cache, graph.share = cache, share
+            graph.permissions = permissions or Permissions()
+            self._graphs.put(graph)
         self.manifest = Manifest(folder)
         self.device = device
-        self._cancel = CancelToken()
+        self._cancels: set[CancelToken] = set()  # the running jobs'
         self._stopped = False
         self._lock = threading.Lock()
         self._noted: dict[str, dict[str, Any]] = {}  # fingerprint digest -> facts its node noted
@@ -50,35 +61,46 @@ class ProjectRunner:
     def stop(self) -> None:
         with self._lock:
             self._stopped = True
-            self._cancel.set()
+            for cancel in self._cancels:
+                cancel.set()
 
     def run(self, job: Job) -> dict[str, Any]:
         row: dict[str, Any] = {"job": job.id, "overrides": job.overrides, "status": "cancelled",
                                "seconds": 0.0, "outputs": [], "error": None, "nodes": {}}  # fmt: skip
+        cancel = CancelToken()
         with self._lock:
             if self._stopped:
                 return row
-            self._cancel = cancel = CancelToken()
+            self._cancels.add(cancel)
+        graph = self._graphs.get()
+        try:
+            return self._run(graph, job, cancel, row)
+        finally:
+            self._graphs.put(graph)
+            with self._lock:
+                self._cancels.discard(cancel)
+
+    def _run(self, graph: Any, job: Job, cancel: CancelToken, row: dict[str, Any]) -> dict[str, Any]:
         start, cpu_start = time.perf_counter(), time.process_time()
         try:
-            with self.graph.transaction(f"batch job {job.id}"):
-                apply_overrides(self.graph, job.overrides)
+            with graph.transaction(f"batch job {job.id}"):
+                apply_overrides(graph, job.overrides)
         except (GraphError, ProjectError) as exc:
             return {**row, "status": "failed", "error": describe(exc)}
         try:
-            self._evaluate(job, cancel, row)
+            self._evaluate(graph, job, cancel, row)
         finally:
-            self.graph.undo()  # back to the project's own params for the next job
+            graph.undo()  # back to the project's own params for the next job
             row["seconds"] = round(time.perf_counter() - start, 3)
             row["cpu_seconds"] = round(
                 time.process_time() - cpu_start, 3
             )  # all this worker's threads
         return row
 
-    def _evaluate(self, job: Job, cancel: CancelToken, row: dict[str, Any]) -> None:
+    def _evaluate(self, graph: Any, job: Job, cancel: CancelToken, row: dict[str, Any]) -> None:
         try:
             with self.folder.folder([job.id]) as folder:
-                report = self.graph.evaluate(device=self.device, cancel=cancel, output_dir=folder)
+                report = graph.evaluate(device=self.device, cancel=cancel, output_dir=folder)
             row["status"] = "cancelled" if report.cancelled else "ok"
         except NodeError as exc:
             report = exc.report

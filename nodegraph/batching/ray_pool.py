@@ -18,8 +18,8 @@ POLL_SECONDS = 0.2
 
 
 class RayWorker:
-    """The actor: one Runner kept between tasks. It runs two threads (max_concurrency=2) so
-    that `stop` reaches a running task."""
+    """The actor: one Runner kept between tasks. It runs a thread per task it runs at once
+    (jobs_per_worker) and one more (max_concurrency) so that `stop` reaches the running tasks."""
 
     def __init__(self, factory: RunnerFactory, threads: int, slot: int) -> None:
         configure_worker(threads, slot)
@@ -47,8 +47,10 @@ class RayPool:
         address: str | None = None,
         cpus_per_job: float = 1.0,
         gpus_per_job: float = 0.0,
+        jobs_per_worker: int = 1,
     ) -> None:
         self.factory = factory
+        self.jobs_per_worker = max(1, int(jobs_per_worker))
         self.workers = workers
         self.address = address
         self.cpus_per_job = cpus_per_job
@@ -56,12 +58,12 @@ class RayPool:
         self._ray: Any = None
         self._started_ray = False
         self._actors: dict[int, Any] = {}
-        self._idle: list[int] = []
-        self._running: dict[Any, tuple[int, str]] = {}  # object ref -> (slot, key)
+        self._idle: list[int] = []  # a slot once per task its actor may take now
+        self._running: dict[Any, tuple[int, str, Any]] = {}  # object ref -> (slot, key, actor)
 
     @property
     def capacity(self) -> int:
-        return len(self._actors)
+        return len(self._actors) * self.jobs_per_worker
 
     def __enter__(self) -> RayPool:
         self._ray = import_ray()
@@ -71,7 +73,7 @@ class RayPool:
             for slot in range(count):
                 self._actors[slot] = self._new_actor(slot)
             self._await_ready(list(self._actors.values()))
-            self._idle = list(self._actors)
+            self._idle = list(self._actors) * self.jobs_per_worker
         except BaseException:
             self.abort()
             raise
@@ -82,7 +84,8 @@ class RayPool:
 
     def submit(self, key: str, task: Any) -> None:
         slot = self._idle.pop()
-        self._running[self._actors[slot].run.remote(key, task)] = (slot, key)
+        actor = self._actors[slot]
+        self._running[actor.run.remote(key, task)] = (slot, key, actor)
 
     def wait(self, timeout: float = POLL_SECONDS) -> list[Outcome]:
         ray = self._ray
@@ -128,7 +131,7 @@ class RayPool:
 
     def _new_actor(self, slot: int) -> Any:
         actor_class = self._ray.remote(RayWorker).options(
-            num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_concurrency=2
+            num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_concurrency=self.jobs_per_worker + 1
         )
         return actor_class.remote(self.factory, max(1, int(self.cpus_per_job)), slot)
 
@@ -139,13 +142,14 @@ class RayPool:
             raise BatchError(f"a Ray batch worker could not start: {_first_line(exc)}") from None
 
     def _outcome(self, ref: Any) -> Outcome:
-        slot, key = self._running.pop(ref)
+        slot, key, actor = self._running.pop(ref)
         try:
             outcome = self._ray.get(ref)
-        except self._ray.exceptions.RayError as exc:  # the actor died: replace it
+        except self._ray.exceptions.RayError as exc:  # the actor died: replace it (once)
             outcome = Outcome(key, None, f"the Ray worker died: {_first_line(exc)}", "ray")
-            self._actors[slot] = self._new_actor(slot)
-            self._await_ready([self._actors[slot]])
+            if self._actors.get(slot) is actor:
+                self._actors[slot] = self._new_actor(slot)
+                self._await_ready([self._actors[slot]])
         self._idle.append(slot)
         return outcome
 

@@ -57,6 +57,7 @@ class BatchSummary:
     seconds: float = 0.0
     engine: str = "local"
     workers: int = 0
+    jobs_per_worker: int = 1
     interrupted: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
     read_outside: dict[str, list[str]] = field(default_factory=dict)  # what was read -> its jobs
@@ -79,7 +80,8 @@ class BatchSummary:
         ]
         if self.ran or self.cancelled:
             lines.append(f"  {self.ran} jobs in {self.seconds:.1f} s ({self.jobs_per_minute:.1f} jobs/min) "
-                         f"on {self.workers} {self.engine} workers")  # fmt: skip
+                         f"on {self.workers} {self.engine} workers"
+                         + (f", {self.jobs_per_worker} jobs each at once" if self.jobs_per_worker > 1 else ""))  # fmt: skip
         lines += [f"  failed {job}: {error}" for job, error in self.failures]
         lines += [f"  read outside the project folder: {what} in {len(jobs)} jobs ({', '.join(jobs[:3])}"
                   f"{', ...' if len(jobs) > 3 else ''})" for what, jobs in self.read_outside.items()]  # fmt: skip
@@ -107,13 +109,14 @@ def batch(
     cpus_per_job: float | None = None,
     permissions: Permissions | None = None,
     progress: bool = True,
+    jobs_per_worker: int = 1,
 ) -> list[dict[str, Any]]:
     """Runs `project` once per combination of the sweeps' values (see `nodegraph batch --help`);
     returns the manifest rows of its jobs. BatchError (a ValueError) before any job runs when
     a sweep, an override or the project is wrong."""
     spec = BatchSpec(
         project, output_dir, sweeps, sets, zipped, device, permissions or Permissions(),
-        EngineOptions(engine, workers, ray_address, cpus_per_job, gpus_per_job),
+        EngineOptions(engine, workers, ray_address, cpus_per_job, gpus_per_job, jobs_per_worker),
     )  # fmt: skip
     result = run_batch(spec, progress)
     if progress:
@@ -207,7 +210,7 @@ def _run(spec: BatchSpec, todo: list[Job], recorder: _Recorder, stop: CancelToke
         return []
     expected = identity if spec.engine.engine == "local" else None
     factory = functools.partial(ProjectRunner, str(Path(spec.project).resolve()), str(spec.folder),
-                                spec.device, spec.permissions, expected)  # fmt: skip
+                                spec.device, spec.permissions, expected, spec.engine.jobs_per_worker)  # fmt: skip
     ended: set[str] = set()
 
     def on_outcome(outcome: Outcome) -> None:
@@ -216,7 +219,8 @@ def _run(spec: BatchSpec, todo: list[Job], recorder: _Recorder, stop: CancelToke
 
     try:
         with open_pool(spec.engine, factory, len(todo), spec.device) as pool:
-            summary.workers = pool.capacity
+            summary.workers = pool.capacity // spec.engine.jobs_per_worker
+            summary.jobs_per_worker = spec.engine.jobs_per_worker
             return run_tasks(pool, [(job.id, job) for job in todo], on_outcome, stop.is_set)
     except KeyboardInterrupt:  # the second Ctrl+C: the pool has ended its workers
         summary.interrupted = True

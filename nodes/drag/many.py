@@ -82,16 +82,30 @@ def drag_many(
                 runs[i] = begin(i)
                 runs[i].stopped = "cancelled"
             break
-        stepped = []
-        for run, feat in zip(live, batched_features(G, live, memo)):
-            loss = run.loss(feat)
-            if loss is not None:
-                stepped.append((run, loss))
-        if stepped:
-            torch.stack([loss for _, loss in stepped]).sum().backward()
-            for run, loss in stepped:
-                run.update(loss)
+        for _, error in step_together(live, memo):
+            raise error
     return [runs[i].result() for i in range(count)]
+
+
+def step_together(runs: list[DragRun], memo: ModulationMemo) -> list[tuple[DragRun, Exception]]:
+    """One step of every run (of one generator and layout): one synthesis, each run's tracking
+    and loss (a run that ends here ends), one backward, each run's update. Returns the runs whose
+    update raised (their on_step), with the error: the others' steps stand."""
+    stepped = []
+    for run, feat in zip(runs, batched_features(runs[0].G, runs, memo)):
+        loss = run.loss(feat)
+        if loss is not None:
+            stepped.append((run, loss))
+    if not stepped:
+        return []
+    torch.stack([loss for _, loss in stepped]).sum().backward()
+    failed = []
+    for run, loss in stepped:
+        try:
+            run.update(loss)
+        except Exception as error:
+            failed.append((run, error))
+    return failed
 
 
 def batched_features(G: Generator, runs: list[DragRun], memo: ModulationMemo) -> list[torch.Tensor]:

@@ -14,7 +14,8 @@ from nodegraph.errors import BatchError
 @pytest.mark.parametrize(
     "options, message",
     [(EngineOptions("dask"), "unknown --engine 'dask'"), (EngineOptions(workers=0), "--workers 0"),
-     (EngineOptions(cpus_per_job=0), "--cpus-per-job must be > 0")],
+     (EngineOptions(cpus_per_job=0), "--cpus-per-job must be > 0"),
+     (EngineOptions(jobs_per_worker=0), "--jobs-per-worker 0")],
 )
 def test_bad_engine_options_are_refused_naming_the_option(options, message):
     with pytest.raises(BatchError, match=message):

@@ -100,3 +100,50 @@ def test_bad_sweeps_exit_2_before_any_job_runs(drag_project, tmp_path, capsys):
     assert code == 2
     assert "node 'latent' (Latent) param 'seed': 'a:b' is not an int" in capsys.readouterr().err
     assert not (tmp_path / "out" / "batch.jsonl").exists()
+
+
+def test_jobs_per_worker_run_at_once_with_the_same_pictures(drag_project, tmp_path):
+    """--jobs-per-worker 3: one worker runs three jobs at once, their drags stepped together; the
+    pictures are those of one job at a time up to float rounding (a batch sums in another order)."""
+    seeds = ["latent.seed=0:4"]
+    alone = batch(drag_project, seeds, output_dir=tmp_path / "alone", workers=1, device="cpu", progress=False)
+    together = batch(drag_project, seeds, output_dir=tmp_path / "together", workers=1, device="cpu",
+                     progress=False, jobs_per_worker=3)  # fmt: skip
+    assert [row["status"] for row in together] == ["ok"] * 4
+    for one, many in zip(alone, together):
+        assert many["nodes"]["drag"]["steps"] == one["nodes"]["drag"]["steps"]
+        a = pixels(tmp_path / "alone" / one["outputs"][0]).astype(int)
+        b = pixels(tmp_path / "together" / many["outputs"][0]).astype(int)
+        assert np.abs(a - b).max() <= 2
+
+
+def test_a_workers_jobs_at_once_share_one_drag_batch(drag_project, tmp_path):
+    """Inside a worker: two jobs in two threads share the generator (one cache) and one batcher,
+    which steps both drags at once."""
+    import threading
+
+    from nodegraph.batching.project_runner import ProjectRunner
+    from nodegraph.batching.sweep import Job
+    from nodegraph.bound import BoundFolder
+
+    out = tmp_path / "out"
+    out.mkdir()
+    BoundFolder.open(str(out), create=False).close()
+    runner = ProjectRunner(str(drag_project), str(out), "cpu", jobs_per_worker=2)
+    jobs = [Job(f"latent.seed={seed}", {"latent.seed": seed}) for seed in (0, 1)]
+    rows: list = [None, None]
+    barrier = threading.Barrier(2)
+
+    def run(i: int) -> None:
+        barrier.wait()
+        rows[i] = runner.run(jobs[i])
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert [row["status"] for row in rows] == ["ok", "ok"], rows
+    batcher = runner._graphs.get().share.get("nodes.drag.batcher", lambda: None)
+    total = sum(row["nodes"]["drag"]["steps"] for row in rows)
+    assert batcher is not None and batcher.steps < total

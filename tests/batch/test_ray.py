@@ -36,6 +36,18 @@ def test_ray_jobs_give_the_pixels_and_rows_of_local_jobs(local_ray, drag_project
         assert np.array_equal(pixels(tmp_path / "ray" / image), pixels(tmp_path / "local" / image))
 
 
+def test_a_ray_actor_runs_jobs_per_worker_at_once(local_ray, drag_project, tmp_path):
+    options = dict(workers=1, cpus_per_job=1, device="cpu", progress=False)
+    on_ray = batch(drag_project, ["latent.seed=0:3"], output_dir=tmp_path / "ray", engine="ray", jobs_per_worker=2, **options)
+    alone = batch(drag_project, ["latent.seed=0:3"], output_dir=tmp_path / "local", engine="local", **options)
+    assert [row["status"] for row in on_ray] == ["ok"] * 3
+    for ray_row, local_row in zip(on_ray, alone):
+        image = ray_row["outputs"][0]
+        assert local_row["outputs"] == [image]
+        difference = pixels(tmp_path / "ray" / image).astype(int) - pixels(tmp_path / "local" / image).astype(int)
+        assert np.abs(difference).max() <= 2
+
+
 def test_bench_landmarks_on_ray_reports_what_it_reports_in_process(local_ray, tmp_path, capsys):
     path = tmp_path / "g.safetensors"
     save_generator(make_tiny_generator(resolution=128, z_dim=Z_DIM, channel_base=512, channel_max=16), path)
