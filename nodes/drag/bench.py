@@ -140,18 +140,54 @@ def run_variant(
     )
     wall = [b[0] - a[0] for a, b in zip(stamps, stamps[1:])]
     cpu = [b[1] - a[1] for a, b in zip(stamps, stamps[1:])]
+    peak = _memory_peak(device)
+    mask = None if mask is None else mask.to(device)
     return {
+        "ops_per_step": None if float64 else ops_per_step(G, ws, handles, targets, mask, formulation),
         "config": config_name,
         "scenario": scenario_name,
         "variant": variant,
         "ms_per_step": 1000 * statistics.median(wall),
         "cpu_ms_per_step": 1000 * statistics.median(cpu),
         "losses": [entry.loss for entry in result.history],
-        "peak_bytes": _memory_peak(device),
+        "peak_bytes": peak,
         "base_bytes": base_bytes,
         "libraries_bytes": libraries_bytes,
         "threads": torch.get_num_threads(),
     }
+
+
+def ops_per_step(G, ws, handles, targets, mask, formulation) -> int:
+    """The torch ops one steady step dispatches (synthesis, tracking, loss, backward, Adam): on a
+    GPU each is at least one kernel launch, so a small step's time follows this count (a step is
+    launch-bound) more than its FLOPs. Counted with torch's profiler over the third step of a
+    drag (ops that other ops call are not counted again)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from .config import DragConfig
+    from .loop import run_drag
+
+    profiler = profile(activities=[ProfilerActivity.CPU])
+
+    def on_step(state) -> None:  # after step 1's update: step 2 is profiled, to its update
+        if state.step == 1:
+            profiler.start()
+        elif state.step == 2:
+            profiler.stop()
+
+    run_drag(G, ws, handles, targets, mask, DragConfig(steps=3), on_step, None, formulation)
+    return sum(1 for e in profiler.events() if e.name.startswith("aten::") and not _inside_an_op(e))
+
+
+def _inside_an_op(event) -> bool:
+    """Whether a profiled op was called by another op (backward's ops sit under autograd's
+    own events, so a parent that is not an op does not count)."""
+    parent = event.cpu_parent
+    while parent is not None:
+        if parent.name.startswith("aten::"):
+            return True
+        parent = parent.cpu_parent
+    return False
 
 
 def _memory_now(device: str) -> int:
@@ -321,7 +357,7 @@ def _table(report: dict) -> str:
         f"time: wall ms per step{'' if cuda else ' (process CPU ms in brackets)'}; memory: {memory}",
         f"{'config':>6} {'scenario':>9} {'engine ms':>14} {'reference ms':>14} {'wall ratio':>10} "
         f"{'cpu ratio':>9} {'engine MB':>9} {'ref MB':>8} {'peak ratio':>10} {'tensor ratio':>12} "
-        f"{'loop ratio':>10} {'loss diff':>9} {'f32 err eng':>11} {'f32 err ref':>11}",
+        f"{'loop ratio':>10} {'loss diff':>9} {'f32 err eng':>11} {'f32 err ref':>11} {'ops eng':>7} {'ops ref':>7}",
     ]
     for name, scenarios in report["configs"].items():
         for scenario_name, entry in scenarios.items():
@@ -336,7 +372,8 @@ def _table(report: dict) -> str:
                 f"{entry['reference']['peak_bytes'] / 2**20:8.1f} "
                 f"{entry['peak_memory_ratio']:10.3f} {entry['tensor_memory_ratio']:12.3f} "
                 f"{entry['loop_memory_ratio']:10.3f} {entry['loss_max_rel_diff']:9.2e} {entry['float32_error']['engine']:11.2e} "
-                f"{entry['float32_error']['reference']:11.2e}"
+                f"{entry['float32_error']['reference']:11.2e} "
+                f"{entry['engine']['ops_per_step']:7d} {entry['reference']['ops_per_step']:7d}"
             )
             for precision, half in entry.get("precisions", {}).items():
                 lines.append(
@@ -350,7 +387,8 @@ def _table(report: dict) -> str:
         "loop ratio: peak - memory before the loop (the drag's own);",
         "loss diff: max relative difference of the per-step losses, both in float64 (the same "
         "drag again);",
-        "f32 err: each float32 run's losses against the float64 reference's (rounding only)",
+        "f32 err: each float32 run's losses against the float64 reference's (rounding only);",
+        "ops: torch ops one step dispatches (on a GPU, kernel launches at least: what bounds a small step)",
     ]
     return "\n".join(lines)
 

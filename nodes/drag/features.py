@@ -7,6 +7,7 @@ block's own map, touching only the points asked for (SPEC §2).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -111,26 +112,33 @@ def sample_as_resized(
     Equals grid_sample(F.interpolate(feat, image size, bilinear), points, align_corners=True,
     padding zeros): bilinear weights over the four neighbouring image pixels (zero outside the
     image), each pixel's value read from the block's map at its resize source coordinate. A
-    CroppedMap is read from its windows, which must hold those pixels."""
+    CroppedMap is read from its windows, which must hold those pixels. The four corners are
+    handled as one tensor: a step samples a few times, and on a GPU every op is a launch."""
     channels, feat_h, feat_w = feat.shape[1:]
     pts = points.reshape(-1, 2).to(feat.dtype)
     base = pts.floor()
     frac = pts - base
-    pixels, weights = [], []
-    for dy in (0, 1):
-        for dx in (0, 1):
-            pix = base + torch.tensor([dx, dy], dtype=pts.dtype, device=pts.device)
-            wx = frac[:, 0] if dx else 1 - frac[:, 0]
-            wy = frac[:, 1] if dy else 1 - frac[:, 1]
-            inside = (pix >= 0).all(dim=-1) & (pix <= image_size - 1).all(dim=-1)
-            pixels.append(pix)
-            weights.append(wx * wy * inside)
-    pix = torch.cat(pixels)  # [4M, 2]
-    src_x = resize_source_coordinate(pix[:, 0], image_size, feat_w)
-    src_y = resize_source_coordinate(pix[:, 1], image_size, feat_h)
+    corners = _corners(pts.dtype, pts.device)  # [4, 2]: (0, 0), (1, 0), (0, 1), (1, 1)
+    pix = base.unsqueeze(0) + corners.unsqueeze(1)  # [corner, M, 2]
+    # Per axis the weight of the pixel after the floor is frac, of the floor itself 1 - frac.
+    axis_weights = torch.where(corners.unsqueeze(1) > 0, frac.unsqueeze(0), 1 - frac.unsqueeze(0))
+    inside = ((pix >= 0) & (pix <= image_size - 1)).all(dim=-1)
+    weights = axis_weights[..., 0] * axis_weights[..., 1] * inside  # [corner, M]
+    pix = pix.reshape(-1, 2)  # [4M, 2]
+    if feat_h == feat_w:
+        src = resize_source_coordinate(pix, image_size, feat_w)
+        src_x, src_y = src[:, 0], src[:, 1]
+    else:
+        src_x = resize_source_coordinate(pix[:, 0], image_size, feat_w)
+        src_y = resize_source_coordinate(pix[:, 1], image_size, feat_h)
     values = read_map(feat, src_x, src_y).view(channels, 4, -1)  # [C, corner, M]
-    out = (values * torch.stack(weights).unsqueeze(0)).sum(dim=1).t()  # [M, C]
+    out = (values * weights.unsqueeze(0)).sum(dim=1).t()  # [M, C]
     return out.reshape(*points.shape[:-1], channels)
+
+
+@functools.lru_cache(maxsize=32)
+def _corners(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    return torch.tensor([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=dtype, device=device)
 
 
 def read_map(feat: torch.Tensor | CroppedMap, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -138,8 +146,10 @@ def read_map(feat: torch.Tensor | CroppedMap, x: torch.Tensor, y: torch.Tensor) 
     return feat.read(x, y) if isinstance(feat, CroppedMap) else read_bilinear(feat, x, y)
 
 
+@functools.lru_cache(maxsize=64)
 def disk_offsets(radius: float, device: torch.device | None = None) -> torch.Tensor:
-    """Omega1: integer offsets (x, y) with ||offset|| < radius (the paper's and the official rule)."""
+    """Omega1: integer offsets (x, y) with ||offset|| < radius (the paper's and the official rule).
+    Made once per radius and device (shared: never change it in place)."""
     r = math.ceil(radius)
     span = torch.arange(-r, r + 1, dtype=torch.float32, device=device)
     oy, ox = torch.meshgrid(span, span, indexing="ij")
@@ -147,8 +157,10 @@ def disk_offsets(radius: float, device: torch.device | None = None) -> torch.Ten
     return offsets[offsets.norm(dim=-1) < radius]
 
 
+@functools.lru_cache(maxsize=64)
 def window_offsets(half_size: int, device: torch.device | None = None) -> torch.Tensor:
-    """Omega2: every integer offset (x, y) of the square [-r2, r2]^2, row by row."""
+    """Omega2: every integer offset (x, y) of the square [-r2, r2]^2, row by row. Made once per
+    size and device (shared: never change it in place)."""
     span = torch.arange(-half_size, half_size + 1, dtype=torch.float32, device=device)
     oy, ox = torch.meshgrid(span, span, indexing="ij")
     return torch.stack([ox.flatten(), oy.flatten()], dim=-1)

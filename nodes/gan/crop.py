@@ -158,32 +158,27 @@ class CroppedMap:
 
     def read(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Bilinear values at map coordinates (x, y) in [0, S - 1] ([K] each) -> [C, K]; each
-        point is read from the first window that holds the pixels it weighs (ValueError if none)."""
+        point is read from the first window that holds the pixels it weighs (ValueError if none).
+
+        Each window reads every point and keeps those it holds (torch.where): a few ops per
+        window and no data-dependent shapes, so no device sync but the final check."""
         if x.numel() == 0:
             return torch.zeros([self.shape[1], 0], dtype=self.dtype, device=self.device)
-        pending = torch.ones_like(x, dtype=torch.bool)
-        indices, reads = [], []
+        out, pending = None, None
         for window, values in self.pieces:
             # The pixel after floor(x) has weight 0 when x is whole, so x <= right - 1 suffices.
-            held = (
-                pending
-                & (x >= window.left)
-                & (x <= window.right - 1)
-                & (y >= window.top)
-                & (y <= window.bottom - 1)
-            )
-            index = held.nonzero().flatten()
-            if len(index) == 0:
-                continue
-            indices.append(index)
-            reads.append(read_bilinear(values, x[index] - window.left, y[index] - window.top))
-            pending = pending & ~held
+            held = (x >= window.left) & (x <= window.right - 1) & (y >= window.top) & (y <= window.bottom - 1)
+            read = read_bilinear(values, x - window.left, y - window.top)
+            if out is None:
+                out, pending = read, ~held
+            else:
+                out = torch.where(held & pending, read, out)
+                pending = pending & ~held
         if bool(pending.any()):
             raise ValueError(
                 "CroppedMap.read: a point lies outside every window; the crop plan misses part of the region"
             )
-        # Every point was read once: put the reads back in the points' order.
-        return torch.cat(reads, dim=1).index_select(1, torch.cat(indices).argsort())
+        return out
 
     def to_dense(self) -> torch.Tensor:
         """The map with zeros outside the windows (for checks; the drag never builds it)."""

@@ -23,6 +23,7 @@ def test_bench_drag_prints_ratios_and_memory_as_json(capsys):
         assert 0 <= entry["float32_error"]["engine"] <= 1e-2  # float32 rounding only
         assert entry["engine"]["losses"] != entry["reference"]["losses"]  # two computations
         assert entry["engine"]["ms_per_step"] > 0 and entry["reference"]["peak_bytes"] > 0
+        assert entry["engine"]["ops_per_step"] > 50 and entry["reference"]["ops_per_step"] > 50
         assert {"step_ratio", "peak_memory_ratio", "tensor_memory_ratio", "loop_memory_ratio"} <= (
             entry.keys()
         )
