@@ -47,3 +47,35 @@ def test_drag_runs_on_cuda_and_moves_the_latent():
     ws = G.random_ws(1)
     result = drag(G, ws, [(12, 12)], [(16, 12)], config=DragConfig(steps=3))
     assert result.ws.is_cuda and not torch.equal(result.ws, ws)
+
+
+def test_drag_many_on_cuda_gives_each_drags_own_outcome(monkeypatch):
+    """The batched drags (nodes.drag.many) on a GPU: each within float32 rounding of its drag()."""
+    from nodes.drag.many import drag_many
+
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    G = make_tiny_generator(resolution=32).to("cuda")
+    codes = [G.random_ws(seed) for seed in range(4)]
+    handles = [[(12.0, 16.0)], [(12.0, 16.0), (20.0, 12.0)], [(16.0, 10.0)], [(8.0, 8.0)]]
+    targets = [[(18.0, 16.0)], [(18.0, 16.0), (26.0, 12.0)], [(16.0, 16.0)], [(12.0, 11.0)]]
+    config = DragConfig(method="draggan", steps=8, lr=0.03, r1=2, r2=3)
+    alone = [drag(G, ws, h, t, config=config) for ws, h, t in zip(codes, handles, targets)]
+    together = drag_many(G, codes, handles, targets, config=config, batch=3)
+    for one, many in zip(alone, together):
+        assert many.ws.is_cuda and many.steps == one.steps
+        torch.testing.assert_close(many.ws, one.ws, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+def test_a_half_precision_drag_reads_float32_features_on_cuda(precision):
+    from nodes.drag.features import synthesize_features
+
+    G = make_tiny_generator(resolution=64).to("cuda")
+    ws = G.random_ws(0)
+    config = DragConfig(steps=10, lr=0.03, r1=2, r2=3)
+    full = drag(G, ws, [(20.0, 30.0)], [(26.0, 30.0)], config=config)
+    G.set_precision(precision)
+    assert synthesize_features(G, ws, 3, trainable_rows=4).dtype == torch.float32
+    half = drag(G, ws, [(20.0, 30.0)], [(26.0, 30.0)], config=config)
+    assert max(abs(a.loss - b.loss) / b.loss for a, b in zip(half.history, full.history)) < 0.05
