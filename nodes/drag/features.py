@@ -105,7 +105,7 @@ def resize_source_coordinate(
 
 
 def sample_as_resized(
-    feat: torch.Tensor | CroppedMap, points: torch.Tensor, image_size: int
+    feat: torch.Tensor | CroppedMap, points: torch.Tensor, image_size: int, whole_pixels: bool = False
 ) -> torch.Tensor:
     """Features at image coordinates `points` ([..., 2] as (x, y)) -> [..., C].
 
@@ -113,9 +113,16 @@ def sample_as_resized(
     padding zeros): bilinear weights over the four neighbouring image pixels (zero outside the
     image), each pixel's value read from the block's map at its resize source coordinate. A
     CroppedMap is read from its windows, which must hold those pixels. The four corners are
-    handled as one tensor: a step samples a few times, and on a GPU every op is a launch."""
+    handled as one tensor: a step samples a few times, and on a GPU every op is a launch.
+
+    `whole_pixels`: the caller's points are whole pixels (a tracking window's), so each is that
+    pixel's value alone (weight 1; the same numbers), one read instead of four."""
     channels, feat_h, feat_w = feat.shape[1:]
     pts = points.reshape(-1, 2).to(feat.dtype)
+    if whole_pixels:
+        inside = ((pts >= 0) & (pts <= image_size - 1)).all(dim=-1)
+        values = read_map(feat, *_source(pts, image_size, feat_w, feat_h))  # [C, M]
+        return (values * inside).t().reshape(*points.shape[:-1], channels)
     base = pts.floor()
     frac = pts - base
     corners = _corners(pts.dtype, pts.device)  # [4, 2]: (0, 0), (1, 0), (0, 1), (1, 1)
@@ -124,16 +131,20 @@ def sample_as_resized(
     axis_weights = torch.where(corners.unsqueeze(1) > 0, frac.unsqueeze(0), 1 - frac.unsqueeze(0))
     inside = ((pix >= 0) & (pix <= image_size - 1)).all(dim=-1)
     weights = axis_weights[..., 0] * axis_weights[..., 1] * inside  # [corner, M]
-    pix = pix.reshape(-1, 2)  # [4M, 2]
-    if feat_h == feat_w:
-        src = resize_source_coordinate(pix, image_size, feat_w)
-        src_x, src_y = src[:, 0], src[:, 1]
-    else:
-        src_x = resize_source_coordinate(pix[:, 0], image_size, feat_w)
-        src_y = resize_source_coordinate(pix[:, 1], image_size, feat_h)
-    values = read_map(feat, src_x, src_y).view(channels, 4, -1)  # [C, corner, M]
-    out = (values * weights.unsqueeze(0)).sum(dim=1).t()  # [M, C]
+    values = read_map(feat, *_source(pix.reshape(-1, 2), image_size, feat_w, feat_h))
+    out = (values.view(channels, 4, -1) * weights.unsqueeze(0)).sum(dim=1).t()  # [M, C]
     return out.reshape(*points.shape[:-1], channels)
+
+
+def _source(pixels: torch.Tensor, image_size: int, feat_w: int, feat_h: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The block-map coordinates (x [K], y [K]) that image pixels ([K, 2]) read."""
+    if feat_h == feat_w:
+        src = resize_source_coordinate(pixels, image_size, feat_w)
+        return src[:, 0], src[:, 1]
+    return (
+        resize_source_coordinate(pixels[:, 0], image_size, feat_w),
+        resize_source_coordinate(pixels[:, 1], image_size, feat_h),
+    )
 
 
 @functools.lru_cache(maxsize=32)

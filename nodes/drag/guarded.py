@@ -100,9 +100,10 @@ class GuardedFormulation(SampledFormulation):
         """Radius of the patch tracking matches: the motion patch's, r1."""
         return cfg.r1
 
-    def tracking_features(self, feat, points: torch.Tensor) -> torch.Tensor:
-        """What tracking compares at image `points` ([..., 2]) -> [..., C]: F itself."""
-        return sample_as_resized(feat, points, self.cfg.image_size)
+    def tracking_features(self, feat, points: torch.Tensor, whole_pixels: bool = False) -> torch.Tensor:
+        """What tracking compares at image `points` ([..., 2]; `whole_pixels`: all whole) ->
+        [..., C]: F itself."""
+        return sample_as_resized(feat, points, self.cfg.image_size, whole_pixels)
 
     def shift(self, directions: torch.Tensor, distance: torch.Tensor) -> torch.Tensor:
         """How far each handle's patch is pulled this step ([N, 2]): one pixel along d_i."""
@@ -125,9 +126,9 @@ class GuardedFormulation(SampledFormulation):
         template: torch.Tensor | None = None,
         reach: int | None = None,
     ) -> torch.Tensor:
-        """D at every window position ([N, W]): the mean over the tracking patch of the l2 (or l1)
-        channel distance to the tracking template (or over `patch`, reaching `reach` whole pixels,
-        to `template`); inf outside the image."""
+        """D at every window position ([N, W]) around whole-pixel `centres`: the mean over the
+        tracking patch of the l2 (or l1) channel distance to the tracking template (or over
+        `patch`, reaching `reach` whole pixels, to `template`); inf outside the image."""
         if patch is None:
             patch, template, reach = self.track_patch, self.track_template, self.track_reach
         size = self.cfg.image_size
@@ -137,7 +138,7 @@ class GuardedFormulation(SampledFormulation):
         # square once and index it (W * K reads of the same few pixels otherwise).
         half = self.cfg.r2 + reach
         square = window_offsets(half, device=centres.device)  # [L * L, 2], row by row
-        values = self.tracking_features(feat, centres.unsqueeze(1) + square.unsqueeze(0))
+        values = self.tracking_features(feat, centres.unsqueeze(1) + square.unsqueeze(0), whole_pixels=True)
         reach = (window.unsqueeze(1) + patch.unsqueeze(0) + half).long()  # [W, K, 2]
         pixel = reach[..., 1] * (2 * half + 1) + reach[..., 0]  # [W, K]: the square's pixel
         if self.cfg.tracking_norm == "l2":

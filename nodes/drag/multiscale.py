@@ -105,13 +105,13 @@ class MultiscaleFormulation(GuardedFormulation):
         fraction of a pixel (shift()), so it holds its target instead of drifting off it."""
         return (distance > HOLD_PX) & ~self.lost
 
-    def tracking_features(self, feat, points: torch.Tensor) -> torch.Tensor:
+    def tracking_features(self, feat, points: torch.Tensor, whole_pixels: bool = False) -> torch.Tensor:
         """F's channels and the block below's, each sampled as resized to the image."""
         size = self.cfg.image_size
         below = self.lower_maps.get(self.cfg.feature_block - 1)
-        values = [sample_as_resized(feat, points, size)]
+        values = [sample_as_resized(feat, points, size, whole_pixels)]
         if below is not None:
-            values.insert(0, sample_as_resized(below, points, size))
+            values.insert(0, sample_as_resized(below, points, size, whole_pixels))
         return torch.cat(values, dim=-1)
 
     @torch.no_grad()

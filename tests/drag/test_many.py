@@ -24,7 +24,7 @@ def _codes(G, count: int = 4) -> list[torch.Tensor]:
 @pytest.mark.parametrize("method", ["draggan", "guarded", "multiscale"])
 def test_each_drag_equals_its_own_drag_step_for_step(tiny_generator, method):
     """In float64 (free of float32's rounding, where a batched conv sums in another order) every
-    drag of the batch tracks the same handles, with the same losses, as drag() alone; three at a
+    drag of the batch tracks the same handles (to 1e-9 px), with the same losses, as drag() alone; three at a
     time, so the fourth starts when the first finishes."""
     G = tiny_generator.double()
     config = DragConfig(method=method, steps=12, **FAST)
@@ -33,7 +33,7 @@ def test_each_drag_equals_its_own_drag_step_for_step(tiny_generator, method):
     assert [r.steps for r in together] == [r.steps for r in alone]
     assert [r.stopped for r in together] == [r.stopped for r in alone]
     for one, many in zip(alone, together):
-        assert [e.handles for e in many.history] == [e.handles for e in one.history]
+        torch.testing.assert_close(_tracks(many), _tracks(one), rtol=0, atol=1e-9)
         assert [e.loss for e in many.history] == pytest.approx([e.loss for e in one.history], rel=1e-9)
         torch.testing.assert_close(many.ws, one.ws, rtol=0, atol=1e-12)
         torch.testing.assert_close(torch.tensor(many.handles), torch.tensor(one.handles), rtol=0, atol=1e-9)
@@ -103,3 +103,8 @@ def test_bad_input_names_the_drag_before_any_drag_runs(tiny_generator):
         drag_many(tiny_generator, codes, HANDLES[:1], TARGETS[:2])
     with pytest.raises(ValueError, match="batch must be at least 1"):
         drag_many(tiny_generator, codes, HANDLES[:2], TARGETS[:2], batch=0)
+
+
+def _tracks(result) -> torch.Tensor:
+    """The handles tracked at every step, [steps, N, 2] (float64 drags agree to ~1e-15)."""
+    return torch.tensor([entry.handles for entry in result.history], dtype=torch.float64)
