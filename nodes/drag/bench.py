@@ -107,6 +107,8 @@ def run_variant(
     from .config import DragConfig
     from .loop import SampledFormulation, run_drag
 
+    WholeMapFormulation = _whole_map_formulation()
+
     torch.manual_seed(seed)
     libraries_bytes = 0 if device.startswith("cuda") else _memory_now(device)
     G = Generator(GeneratorConfig(**CONFIGS[config_name])).eval().requires_grad_(False).to(device)
@@ -115,7 +117,7 @@ def run_variant(
         G = G.double()
     G.set_precision(precision)
     handles, targets, mask = scenario(G.img_resolution, scenario_name)
-    formulation = SampledFormulation if variant == "engine" else OfficialFormulation
+    formulation = {"engine": SampledFormulation, "reference": OfficialFormulation}.get(variant, WholeMapFormulation)
     if device.startswith("cuda"):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -155,6 +157,18 @@ def run_variant(
         "libraries_bytes": libraries_bytes,
         "threads": torch.get_num_threads(),
     }
+
+
+def _whole_map_formulation():
+    from .loop import SampledFormulation
+
+    class WholeMap(SampledFormulation):
+        """The engine on the whole feature map: no cropped synthesis (`--whole-map`)."""
+
+        def crop_plan(self, handles, extra_reach=None):
+            return None
+
+    return WholeMap
 
 
 def ops_per_step(G, ws, handles, targets, mask, formulation) -> int:
@@ -297,6 +311,12 @@ def run_bench(argv: list[str]) -> int:
         help="CUDA: also run the engine with the generator's upper blocks in these precisions "
         "(comma-separated, of float16, bfloat16), each timed and its losses compared with float64",
     )
+    parser.add_argument(
+        "--whole-map",
+        action="store_true",
+        help="also run the engine without cropped synthesis (F on the whole map), timed and counted: "
+        "where launches cost more than multiply-adds (a GPU) cropping may not pay",
+    )
     args = parser.parse_args(argv)
     precisions = [name.strip() for name in args.precision.split(",") if name.strip()]
     unknown = [name for name in precisions if name not in HALF_PRECISIONS]
@@ -338,6 +358,15 @@ def run_bench(argv: list[str]) -> int:
                     "loss_error": max_relative_difference(half["losses"], exact["reference"]["losses"]),
                     "peak_bytes": half["peak_bytes"],
                 }
+            if args.whole_map:
+                whole = _run_child(name, scenario_name, "whole", steps, args.device, args.threads)
+                entry["whole_map"] = {
+                    "ms_per_step": whole["ms_per_step"],
+                    "cpu_ms_per_step": whole["cpu_ms_per_step"],
+                    "ratio_to_cropped": whole["ms_per_step"] / runs["engine"]["ms_per_step"],
+                    "ops_per_step": whole["ops_per_step"],
+                    "loss_error": max_relative_difference(whole["losses"], exact["reference"]["losses"]),
+                }
             report["configs"][name][scenario_name] = entry
     if args.json:
         print(json.dumps(report))
@@ -375,6 +404,13 @@ def _table(report: dict) -> str:
                 f"{entry['float32_error']['reference']:11.2e} "
                 f"{entry['engine']['ops_per_step']:7d} {entry['reference']['ops_per_step']:7d}"
             )
+            if "whole_map" in entry:
+                whole = entry["whole_map"]
+                lines.append(
+                    f"{'':>6} {'':>9} engine on the whole map: {whole['ms_per_step']:.1f} ms a step "
+                    f"({whole['ratio_to_cropped']:.3f}x cropped), {whole['ops_per_step']} ops, "
+                    f"loss error {whole['loss_error']:.2e}"
+                )
             for precision, half in entry.get("precisions", {}).items():
                 lines.append(
                     f"{'':>6} {'':>9} engine in {precision}: {half['ms_per_step']:.1f} ms a step "

@@ -60,3 +60,14 @@ def test_a_half_precision_run_times_the_engine_with_half_blocks(monkeypatch):
     half = run_variant("tiny", "engine", 3, "cpu", scenario_name="1-handle", precision="float16")
     assert half["losses"] != full["losses"]
     assert half["losses"] == pytest.approx(full["losses"], rel=0.03)
+
+
+def test_bench_drag_whole_map_runs_the_engine_uncropped(capsys):
+    code = cli_commands()["bench"](
+        ["drag", "--json", "--configs", "tiny", "--scenarios", "1-handle", "--steps", "2",
+         "--device", "cpu", "--threads", "1", "--whole-map"]  # fmt: skip
+    )
+    entry = json.loads(capsys.readouterr().out)["configs"]["tiny"]["1-handle"]
+    whole = entry["whole_map"]
+    assert code == 0 and whole["ms_per_step"] > 0 and whole["ops_per_step"] > 50
+    assert whole["loss_error"] <= 1e-2  # the same drag, float32 rounding only
