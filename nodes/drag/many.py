@@ -67,6 +67,13 @@ def drag_many(
     memo = ModulationMemo()  # the fixed rows' modulation, until the batch changes
     while True:
         live = [run for run in runs.values() if run.stopped is None]
+        if cancel is not None and cancel.is_set():
+            for run in live:
+                run.stopped = "cancelled"
+            for i in waiting:
+                runs[i] = begin(i)
+                runs[i].stopped = "cancelled"
+            break
         while len(live) < batch:  # waiting drags take the free places
             i = next(waiting, None)
             if i is None:
@@ -74,13 +81,6 @@ def drag_many(
             runs[i] = begin(i)
             live += [runs[i]] if runs[i].stopped is None else []
         if not live:
-            break
-        if cancel is not None and cancel.is_set():
-            for run in live:
-                run.stopped = "cancelled"
-            for i in waiting:
-                runs[i] = begin(i)
-                runs[i].stopped = "cancelled"
             break
         for _, error in step_together(live, memo):
             raise error
