@@ -180,9 +180,12 @@ class GuardedFormulation(SampledFormulation):
         if not bool(pulled.any()):
             return sample_as_resized(feat, handles[:1], cfg.image_size).sum() * 0
         patch = handles[pulled].unsqueeze(1) + self.patch.unsqueeze(0)  # [n, K, 2]
-        moved = sample_as_resized(feat, patch + directions[pulled].unsqueeze(1), cfg.image_size)
+        # The shifted patch and the patch itself, sampled in one call (fewer ops a step).
+        moved, current = sample_as_resized(
+            feat, torch.stack([patch + directions[pulled].unsqueeze(1), patch]), cfg.image_size
+        )
         with torch.no_grad():
-            current = sample_as_resized(feat, patch, cfg.image_size)
+            current = current.detach()
             use_template = (self.confidence[pulled] < self.guard.template_below).view(-1, 1, 1)
             anchored = torch.where(use_template, self.template[pulled], current)
         loss = (anchored - moved).abs().mean(dim=(1, 2)).sum()
