@@ -165,8 +165,7 @@ def _whole_map_formulation():
     class WholeMap(SampledFormulation):
         """The engine on the whole feature map: no cropped synthesis (`--whole-map`)."""
 
-        def crop_plan(self, handles, extra_reach=None):
-            return None
+        crops = False
 
     return WholeMap
 

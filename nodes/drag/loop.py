@@ -115,6 +115,9 @@ class SampledFormulation:
     # A subclass that reads the blocks below F sets this: features() then keeps their maps
     # ({block: map}, detached) in `lower_maps`.
     keeps_lower = False
+    # False: F always on the whole map, never cropped (the reference crops are checked against;
+    # `bench drag --whole-map`).
+    crops = True
 
     def __init__(
         self,
@@ -173,7 +176,7 @@ class SampledFormulation:
     def crop_plan(self, handles: torch.Tensor | None, extra_reach: int | None = None) -> CropPlan | None:
         """The cropped synthesis of one step around `handles`, or None for the whole map."""
         cfg = self.cfg
-        if handles is None or self.keep is not None or not supports_crops(self.G):
+        if handles is None or not self.crops or self.keep is not None or not supports_crops(self.G):
             return None
         feature_size = self.G.block_resolutions[cfg.feature_block]
         reach = step_reach(cfg.r1, cfg.r2) + (self.extra_reach if extra_reach is None else extra_reach)

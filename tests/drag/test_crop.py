@@ -137,8 +137,7 @@ def test_a_cropped_drag_follows_the_whole_map_drag_step_by_step():
     config = DragConfig(steps=6, lr=0.02, r1=2, r2=3)
 
     class WholeMap(SampledFormulation):
-        def crop_plan(self, handles, extra_reach=None):
-            return None
+        crops = False
 
     results = [
         run_drag(G, ws, handles, targets, None, config, None, None, form)
