@@ -41,13 +41,17 @@ class ProjectRunner:
         folder_identity: tuple[int, int] | None = None,
         jobs_per_worker: int = 1,
     ) -> None:
-        from nodegraph.project import load
+        from nodegraph.project import from_json, load
 
         self.folder = _open_batch_folder(folder, folder_identity)  # kept for the worker's life
         cache, share = Cache(WORKER_CACHE_BYTES), JobShare(max(1, jobs_per_worker))
+        first = load(project)
+        # The other jobs' copies come from the graph read, not from the file again: one read,
+        # so a file changed meanwhile cannot give the jobs different projects.
+        copies = [from_json(first.to_json(), source=project) for _ in range(share.jobs - 1)]
         self._graphs: queue.Queue = queue.Queue()  # the graphs no job is using
-        for _ in range(share.jobs):
-            graph = load(project)
+        for graph in [first, *copies]:
+            graph.path = first.path
             graph.cache, graph.share = cache, share
             graph.permissions = permissions or Permissions()
             self._graphs.put(graph)

@@ -184,8 +184,8 @@ class GuardedFormulation(SampledFormulation):
         moved, current = sample_as_resized(
             feat, torch.stack([patch + directions[pulled].unsqueeze(1), patch]), cfg.image_size
         )
+        current = current.detach()
         with torch.no_grad():
-            current = current.detach()
             use_template = (self.confidence[pulled] < self.guard.template_below).view(-1, 1, 1)
             anchored = torch.where(use_template, self.template[pulled], current)
         loss = (anchored - moved).abs().mean(dim=(1, 2)).sum()

@@ -140,7 +140,7 @@ def _check_inputs(G: Generator, codes, handles, targets, masks) -> None:
     for i, (code, points, goals, mask) in enumerate(zip(codes, handles, targets, masks)):
         try:
             prepare_ws(G, code)
-            prepare_pairs(points, goals, size, torch.device("cpu"))
-            prepare_keep(mask, size, torch.device("cpu"))
+            prepare_pairs(points, goals, size, G.device)
+            prepare_keep(mask, size, G.device)
         except ValueError as error:
             raise ValueError(f"drag {i}: {error}") from None
