@@ -32,7 +32,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "toyfaces": ("PSNR and landmark error of the bundled generator against its renderer", "nodes.toyfaces.bench:bench_toyfaces"),
     "landmarks": ("DragGAN's Table 1 protocol on toyfaces: 1, 5 and all landmarks", "nodes.toyfaces.bench:bench_landmarks"),
     "invert": ("PSNR and seconds of W, W+ and W+ with PTI inversion of held-out toyfaces", "nodes.invert.bench:run_bench"),
-    "landmarks-oracle": ("PSNR of images whose landmarks sit on the targets (W+ optimised on the true distance)", "nodes.toyfaces.oracle_bench:run_bench"),
+    "landmarks-oracle": ("PSNR of images whose landmarks sit on the targets (the landmark-equivalent target; W+ optimised on the true distance)", "nodes.toyfaces.oracle_bench:run_bench"),
     "animation": ("seconds of filming a 300-step drag (GIF, WebP) against the drag itself", "nodes.animation_bench:run_bench"),
 }
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .params import FINE_INDICES, GEOMETRY_INDICES, NUM_PARAMS, params_from_z, z_for_params
+from .params import (
+    FINE_INDICES,
+    GEOMETRY_INDICES,
+    LANDMARK_BLIND,
+    NUM_PARAMS,
+    PARAM_INDEX,
+    params_from_z,
+    z_for_params,
+)
 
 Z_DIM = NUM_PARAMS + 1
 
@@ -73,3 +81,15 @@ def geometry_pair(seed: int, max_tries: int = 100) -> tuple[torch.Tensor, torch.
         if z1 is not None and z2 is not None:
             return z1.float(), z2.float()
     raise RuntimeError(f"no geometry pair found for seed {seed} in {max_tries} tries")
+
+
+def landmark_equivalent(z_start, z_target) -> torch.Tensor:
+    """Renderer parameters [N, NUM_PARAMS] of the face a drag pulled only by the landmarks aims
+    at: z_target's face with the parameters no landmark moves (params.LANDMARK_BLIND) kept from
+    z_start. Its landmarks are z_target's exactly; what it differs from z_target by, no handle
+    says (`nodegraph bench landmarks-oracle`)."""
+    params = face_params(z_target).clone()
+    blind = [PARAM_INDEX[name] for name in LANDMARK_BLIND]
+    params[..., blind] = face_params(z_start)[..., blind]
+    return params
+

@@ -86,6 +86,11 @@ GEOMETRY_MASK = np.array([p.kind == "geometry" for p in PARAMS])
 GEOMETRY_INDICES: tuple[int, ...] = tuple(np.flatnonzero(GEOMETRY_MASK).tolist())
 APPEARANCE_INDICES: tuple[int, ...] = tuple(np.flatnonzero(~GEOMETRY_MASK).tolist())
 
+# Geometry parameters that move no landmark: they shape the eyelids, the brows' slant and the
+# nostrils between the landmarks (eye corners and centres, brow centres, nose tip). A drag pulled by
+# the landmarks alone has nothing that tells it their targets (tests/toyfaces/test_toyfaces_params.py).
+LANDMARK_BLIND: tuple[str, ...] = ("eye_open", "brow_tilt", "nose_width")
+
 # The hair's shape (not its colour) is listed with the geometry in the style-mixing split:
 # StyleGAN's coarse styles carry "pose, general hair style, face shape" (Karras et al. 2019,
 # section 3.1), and a silhouette is what the first W+ rows draw, not the colour rows.

@@ -20,3 +20,16 @@ def test_the_oracle_pulls_the_landmarks_to_the_targets():
     assert after["oracle_distance_px"] < 0.8 * before["oracle_distance_px"]
     assert before["oracle_db"] == before["start_db"]  # no step: the start image itself
     assert after["geometry_rows_db"] > 28 and after["generator_db"] > 28  # the model knows the face
+
+
+def test_the_landmark_equivalent_target_scores_what_the_handles_can_say():
+    """The target with the landmark-blind parameters of the start: its render is near the
+    target's (pair 0: 29.7 dB), and G draws it near that (27.4 dB), far above the start."""
+    G, detector = load_models(None, None, "cpu")
+    G.requires_grad_(False)
+    detector.requires_grad_(False)
+    figures = oracle_pair(G, detector, PAIR_SEEDS.start, steps=0, lr=0.02, layers=6)
+    assert figures["equivalent_render_db"] > 28
+    assert figures["equivalent_generator_db"] > 26
+    assert figures["equivalent_generator_db"] > figures["start_db"] + 5
+    assert figures["equivalent_generator_db"] < figures["equivalent_render_db"]  # G adds its error

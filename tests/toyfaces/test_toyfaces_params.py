@@ -68,3 +68,43 @@ def test_with_params_replaces_by_name_and_leaves_the_input_alone():
     changed = with_params(base, roll=0.1)
     assert changed[[p.name for p in PARAMS].index("roll")] == 0.1
     assert base[[p.name for p in PARAMS].index("roll")] == 0.0
+
+
+def _landmarks_moved(params: np.ndarray, index: int) -> float:
+    """The most any landmark moves (px) when parameter `index` goes a tenth of its range."""
+    from nodes.toyfaces.render import face_shapes
+
+    step = 0.1 * (HIGH[index] - LOW[index])
+    other = params.copy()
+    other[index] = params[index] + step if params[index] + step <= HIGH[index] else params[index] - step
+    return float(np.abs(face_shapes(other).landmarks - face_shapes(params).landmarks).max())
+
+
+def test_landmark_blind_params_move_no_landmark_and_every_other_geometry_param_moves_one():
+    from nodes.toyfaces.params import LANDMARK_BLIND, PARAM_INDEX
+
+    faces = [params_from_z(np.random.RandomState(seed).randn(NUM_PARAMS)) for seed in range(6)]
+    blind = {PARAM_INDEX[name] for name in LANDMARK_BLIND}
+    assert blind <= set(GEOMETRY_INDICES)
+    for index in GEOMETRY_INDICES:
+        moved = max(_landmarks_moved(face, index) for face in faces)
+        if index in blind:
+            assert moved == 0.0, PARAMS[index].name
+        else:
+            assert moved > 0.01, PARAMS[index].name
+
+
+def test_landmark_equivalent_has_the_targets_landmarks_and_the_starts_blind_params():
+    from nodes.toyfaces.latent_space import face_params, geometry_pair, landmark_equivalent
+    from nodes.toyfaces.params import LANDMARK_BLIND, PARAM_INDEX
+    from nodes.toyfaces.render import face_shapes
+
+    z1, z2 = geometry_pair(3)
+    equivalent = landmark_equivalent(z1, z2)[0].double().numpy()
+    start, target = face_params(z1)[0].double().numpy(), face_params(z2)[0].double().numpy()
+    blind = [PARAM_INDEX[name] for name in LANDMARK_BLIND]
+    assert np.array_equal(equivalent[blind], start[blind])
+    assert not np.allclose(equivalent[blind], target[blind])  # the pair differs there
+    seen = [i for i in range(NUM_PARAMS) if i not in blind]
+    assert np.array_equal(equivalent[seen], target[seen])
+    assert np.array_equal(face_shapes(equivalent).landmarks, face_shapes(target).landmarks)
