@@ -104,46 +104,62 @@ def resize_source_coordinate(
     return ((pixel + 0.5) * scale - 0.5).clamp(0, feature_size - 1)
 
 
+class StackedMap:
+    """The feature maps of several drags ([B, C, S, S]) read as one: sample_as_resized takes
+    points whose leading dimension runs over the B drags' handles in order (B x N rows: drag 0's
+    N handles, then drag 1's ...), and reads each drag's rows from its own map, in one call for
+    all (nodes.drag.stacked). Offers what the sampling uses of a tensor, as CroppedMap does."""
+
+    def __init__(self, maps: torch.Tensor):
+        self.maps = maps
+        self.shape, self.dtype, self.device = maps.shape, maps.dtype, maps.device
+
+    def detach(self) -> StackedMap:
+        return StackedMap(self.maps.detach())
+
+
 def sample_as_resized(
-    feat: torch.Tensor | CroppedMap, points: torch.Tensor, image_size: int, whole_pixels: bool = False
+    feat: torch.Tensor | CroppedMap | StackedMap, points: torch.Tensor, image_size: int, whole_pixels: bool = False
 ) -> torch.Tensor:
     """Features at image coordinates `points` ([..., 2] as (x, y)) -> [..., C].
 
     Equals grid_sample(F.interpolate(feat, image size, bilinear), points, align_corners=True,
     padding zeros): bilinear weights over the four neighbouring image pixels (zero outside the
     image), each pixel's value read from the block's map at its resize source coordinate. A
-    CroppedMap is read from its windows, which must hold those pixels. The four corners are
-    handled as one tensor: a step samples a few times, and on a GPU every op is a launch.
+    CroppedMap is read from its windows, which must hold those pixels; a StackedMap's drags each
+    from their own map. The four corners are handled as one tensor: a step samples a few times,
+    and on a GPU every op is a launch.
 
     `whole_pixels`: the caller's points are whole pixels (a tracking window's), so each is that
     pixel's value alone (weight 1; the same numbers), one read instead of four."""
+    batch = feat.shape[0] if isinstance(feat, StackedMap) else 1
     channels, feat_h, feat_w = feat.shape[1:]
-    pts = points.reshape(-1, 2).to(feat.dtype)
+    pts = points.reshape(batch, -1, 2).to(feat.dtype)  # [B, M, 2]: each map's points
     if whole_pixels:
         inside = ((pts >= 0) & (pts <= image_size - 1)).all(dim=-1)
-        values = read_map(feat, *_source(pts, image_size, feat_w, feat_h))  # [C, M]
-        return (values * inside).t().reshape(*points.shape[:-1], channels)
+        values = read_map(feat, *_source(pts, image_size, feat_w, feat_h))  # [B, C, M]
+        return (values * inside.unsqueeze(1)).transpose(1, 2).reshape(*points.shape[:-1], channels)
     base = pts.floor()
     frac = pts - base
-    corners = _corners(pts.dtype, pts.device)  # [4, 2]: (0, 0), (1, 0), (0, 1), (1, 1)
-    pix = base.unsqueeze(0) + corners.unsqueeze(1)  # [corner, M, 2]
+    corners = _corners(pts.dtype, pts.device).view(1, 4, 1, 2)  # (0, 0), (1, 0), (0, 1), (1, 1)
+    pix = base.unsqueeze(1) + corners  # [B, corner, M, 2]
     # Per axis the weight of the pixel after the floor is frac, of the floor itself 1 - frac.
-    axis_weights = torch.where(corners.unsqueeze(1) > 0, frac.unsqueeze(0), 1 - frac.unsqueeze(0))
+    axis_weights = torch.where(corners > 0, frac.unsqueeze(1), 1 - frac.unsqueeze(1))
     inside = ((pix >= 0) & (pix <= image_size - 1)).all(dim=-1)
-    weights = axis_weights[..., 0] * axis_weights[..., 1] * inside  # [corner, M]
-    values = read_map(feat, *_source(pix.reshape(-1, 2), image_size, feat_w, feat_h))
-    out = (values.view(channels, 4, -1) * weights.unsqueeze(0)).sum(dim=1).t()  # [M, C]
-    return out.reshape(*points.shape[:-1], channels)
+    weights = axis_weights[..., 0] * axis_weights[..., 1] * inside  # [B, corner, M]
+    values = read_map(feat, *_source(pix.reshape(batch, -1, 2), image_size, feat_w, feat_h))
+    out = (values.view(batch, channels, 4, -1) * weights.unsqueeze(1)).sum(dim=2)  # [B, C, M]
+    return out.transpose(1, 2).reshape(*points.shape[:-1], channels)
 
 
 def _source(pixels: torch.Tensor, image_size: int, feat_w: int, feat_h: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The block-map coordinates (x [K], y [K]) that image pixels ([K, 2]) read."""
+    """The block-map coordinates (x [B, K], y [B, K]) that image pixels ([B, K, 2]) read."""
     if feat_h == feat_w:
         src = resize_source_coordinate(pixels, image_size, feat_w)
-        return src[:, 0], src[:, 1]
+        return src[..., 0], src[..., 1]
     return (
-        resize_source_coordinate(pixels[:, 0], image_size, feat_w),
-        resize_source_coordinate(pixels[:, 1], image_size, feat_h),
+        resize_source_coordinate(pixels[..., 0], image_size, feat_w),
+        resize_source_coordinate(pixels[..., 1], image_size, feat_h),
     )
 
 
@@ -152,9 +168,15 @@ def _corners(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     return torch.tensor([[0, 0], [1, 0], [0, 1], [1, 1]], dtype=dtype, device=device)
 
 
-def read_map(feat: torch.Tensor | CroppedMap, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Bilinear values of the block's map at its pixel coordinates ([K] each) -> [C, K]."""
-    return feat.read(x, y) if isinstance(feat, CroppedMap) else read_bilinear(feat, x, y)
+def read_map(feat: torch.Tensor | CroppedMap | StackedMap, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Bilinear values of the block's map(s) at its pixel coordinates ([B, K] each: map b's
+    points in row b) -> [B, C, K]; of one map at [K] each -> [C, K]."""
+    if x.ndim == 1:
+        return read_map(feat, x.unsqueeze(0), y.unsqueeze(0))[0]
+    if isinstance(feat, CroppedMap):
+        return feat.read(x[0], y[0]).unsqueeze(0)
+    maps = feat.maps if isinstance(feat, StackedMap) else feat[:1]
+    return read_bilinear(maps, x, y)
 
 
 @functools.lru_cache(maxsize=64)

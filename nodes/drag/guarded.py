@@ -149,22 +149,48 @@ class GuardedFormulation(SampledFormulation):
         inside = ((candidates >= 0) & (candidates <= size - 1)).all(dim=-1)
         return distance.masked_fill(~inside, float("inf"))
 
+    # Drags of this formulation step together as one stack in a batch (nodes.drag.stacked).
+    stackable = True
+    # The per-handle state, stacked across drags by nodes.drag.stacked: what tracking reads and
+    # never changes, and what each tracking pass updates.
+    fixed_state = ("template", "track_template", "scale")
+    tracked_state = ("confidence", "low_runs", "lost")
+
     @torch.no_grad()
     def track(self, feat, handles: torch.Tensor) -> torch.Tensor:
         self.tracks += 1
+        found, newly_lost = self.track_all(feat, handles)
+        self.note_lost(newly_lost)
+        return found
+
+    @torch.no_grad()
+    def track_all(self, feat, handles: torch.Tensor, tracked: torch.Tensor | None = None):
+        """The handles tracked in `feat` (a lost handle stays put) and those newly lost ([N]
+        bool), updating confidence, low_runs and lost: tensor work only, no device sync. With
+        `tracked` ([N] bool), the other handles keep their positions and state (a stacked batch
+        whose drags do not all track this step)."""
         centres = handles.round()
         distance = self._window_distances(feat.detach(), centres)
         best = distance.argmin(dim=1)
         rows = torch.arange(len(best), device=handles.device)
         found = self._best_positions(distance, best, centres)
-        self.confidence = 1 - distance[rows, best] / self.scale
-        low = self.confidence < self.guard.lost_below
-        self.low_runs = torch.where(low, self.low_runs + 1, torch.zeros_like(self.low_runs))
-        newly_lost = (self.low_runs >= self.guard.patience) & ~self.lost
+        confidence = 1 - distance[rows, best] / self.scale
+        low = confidence < self.guard.lost_below
+        low_runs = torch.where(low, self.low_runs + 1, torch.zeros_like(self.low_runs))
+        newly_lost = (low_runs >= self.guard.patience) & ~self.lost
+        if tracked is not None:
+            confidence = torch.where(tracked, confidence, self.confidence)
+            low_runs = torch.where(tracked, low_runs, self.low_runs)
+            newly_lost = newly_lost & tracked
+            found = torch.where(tracked.unsqueeze(1), found, handles)
+        self.confidence, self.low_runs = confidence, low_runs
+        self.lost = self.lost | newly_lost
+        return torch.where(self.lost.unsqueeze(1), handles, found), newly_lost
+
+    def note_lost(self, newly_lost: torch.Tensor) -> None:
+        """An event for each handle of `newly_lost` ([N] bool), at this track's step."""
         for i in newly_lost.nonzero().flatten().tolist():
             self.events.append(GuardEvent(i, self.tracks, float(self.confidence[i])))
-        self.lost |= newly_lost
-        return torch.where(self.lost.unsqueeze(1), handles, found)  # a lost handle stays put
 
     def _best_positions(self, distance: torch.Tensor, best: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
         """The window positions `best` of `distance` ([N, W]) around `centres`, refined to a
@@ -173,27 +199,30 @@ class GuardedFormulation(SampledFormulation):
         return centres + window[best] + parabola_offsets(distance, best, 2 * self.cfg.r2 + 1)
 
     def loss(self, feat, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        loss = self.handle_losses(feat, handles, targets).sum()
+        if self.keep is not None:
+            from .motion import mask_loss
+
+            loss = loss + mask_loss(feat, self.feat0, self.keep, self.cfg.lambda_mask)
+        return loss
+
+    def handle_losses(self, feat, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Each handle's motion term ([N]; zero, in the graph, for a handle not pulled): every
+        handle's patch is sampled and the unpulled masked out, so the shapes never depend on the
+        data (no device sync; a stacked batch's drags in one pass)."""
         cfg = self.cfg
         directions, distance = unit_directions(handles, targets)
         directions = self.shift(directions, distance)
         pulled = self.pulled(distance)
-        if not bool(pulled.any()):
-            return sample_as_resized(feat, handles[:1], cfg.image_size).sum() * 0
-        patch = handles[pulled].unsqueeze(1) + self.patch.unsqueeze(0)  # [n, K, 2]
+        patch = handles.unsqueeze(1) + self.patch.unsqueeze(0)  # [N, K, 2]
         # The shifted patch and the patch itself, sampled in one call (fewer ops a step).
-        moved, current = sample_as_resized(
-            feat, torch.stack([patch + directions[pulled].unsqueeze(1), patch]), cfg.image_size
-        )
-        current = current.detach()
+        both = sample_as_resized(feat, torch.stack([patch + directions.unsqueeze(1), patch], 1), cfg.image_size)
+        moved, current = both[:, 0], both[:, 1].detach()
         with torch.no_grad():
-            use_template = (self.confidence[pulled] < self.guard.template_below).view(-1, 1, 1)
-            anchored = torch.where(use_template, self.template[pulled], current)
-        loss = (anchored - moved).abs().mean(dim=(1, 2)).sum()
-        if self.keep is not None:
-            from .motion import mask_loss
-
-            loss = loss + mask_loss(feat, self.feat0, self.keep, cfg.lambda_mask)
-        return loss
+            use_template = (self.confidence < self.guard.template_below).view(-1, 1, 1)
+            anchored = torch.where(use_template, self.template, current)
+        per_handle = (anchored - moved).abs().mean(dim=(1, 2))
+        return torch.where(pulled, per_handle, torch.zeros_like(per_handle))
 
 
 def _l2_to_template(values: torch.Tensor, template: torch.Tensor, pixel: torch.Tensor) -> torch.Tensor:

@@ -326,20 +326,13 @@ class DragRun:
             self.tracked_at_latest = True
         elif hasattr(form, "start_from"):
             form.start_from(feat)
+        settled = (self.targets - self.handles).norm(dim=-1) <= cfg.stop_px
+        active = None if self.active is None else self.active()
+        if active is not None:  # a guarded method's lost handles no longer count
+            settled = settled | ~active
+        if not self.goes_on(active is None or bool(active.any()), bool(settled.all())):
+            return None
         distances = (self.targets - self.handles).norm(dim=-1)
-        settled = distances <= cfg.stop_px
-        if self.active is not None:  # a guarded method's lost handles no longer count
-            if not bool(self.active().any()):
-                self.stopped = "lost"
-                return None
-            settled = settled | ~self.active()
-        if bool(settled.all()):
-            found = None if self.check_arrival is None else self.check_arrival(self.ws().detach(), self.handles, self.targets)
-            if found is None:
-                self.stopped = "converged"
-                return None
-            self.handles = found
-            distances = (self.targets - self.handles).norm(dim=-1)
         loss = form.loss(feat, self.handles, self.targets)
         if not bool(torch.isfinite(loss)):
             self.stopped = "non-finite"
@@ -347,13 +340,33 @@ class DragRun:
         self.distances = distances
         return loss
 
-    def update(self, loss: torch.Tensor) -> None:
+    def goes_on(self, any_active: bool, all_settled: bool) -> bool:
+        """After tracking: whether this step pulls, given whether any handle is still pulled (a
+        guarded method's, not lost) and whether all of them are within stop_px. Every handle
+        settled asks the formulation's arrival check (which may move the handles and pull on);
+        else the drag has converged. False: the drag ends here, `stopped` says why."""
+        if not any_active:
+            self.stopped = "lost"
+            return False
+        if all_settled:
+            found = None if self.check_arrival is None else self.check_arrival(self.ws().detach(), self.handles, self.targets)
+            if found is None:
+                self.stopped = "converged"
+                return False
+            self.handles = found
+        return True
+
+    def update(self, loss: torch.Tensor, figures: tuple[float, Points, list[float]] | None = None) -> None:
         """After the backward of `loss` (this step's, from loss()): Adam's step, the history,
-        on_step; the drag ends when its budget is spent."""
+        on_step; the drag ends when its budget is spent. `figures` (the loss's value, the handles
+        and their distances, as Python numbers) spare a batch one device sync each."""
         self.optimizer.step()
         self.optimizer.zero_grad()
         self.tracked_at_latest = False
-        entry = HistoryEntry(self.step, _points(self.handles), float(loss.detach()), self.distances.tolist())
+        if figures is None:
+            figures = (float(loss.detach()), _points(self.handles), self.distances.tolist())
+        value, handles, distances = figures
+        entry = HistoryEntry(self.step, handles, value, distances)
         self.history.append(entry)
         self.step += 1
         if self.step >= self.cfg.steps:

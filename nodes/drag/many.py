@@ -21,6 +21,7 @@ from nodes.gan.model import ModulationMemo
 from .config import DragConfig
 from .features import synthesize_features
 from .loop import DragResult, DragRun, DragState, formulation_of
+from .stacked import stack_key, stacked_losses
 from .validation import prepare_keep, prepare_pairs, prepare_ws
 
 
@@ -89,38 +90,57 @@ def drag_many(
 
 def step_together(runs: list[DragRun], memo: ModulationMemo) -> list[tuple[DragRun, Exception]]:
     """One step of every run (of one generator and layout): one synthesis, each run's tracking
-    and loss (a run that ends here ends), one backward, each run's update. Returns the runs whose
-    update raised (their on_step), with the error: the others' steps stand."""
-    stepped = []
-    for run, feat in zip(runs, batched_features(runs[0].G, runs, memo)):
-        loss = run.loss(feat)
-        if loss is not None:
-            stepped.append((run, loss))
+    and loss (a run that ends here ends), one backward, each run's update. Runs that stack
+    (nodes.drag.stacked: one formulation, settings and handle count) track and score as one.
+    Returns the runs whose update raised (their on_step), with the error: the others' steps
+    stand."""
+    feat, lower = batched_maps(runs[0].G, runs, memo)
+    groups: dict = {}
+    for i, run in enumerate(runs):
+        key = stack_key(run)
+        groups.setdefault(i if key is None else key, []).append(i)
+    stepped = []  # (index in runs, run, loss, history figures or None)
+    for rows in groups.values():
+        if len(rows) > 1:
+            whole = rows == list(range(len(runs)))
+            pick = None if whole else torch.tensor(rows, device=feat.device)
+            part = feat if whole else feat.index_select(0, pick)
+            below = None if lower is None else {b: v if whole else v.index_select(0, pick) for b, v in lower.items()}
+            done = stacked_losses([runs[i] for i in rows], part, below)
+            index = {id(runs[i]): i for i in rows}
+            stepped += [(index[id(run)], run, loss, figures) for run, loss, figures in done]
+            continue
+        for i in rows:
+            run = runs[i]
+            if lower is not None and run.form.keeps_lower:
+                run.form.keep_lower_maps({block: value[i : i + 1] for block, value in lower.items()})
+            loss = run.loss(feat[i : i + 1])
+            if loss is not None:
+                stepped.append((i, run, loss, None))
     if not stepped:
         return []
-    torch.stack([loss for _, loss in stepped]).sum().backward()
+    stepped.sort(key=lambda item: item[0])
+    torch.stack([loss for _, _, loss, _ in stepped]).sum().backward()
     failed = []
-    for run, loss in stepped:
+    for _, run, loss, figures in stepped:
         try:
-            run.update(loss)
+            run.update(loss, figures)
         except Exception as error:
             failed.append((run, error))
     return failed
 
 
-def batched_features(G: Generator, runs: list[DragRun], memo: ModulationMemo) -> list[torch.Tensor]:
-    """F at every run's current code ([1, C, S, S] each), from one whole-map synthesis of the
-    batch; a formulation that reads the blocks below F gets its slice of them too."""
+def batched_maps(G: Generator, runs: list[DragRun], memo: ModulationMemo) -> tuple[torch.Tensor, dict | None]:
+    """F at every run's current code ([B, C, S, S], in the order of `runs`) from one whole-map
+    synthesis of the batch, and the blocks below it ({block: [B, ...]}) when a run's formulation
+    reads them (else None)."""
     cfg = runs[0].cfg
     ws = torch.cat([run.ws() for run in runs])
     lower = {} if any(run.form.keeps_lower for run in runs) else None
     feat = synthesize_features(
         G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers, memo=memo, lower=lower
     )
-    for i, run in enumerate(runs):
-        if lower is not None and run.form.keeps_lower:
-            run.form.keep_lower_maps({block: value[i : i + 1] for block, value in lower.items()})
-    return list(feat.split(1))
+    return feat, lower
 
 
 def _codes(ws: Sequence[torch.Tensor] | torch.Tensor) -> list[torch.Tensor]:

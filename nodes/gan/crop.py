@@ -189,12 +189,16 @@ class CroppedMap:
 
 
 def read_bilinear(values: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Bilinear values of a map [1, C, h, w] at its pixel coordinates ([K] each) -> [C, K]
-    (grid_sample, align_corners=True, zeros outside)."""
+    """Bilinear values of a map [1, C, h, w] at its pixel coordinates ([K] each) -> [C, K]; or of
+    B maps [B, C, h, w] at x, y [B, K] (map b's points in row b) -> [B, C, K] (grid_sample,
+    align_corners=True, zeros outside)."""
     height, width = values.shape[-2:]
     grid = torch.stack([_normalise(x, width), _normalise(y, height)], dim=-1)
-    read = F.grid_sample(values[:1], grid.view(1, 1, -1, 2), mode="bilinear", align_corners=True)
-    return read.view(values.shape[1], -1)
+    if x.ndim == 1:
+        read = F.grid_sample(values[:1], grid.view(1, 1, -1, 2), mode="bilinear", align_corners=True)
+        return read.view(values.shape[1], -1)
+    read = F.grid_sample(values, grid.unsqueeze(1), mode="bilinear", align_corners=True)  # [B, C, 1, K]
+    return read.squeeze(2)
 
 
 def _normalise(coord: torch.Tensor, size: int) -> torch.Tensor:

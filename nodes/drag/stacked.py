@@ -1,0 +1,109 @@
+"""Several drags' tracking and loss as one pass over their handles stacked (B drags x N handles).
+
+In a batch of drags (nodes.drag.many) the synthesis and the backward are shared, but each drag
+tracked and scored its handles on its own: a few hundred small ops, and several device syncs, a
+drag a step. On a GPU, where each op is a launch, those bound the batch. Drags of one formulation
+that supports it (`stackable`: the guarded methods), with the same settings, handle count and no
+mask, take their step here instead: their per-handle state is stacked into one formulation object
+whose handles are all theirs, F is read through a StackedMap (each drag's rows from its own map),
+and the step's checks come back to Python in one sync for the whole stack.
+
+The outcome is each drag's own step (DragRun.loss then update) up to float rounding: the same
+tracking, guard and arrival check, the same loss. Only the per-drag bookkeeping stays per drag:
+its Adam step, history and on_step, and the rare arrival check (its own synthesis).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+
+from .features import StackedMap
+from .loop import DragRun
+
+
+def stack_key(run: DragRun):
+    """Runs with equal keys can be stacked (None: this run cannot)."""
+    form = run.form
+    if not getattr(form, "stackable", False) or form.keep is not None:
+        return None
+    return (type(form), len(run.handles), run.cfg, form.guard)
+
+
+def stacked_losses(runs: list[DragRun], feat: torch.Tensor, lower: dict | None) -> list[tuple[DragRun, torch.Tensor, tuple]]:
+    """This step of `runs` (one stack_key) on their rows of a batch's F ([B, C, S, S], in the
+    order of `runs`) and of the blocks below ({block: [B, ...]}, or None): tracking, the checks
+    that may end a drag, and the loss. Returns, for each run that pulls this step, its loss (in
+    the graph) and its history figures for DragRun.update; the others have ended (`stopped`)."""
+    count = len(runs[0].handles)
+    form = _stacked_form(runs, lower)
+    maps = StackedMap(feat)
+    handles = torch.cat([run.handles for run in runs])
+    targets = torch.cat([run.targets for run in runs])
+    tracked = [_tracks_this_step(run) for run in runs]
+    if any(tracked):
+        rows = torch.tensor(tracked, device=handles.device).repeat_interleave(count)
+        handles, newly_lost = form.track_all(maps.detach(), handles, rows)
+        _unstack(form, runs, count)
+        for run, track in zip(runs, tracked):
+            if track:
+                run.form.tracks += 1
+                run.tracked_at_latest = True
+        if bool(newly_lost.any()):
+            for run, lost in zip(runs, newly_lost.split(count)):
+                run.form.note_lost(lost)
+    for run, moved in zip(runs, handles.split(count)):
+        run.handles = moved
+    active = ~form.lost
+    settled = ((targets - handles).norm(dim=-1) <= runs[0].cfg.stop_px) | ~active
+    flags = torch.stack([active.view(-1, count).any(1), settled.view(-1, count).all(1)]).tolist()
+    going = [run.goes_on(any_active, all_settled) for run, any_active, all_settled in zip(runs, *flags)]
+    if not any(going):
+        return []
+    handles = torch.cat([run.handles for run in runs])  # an arrival check may have moved some
+    distances = (targets - handles).norm(dim=-1)
+    losses = form.handle_losses(maps, handles, targets).view(-1, count).sum(1)
+    values, points, lengths = losses.detach().tolist(), handles.view(-1, count, 2).tolist(), distances.view(-1, count).tolist()
+    out = []
+    for i, run in enumerate(runs):
+        if not going[i]:
+            continue
+        if not math.isfinite(values[i]):
+            run.stopped = "non-finite"
+            continue
+        run.distances = distances[i * count : (i + 1) * count]
+        figures = (values[i], [(float(x), float(y)) for x, y in points[i]], lengths[i])
+        out.append((run, losses[i], figures))
+    return out
+
+
+def _tracks_this_step(run: DragRun) -> bool:
+    """Whether `run` tracks its handles in this step's F: not at its first step, nor at the step
+    after a multiscale re-location (which keeps where the check put them; its count goes on)."""
+    if run.step == 0:
+        return False
+    if getattr(run.form, "skip_track", False):
+        run.form.skip_track = False
+        run.form.tracks += 1
+        return False
+    return True
+
+
+def _stacked_form(runs: list[DragRun], lower: dict | None):
+    """One formulation object over all of `runs`' handles: the first run's, shallow-copied, with
+    every per-handle state tensor the runs' stacked, and the blocks below F as StackedMaps."""
+    form = copy.copy(runs[0].form)
+    for name in form.fixed_state + form.tracked_state:
+        setattr(form, name, torch.cat([getattr(run.form, name) for run in runs]))
+    if lower is not None:
+        form.lower_maps = {block: StackedMap(value.detach()) for block, value in lower.items()}
+    return form
+
+
+def _unstack(form, runs: list[DragRun], count: int) -> None:
+    """Each run's share of the tracked state, after the stacked tracking updated it."""
+    for name in form.tracked_state:
+        for run, part in zip(runs, getattr(form, name).split(count)):
+            setattr(run.form, name, part)
