@@ -40,3 +40,27 @@ class Adam:
         step_size = self.lr / (1 - beta1**self.steps)
         denom = (self.exp_avg_sq.sqrt() / (1 - beta2**self.steps) ** 0.5).add_(self.eps)
         self.variable.addcdiv_(self.exp_avg, denom, value=-step_size)
+
+    @staticmethod
+    @torch.no_grad()
+    def step_all(optimizers: list[Adam]) -> None:
+        """step() of each of `optimizers` with torch's foreach ops, the same arithmetic: on a GPU
+        one launch per op for all that share lr, betas and eps, not one per optimizer (a batch of
+        drags, nodes.drag.many)."""
+        groups: dict = {}
+        for o in optimizers:
+            if o.variable.grad is not None:
+                groups.setdefault((o.lr, o.betas, o.eps), []).append(o)
+        for (lr, (beta1, beta2), eps), live in groups.items():
+            for o in live:
+                o.steps += 1
+            grads = [o.variable.grad for o in live]
+            averages, squares = [o.exp_avg for o in live], [o.exp_avg_sq for o in live]
+            torch._foreach_lerp_(averages, grads, 1 - beta1)
+            torch._foreach_mul_(squares, beta2)
+            torch._foreach_addcmul_(squares, grads, grads, value=1 - beta2)
+            denominators = torch._foreach_sqrt(squares)
+            torch._foreach_div_(denominators, [(1 - beta2**o.steps) ** 0.5 for o in live])
+            torch._foreach_add_(denominators, eps)
+            steps = [-lr / (1 - beta1**o.steps) for o in live]
+            torch._foreach_addcdiv_([o.variable for o in live], averages, denominators, steps)

@@ -356,15 +356,20 @@ class DragRun:
             self.handles = found
         return True
 
-    def update(self, loss: torch.Tensor, figures: tuple[float, Points, list[float]] | None = None) -> None:
+    def update(
+        self, loss: torch.Tensor | None, figures: tuple[float, Points, list[float]] | None = None, stepped: bool = False
+    ) -> None:
         """After the backward of `loss` (this step's, from loss()): Adam's step, the history,
-        on_step; the drag ends when its budget is spent. `figures` (the loss's value, the handles
-        and their distances, as Python numbers) spare a batch one device sync each."""
-        self.optimizer.step()
+        on_step; the drag ends when its budget is spent. A batch (nodes.drag.many) passes
+        `figures` (the loss's value, the handles and their distances, as Python numbers: one
+        device sync for all drags) and may have made the Adam steps of all its drags at once
+        (`stepped`, Adam.step_all)."""
+        if not stepped:
+            self.optimizer.step()
         self.optimizer.zero_grad()
         self.tracked_at_latest = False
         if figures is None:
-            figures = (float(loss.detach()), _points(self.handles), self.distances.tolist())
+            figures = (float(loss.detach()), as_points(self.handles), self.distances.tolist())
         value, handles, distances = figures
         entry = HistoryEntry(self.step, handles, value, distances)
         self.history.append(entry)
@@ -384,8 +389,8 @@ class DragRun:
         stopped = self.stopped or "cancelled"
         return DragResult(
             ws=final_ws,
-            handles=_points(handles),
-            targets=_points(self.targets),
+            handles=as_points(handles),
+            targets=as_points(self.targets),
             steps=len(self.history),
             converged=stopped == "converged",
             cancelled=stopped == "cancelled",
@@ -404,7 +409,7 @@ def _state(
     return DragState(
         step=entry.step,
         handles=entry.handles,
-        targets=_points(targets),
+        targets=as_points(targets),
         loss=entry.loss,
         distances=entry.distances,
         ws=ws,
@@ -420,5 +425,6 @@ def _renderer(G: Generator, ws: torch.Tensor, noise_mode: str) -> Callable[[], t
     return render
 
 
-def _points(tensor: torch.Tensor) -> Points:
+def as_points(tensor: torch.Tensor) -> Points:
+    """[N, 2] positions as a list of (x, y) floats."""
     return [(float(x), float(y)) for x, y in tensor.tolist()]

@@ -18,9 +18,10 @@ import torch
 from nodes.gan import Generator
 from nodes.gan.model import ModulationMemo
 
+from .adam import Adam
 from .config import DragConfig
 from .features import synthesize_features
-from .loop import DragResult, DragRun, DragState, formulation_of
+from .loop import DragResult, DragRun, DragState, as_points, formulation_of
 from .stacked import stack_key, stacked_losses
 from .validation import prepare_keep, prepare_pairs, prepare_ws
 
@@ -99,16 +100,18 @@ def step_together(runs: list[DragRun], memo: ModulationMemo) -> list[tuple[DragR
     for i, run in enumerate(runs):
         key = stack_key(run)
         groups.setdefault(i if key is None else key, []).append(i)
-    stepped = []  # (index in runs, run, loss, history figures or None)
+    losses = []  # summed in one backward
+    stepped = []  # (index in runs, run, history figures or None: update computes them)
     for rows in groups.values():
         if len(rows) > 1:
             whole = rows == list(range(len(runs)))
             pick = None if whole else torch.tensor(rows, device=feat.device)
             part = feat if whole else feat.index_select(0, pick)
             below = None if lower is None else {b: v if whole else v.index_select(0, pick) for b, v in lower.items()}
-            done = stacked_losses([runs[i] for i in rows], part, below)
+            total, done = stacked_losses([runs[i] for i in rows], part, below)
+            losses += [] if total is None else [total]
             index = {id(runs[i]): i for i in rows}
-            stepped += [(index[id(run)], run, loss, figures) for run, loss, figures in done]
+            stepped += [(index[id(run)], run, figures) for run, figures in done]
             continue
         for i in rows:
             run = runs[i]
@@ -116,15 +119,19 @@ def step_together(runs: list[DragRun], memo: ModulationMemo) -> list[tuple[DragR
                 run.form.keep_lower_maps({block: value[i : i + 1] for block, value in lower.items()})
             loss = run.loss(feat[i : i + 1])
             if loss is not None:
-                stepped.append((i, run, loss, None))
+                losses.append(loss)
+                stepped.append((i, run, (float(loss.detach()), None, None)))
     if not stepped:
         return []
     stepped.sort(key=lambda item: item[0])
-    torch.stack([loss for _, _, loss, _ in stepped]).sum().backward()
+    (losses[0] if len(losses) == 1 else torch.stack(losses).sum()).backward()
+    Adam.step_all([run.optimizer for _, run, _ in stepped])
     failed = []
-    for _, run, loss, figures in stepped:
+    for _, run, figures in stepped:
+        if figures[1] is None:  # an unstacked run: its handles and distances as update reads them
+            figures = (figures[0], as_points(run.handles), run.distances.tolist())
         try:
-            run.update(loss, figures)
+            run.update(None, figures, stepped=True)
         except Exception as error:
             failed.append((run, error))
     return failed

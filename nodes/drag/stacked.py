@@ -32,17 +32,21 @@ def stack_key(run: DragRun):
     return (type(form), len(run.handles), run.cfg, form.guard)
 
 
-def stacked_losses(runs: list[DragRun], feat: torch.Tensor, lower: dict | None) -> list[tuple[DragRun, torch.Tensor, tuple]]:
+def stacked_losses(
+    runs: list[DragRun], feat: torch.Tensor, lower: dict | None
+) -> tuple[torch.Tensor | None, list[tuple[DragRun, tuple]]]:
     """This step of `runs` (one stack_key) on their rows of a batch's F ([B, C, S, S], in the
     order of `runs`) and of the blocks below ({block: [B, ...]}, or None): tracking, the checks
-    that may end a drag, and the loss. Returns, for each run that pulls this step, its loss (in
-    the graph) and its history figures for DragRun.update; the others have ended (`stopped`)."""
+    that may end a drag, and the loss. Returns the summed loss of the runs that pull this step (in
+    the graph; None if none does) and, for each of those, its history figures for
+    DragRun.update; the other runs have ended (`stopped`)."""
     count = len(runs[0].handles)
     form = _stacked_form(runs, lower)
     maps = StackedMap(feat)
     handles = torch.cat([run.handles for run in runs])
     targets = torch.cat([run.targets for run in runs])
     tracked = [_tracks_this_step(run) for run in runs]
+    newly_lost = None
     if any(tracked):
         rows = torch.tensor(tracked, device=handles.device).repeat_interleave(count)
         handles, newly_lost = form.track_all(maps.detach(), handles, rows)
@@ -51,22 +55,30 @@ def stacked_losses(runs: list[DragRun], feat: torch.Tensor, lower: dict | None) 
             if track:
                 run.form.tracks += 1
                 run.tracked_at_latest = True
-        if bool(newly_lost.any()):
-            for run, lost in zip(runs, newly_lost.split(count)):
-                run.form.note_lost(lost)
     for run, moved in zip(runs, handles.split(count)):
         run.handles = moved
     active = ~form.lost
     settled = ((targets - handles).norm(dim=-1) <= runs[0].cfg.stop_px) | ~active
-    flags = torch.stack([active.view(-1, count).any(1), settled.view(-1, count).all(1)]).tolist()
-    going = [run.goes_on(any_active, all_settled) for run, any_active, all_settled in zip(runs, *flags)]
+    flags = [active.view(-1, count).any(1), settled.view(-1, count).all(1)]
+    flags += [] if newly_lost is None else [newly_lost.view(-1, count).any(1)]
+    flags = torch.stack(flags).tolist()  # the stack's one sync before its loss
+    if newly_lost is not None:
+        for run, lost, any_lost in zip(runs, newly_lost.split(count), flags[2]):
+            if any_lost:
+                run.form.note_lost(lost)
+    going = [run.goes_on(any_active, all_settled) for run, any_active, all_settled in zip(runs, flags[0], flags[1])]
     if not any(going):
-        return []
+        return None, []
     handles = torch.cat([run.handles for run in runs])  # an arrival check may have moved some
     distances = (targets - handles).norm(dim=-1)
     losses = form.handle_losses(maps, handles, targets).view(-1, count).sum(1)
-    values, points, lengths = losses.detach().tolist(), handles.view(-1, count, 2).tolist(), distances.view(-1, count).tolist()
-    out = []
+    # The history's figures in one transfer: each run's loss, then its handles' x, y and distance.
+    figures = torch.cat([losses.detach().unsqueeze(1), handles.view(-1, 2 * count), distances.view(-1, count)], 1)
+    figures = figures.tolist()
+    values = [row[0] for row in figures]
+    points = [list(zip(row[1 : 2 * count + 1 : 2], row[2 : 2 * count + 1 : 2])) for row in figures]
+    lengths = [row[2 * count + 1 :] for row in figures]
+    kept, out = [], []
     for i, run in enumerate(runs):
         if not going[i]:
             continue
@@ -74,9 +86,13 @@ def stacked_losses(runs: list[DragRun], feat: torch.Tensor, lower: dict | None) 
             run.stopped = "non-finite"
             continue
         run.distances = distances[i * count : (i + 1) * count]
-        figures = (values[i], [(float(x), float(y)) for x, y in points[i]], lengths[i])
-        out.append((run, losses[i], figures))
-    return out
+        out.append((run, (values[i], [(float(x), float(y)) for x, y in points[i]], lengths[i])))
+        kept.append(i)
+    if not kept:
+        return None, []
+    if len(kept) < len(runs):  # an ended drag's loss stays out of the backward
+        losses = losses.index_select(0, torch.tensor(kept, device=losses.device))
+    return losses.sum(), out
 
 
 def _tracks_this_step(run: DragRun) -> bool:

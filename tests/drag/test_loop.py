@@ -169,3 +169,30 @@ def test_adam_makes_torch_adams_updates():
             ((variable - target) ** 3).abs().sum().backward()
             optimizer.step()
     torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+
+
+def test_adam_step_all_equals_each_optimizers_own_step():
+    """Adam.step_all (foreach ops, a batch's drags at once) makes each optimizer's own update
+    exactly, with optimizers at different step counts and two learning rates."""
+    from nodes.drag.adam import Adam
+
+    generator = torch.Generator().manual_seed(0)
+    starts = [torch.randn(1, 3, 8, generator=generator) for _ in range(4)]
+    lrs = [0.01, 0.01, 0.002, 0.01]
+    apart = [Adam(start.clone().requires_grad_(True), lr) for start, lr in zip(starts, lrs)]
+    together = [Adam(start.clone().requires_grad_(True), lr) for start, lr in zip(starts, lrs)]
+    for step in range(5):
+        for i, (one, other) in enumerate(zip(apart, together)):
+            if step == 0 and i == 3:
+                continue  # the fourth joins a step late: its count differs from the others'
+            grad = torch.randn(1, 3, 8, generator=generator)
+            one.variable.grad, other.variable.grad = grad.clone(), grad.clone()
+        for one in apart:
+            one.step()
+        Adam.step_all(together)
+        for one, other in zip(apart, together):
+            assert one.steps == other.steps
+            assert torch.equal(one.variable, other.variable)
+            one.zero_grad()
+            other.zero_grad()
+    assert [o.steps for o in together] == [5, 5, 5, 4]
