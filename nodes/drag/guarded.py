@@ -149,10 +149,7 @@ class GuardedFormulation(SampledFormulation):
         inside = ((candidates >= 0) & (candidates <= size - 1)).all(dim=-1)
         return distance.masked_fill(~inside, float("inf"))
 
-    # Drags of this formulation step together as one stack in a batch (nodes.drag.stacked).
-    stackable = True
-    # The per-handle state, stacked across drags by nodes.drag.stacked: what tracking reads and
-    # never changes, and what each tracking pass updates.
+    # The per-handle state stacked in a batch (nodes.drag.stacked), as SampledFormulation's.
     fixed_state = ("template", "track_template", "scale")
     tracked_state = ("confidence", "low_runs", "lost")
 

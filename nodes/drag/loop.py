@@ -20,7 +20,7 @@ from nodes.gan.model import ModulationMemo
 from .adam import Adam
 from .config import DragConfig, ResolvedConfig, recommended_settings
 from .features import sample_as_resized, synthesize_features
-from .motion import mask_loss, motion_loss
+from .motion import mask_loss, motion_losses
 from .region import feature_windows, step_reach
 from .tracking import track_points
 from .validation import drag_dtype, prepare_keep, prepare_pairs, prepare_ws
@@ -183,6 +183,20 @@ class SampledFormulation:
         windows = feature_windows(handles, cfg.image_size, feature_size, reach)
         return plan_crops(self.G, cfg.feature_block, windows, self.crop_start_block)
 
+    # Drags of this formulation step together as one stack in a batch (nodes.drag.stacked), with
+    # these per-handle tensors stacked: those tracking reads, and those it updates.
+    stackable = True
+    fixed_state: tuple[str, ...] = ("reference",)
+    tracked_state: tuple[str, ...] = ()
+
+    @torch.no_grad()
+    def track_all(self, feat, handles: torch.Tensor, tracked: torch.Tensor | None = None):
+        """track() without a device sync, for a stack: the handles tracked in `feat`, those of
+        `tracked` only ([N] bool) when given; and the handles newly lost (None: this method loses
+        none)."""
+        found = self.track(feat, handles)
+        return (found if tracked is None else torch.where(tracked.unsqueeze(1), found, handles)), None
+
     def track(self, feat: torch.Tensor, handles: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
         return track_points(
@@ -200,10 +214,15 @@ class SampledFormulation:
         self, feat: torch.Tensor, handles: torch.Tensor, targets: torch.Tensor
     ) -> torch.Tensor:
         cfg = self.cfg
-        loss = motion_loss(feat, handles, targets, cfg.r1, cfg.stop_px, cfg.image_size)
+        loss = self.handle_losses(feat, handles, targets).sum()
         if self.keep is not None:
             loss = loss + mask_loss(feat, self.feat0, self.keep, cfg.lambda_mask)
         return loss
+
+    def handle_losses(self, feat, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Each handle's motion term ([N], motion.motion_losses)."""
+        cfg = self.cfg
+        return motion_losses(feat, handles, targets, cfg.r1, cfg.stop_px, cfg.image_size)
 
 
 class LatentVariable:

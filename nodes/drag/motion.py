@@ -37,18 +37,29 @@ def motion_loss(
 
     The stop-gradient sits on F(q): the gradient flows only through the shifted sample, so the
     patch content is pulled forward along d_i (the paper's formulation)."""
+    return motion_losses(feat, handles, targets, r1, stop_px, image_size).sum()
+
+
+def motion_losses(
+    feat: torch.Tensor,
+    handles: torch.Tensor,
+    targets: torch.Tensor,
+    r1: float,
+    stop_px: float,
+    image_size: int,
+) -> torch.Tensor:
+    """motion_loss's term of each handle ([N]; zero, in the graph, for one within stop_px).
+    Every handle's patch is sampled and those not pulled masked out, so the shapes never depend
+    on the data (no device sync; a stack of drags in one pass, nodes.drag.stacked)."""
     directions, distance = unit_directions(handles, targets)
-    pulled = distance > stop_px
-    if not bool(pulled.any()):
-        return sample_as_resized(feat, handles[:1], image_size).sum() * 0  # zero, in the graph
     offsets = disk_offsets(r1, device=feat.device)
-    patch = handles[pulled].unsqueeze(1) + offsets.unsqueeze(0)  # [N, K, 2]
-    shifted = patch + directions[pulled].unsqueeze(1)
+    patch = handles.unsqueeze(1) + offsets.unsqueeze(0)  # [N, K, 2]
+    shifted = patch + directions.unsqueeze(1)
     with torch.no_grad():
         anchored = sample_as_resized(feat, patch, image_size)  # [N, K, C]
     moved = sample_as_resized(feat, shifted, image_size)
     per_handle = (anchored - moved).abs().mean(dim=(1, 2))
-    return per_handle.sum()
+    return torch.where(distance > stop_px, per_handle, torch.zeros_like(per_handle))
 
 
 def mask_loss(

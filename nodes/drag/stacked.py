@@ -2,15 +2,16 @@
 
 In a batch of drags (nodes.drag.many) the synthesis and the backward are shared, but each drag
 tracked and scored its handles on its own: a few hundred small ops, and several device syncs, a
-drag a step. On a GPU, where each op is a launch, those bound the batch. Drags of one formulation
-that supports it (`stackable`: the guarded methods), with the same settings, handle count and no
-mask, take their step here instead: their per-handle state is stacked into one formulation object
-whose handles are all theirs, F is read through a StackedMap (each drag's rows from its own map),
-and the step's checks come back to Python in one sync for the whole stack.
+drag a step. On a GPU, where each op is a launch, those bound the batch. Drags of a formulation
+that supports it (`stackable`: the engine's methods, not the official formulation), with the
+same settings, handle count and no mask, take their step here instead: their per-handle state is
+stacked into one formulation object whose handles are all theirs, F is read through a
+StackedMap (each drag's rows from its own map), and the step's checks and figures come back to
+Python in two transfers for the whole stack.
 
 The outcome is each drag's own step (DragRun.loss then update) up to float rounding: the same
 tracking, guard and arrival check, the same loss. Only the per-drag bookkeeping stays per drag:
-its Adam step, history and on_step, and the rare arrival check (its own synthesis).
+its history and on_step, and the rare arrival check (its own synthesis).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def stack_key(run: DragRun):
     form = run.form
     if not getattr(form, "stackable", False) or form.keep is not None:
         return None
-    return (type(form), len(run.handles), run.cfg, form.guard)
+    return (type(form), len(run.handles), run.cfg, getattr(form, "guard", None))
 
 
 def stacked_losses(
@@ -53,12 +54,15 @@ def stacked_losses(
         _unstack(form, runs, count)
         for run, track in zip(runs, tracked):
             if track:
-                run.form.tracks += 1
                 run.tracked_at_latest = True
+                if hasattr(run.form, "tracks"):  # a guarded method counts its tracks
+                    run.form.tracks += 1
     for run, moved in zip(runs, handles.split(count)):
         run.handles = moved
-    active = ~form.lost
-    settled = ((targets - handles).norm(dim=-1) <= runs[0].cfg.stop_px) | ~active
+    settled = (targets - handles).norm(dim=-1) <= runs[0].cfg.stop_px
+    lost = getattr(form, "lost", None)  # a guarded method's handles no longer pulled
+    active = torch.ones_like(settled) if lost is None else ~lost
+    settled = settled | ~active
     flags = [active.view(-1, count).any(1), settled.view(-1, count).all(1)]
     flags += [] if newly_lost is None else [newly_lost.view(-1, count).any(1)]
     flags = torch.stack(flags).tolist()  # the stack's one sync before its loss

@@ -1,5 +1,5 @@
-"""Stacked drags (nodes.drag.stacked): in a batch, drags of a guarded method with the same
-settings and handle count track and score as one pass, and each still gets drag()'s outcome:
+"""Stacked drags (nodes.drag.stacked): in a batch, drags of one of the engine's methods with the
+same settings and handle count track and score as one pass, and each still gets drag()'s outcome:
 its handles, losses, guard events, arrival re-locations and stop."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _assert_same_drags(alone, together, atol: float = 1e-9) -> None:
         assert [r.step for r in many.relocations] == [r.step for r in one.relocations]
 
 
-@pytest.mark.parametrize("method", sorted(GUARDS))
+@pytest.mark.parametrize("method", ["draggan", *sorted(GUARDS)])
 def test_stacked_drags_equal_their_own_drags_step_for_step(tiny_generator, stack_sizes, method):
     """float64: three at a time, the others joining as drags end; every pass is one stack."""
     config = DragConfig(method=method, steps=14, **FAST)
