@@ -89,6 +89,8 @@ def tracking_trace(G: Generator, detector, index: list[int], targets: torch.Tens
     previous: dict = {"seconds": 0.0}  # time spent here, which drag_pair leaves out of the drag's
 
     def on_step(state) -> None:
+        if state.ws.is_cuda:  # the drag's queued kernels finish on the drag's time, not the hook's
+            torch.cuda.synchronize(state.ws.device)
         start = time.perf_counter()
         # state.handles were tracked on the image of the previous step's code.
         if "ws" in previous:
