@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from nodes.gan.model import ModulationMemo
 
 from .loop import DragResult, DragRun, formulation_of
-from .many import step_together
+from .many import same_runs, step_together
 
 
 @dataclass
@@ -38,7 +38,7 @@ class DragBatcher:
         self._lock = threading.Lock()
         self._entries: list[_Entry] = []
         self._stepper: threading.Thread | None = None
-        self._memos: dict[tuple, tuple] = {}  # layout -> (generator, its ModulationMemo)
+        self._memos: dict[tuple, tuple] = {}  # layout -> (generator, its ModulationMemo, the runs it holds)
         self.steps = 0  # batched steps taken (for checks: several drags per step)
 
     def drag(self, G, ws, handles, targets, mask=None, config=None, on_step=None, cancel=None) -> DragResult:
@@ -94,7 +94,11 @@ class DragBatcher:
             return
         layout = _layout(live[0].run)
         # The memo holds the generator: ids of its layers stay its own while the memo lives.
-        memo = self._memos.setdefault(layout, (live[0].run.G, ModulationMemo()))[1]
+        _, memo, members = self._memos.setdefault(layout, (live[0].run.G, ModulationMemo(fixed_rows=True), []))
+        runs = [e.run for e in live]
+        if not same_runs(members, runs):  # other drags: other fixed rows
+            memo.forget()
+            members[:] = runs
         try:
             failed = {id(run): error for run, error in step_together([e.run for e in live], memo)}
         except Exception as exc:  # the batch's synthesis, tracking or backward: its drags fail

@@ -131,7 +131,7 @@ class SampledFormulation:
         self.G, self.cfg, self.keep = G, cfg, keep
         self.crop_start_block = crop_start_block
         self.extra_reach = getattr(self, "extra_reach", 0)  # a subclass reading farther sets it
-        self.memo = ModulationMemo()  # the fixed rows' modulated weights, from step to step
+        self.memo = ModulationMemo(fixed_rows=True)  # rows past `layers`: the start's, modulated once
         self.lower_maps: dict = {}  # with keeps_lower: the latest features() call's blocks below F
         with torch.no_grad():
             feat0 = self.features(ws0, handles)

@@ -66,7 +66,7 @@ def drag_many(
 
     runs: dict[int, DragRun] = {}
     waiting = iter(range(count))
-    memo = ModulationMemo()  # the fixed rows' modulation, until the batch changes
+    memo, members = ModulationMemo(fixed_rows=True), ()  # the fixed rows' modulation, while the batch holds
     while True:
         live = [run for run in runs.values() if run.stopped is None]
         if cancel is not None and cancel.is_set():
@@ -84,6 +84,9 @@ def drag_many(
             live += [runs[i]] if runs[i].stopped is None else []
         if not live:
             break
+        if not same_runs(members, live):  # other drags: other fixed rows
+            memo.forget()
+            members = tuple(live)
         for _, error in step_together(live, memo):
             raise error
     return [runs[i].result() for i in range(count)]
@@ -148,6 +151,11 @@ def batched_maps(G: Generator, runs: list[DragRun], memo: ModulationMemo) -> tup
         G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers, memo=memo, lower=lower
     )
     return feat, lower
+
+
+def same_runs(kept: Sequence[DragRun], live: Sequence[DragRun]) -> bool:
+    """Whether `live` are the runs `kept` (the objects themselves, in order)."""
+    return len(kept) == len(live) and all(a is b for a, b in zip(kept, live))
 
 
 def _codes(ws: Sequence[torch.Tensor] | torch.Tensor) -> list[torch.Tensor]:

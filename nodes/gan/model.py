@@ -235,11 +235,24 @@ class ModulationMemo:
     gradient gets them anew from the layer's weight energy ([O, I], computed once). The same
     numbers as the plain path up to float rounding; for one generator whose weights stay fixed
     while the memo lives. One drag's rows ([1, w_dim]) modulate all its windows; a batch of
-    drags (nodes.drag.many) brings one row per sample ([B, w_dim])."""
+    drags (nodes.drag.many) brings one row per sample ([B, w_dim]).
 
-    def __init__(self):
+    `fixed_rows`: the caller promises that, while gradients are on, a layer's row without a
+    gradient is a fixed row that stays the same until `forget()` (a drag's steps: its rows past
+    `layers`, detached, come from its starting code; the rows it optimises carry a gradient). Its
+    kept modulation is then reused without comparing the row's values, which on a GPU is a device
+    sync per layer and step. Calls without gradients (a drag's tracking-only syntheses, where
+    every row comes detached) compare as before."""
+
+    def __init__(self, fixed_rows: bool = False):
+        self.fixed_rows = fixed_rows
         self._kept: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         self._energy: dict[int, torch.Tensor] = {}
+
+    def forget(self) -> None:
+        """Drop the kept modulations (the fixed rows change: a batch of drags took in others);
+        the layers' weight energies stay."""
+        self._kept.clear()
 
     def modulation(
         self, layer: SynthesisLayer, w: torch.Tensor, dtype: torch.dtype
@@ -252,11 +265,16 @@ class ModulationMemo:
             styles = layer.affine(w)
             return styles, demodulation(self._energy_of(layer), styles)
         kept = self._kept.get(id(layer))
-        if kept is None or not torch.equal(kept[0], w):
+        if kept is None or not self._same_row(kept[0], w):
             styles = layer.affine(w)
             kept = (w.clone(), styles, demodulation(self._energy_of(layer), styles))
             self._kept[id(layer)] = kept
         return kept[1], kept[2]
+
+    def _same_row(self, kept: torch.Tensor, w: torch.Tensor) -> bool:
+        if self.fixed_rows and torch.is_grad_enabled():
+            return kept.shape == w.shape and kept.dtype == w.dtype and kept.device == w.device
+        return torch.equal(kept, w)
 
     def _energy_of(self, layer: SynthesisLayer) -> torch.Tensor:
         """E_oi = sum_k W_oik^2 ([O, I]), computed once per layer."""

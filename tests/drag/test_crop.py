@@ -224,6 +224,24 @@ def test_memo_reuses_the_modulation_of_a_fixed_row_only():
     torch.testing.assert_close(layer(x, w, memo=memo), layer(x, w), rtol=1e-5, atol=1e-5)
 
 
+def test_a_memo_of_fixed_rows_trusts_them_while_gradients_are_on_and_compares_them_without():
+    """ModulationMemo(fixed_rows=True): during a drag's steps (gradients on) a row without a
+    gradient is taken for the fixed row it was (no comparison: a device sync on a GPU); in a
+    tracking-only synthesis (no gradients, every row detached) rows are compared, so a row the
+    drag optimises is not mistaken for a kept one. forget() drops what it kept."""
+    G = make_tiny_generator(32)
+    layer = G.synthesis.b16.conv1
+    memo = ModulationMemo(fixed_rows=True)
+    w = G.random_ws(0)[:, 5]
+    first = memo.modulation(layer, w, torch.float32)
+    assert memo.modulation(layer, w + 1e-3, torch.float32)[0] is first[0]  # trusted, not compared
+    with torch.no_grad():
+        assert memo.modulation(layer, w + 1e-3, torch.float32)[0] is not first[0]  # compared
+        kept = memo.modulation(layer, w + 1e-3, torch.float32)[0]
+    memo.forget()
+    assert memo.modulation(layer, w + 1e-3, torch.float32)[0] is not kept
+
+
 @pytest.mark.parametrize("up", [1, 2])
 def test_input_modulation_equals_weight_modulation_forward_and_style_gradient(up):
     generator = torch.Generator().manual_seed(0)
