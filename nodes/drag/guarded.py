@@ -90,7 +90,9 @@ class GuardedFormulation(SampledFormulation):
         self.confidence = torch.ones(n, device=handles.device)
         self.low_runs = torch.zeros(n, dtype=torch.long, device=handles.device)
         self.lost = torch.zeros(n, dtype=torch.bool, device=handles.device)
-        self.events: list[GuardEvent] = []
+        # Newly lost handles as the tracks found them, (step, [N] bool, confidences [N]) tensors:
+        # read back only when `events` is asked for (after the drag), not with a sync a step.
+        self._lost_at: list[tuple[int, torch.Tensor, torch.Tensor]] = []
         self.tracks = 0  # the loop tracks once per step after the first: this count is the step
 
     def default_guard(self) -> GuardSettings:
@@ -185,9 +187,18 @@ class GuardedFormulation(SampledFormulation):
         return torch.where(self.lost.unsqueeze(1), handles, found), newly_lost
 
     def note_lost(self, newly_lost: torch.Tensor) -> None:
-        """An event for each handle of `newly_lost` ([N] bool), at this track's step."""
-        for i in newly_lost.nonzero().flatten().tolist():
-            self.events.append(GuardEvent(i, self.tracks, float(self.confidence[i])))
+        """The handles of `newly_lost` ([N] bool) were lost at this track's step (`events`)."""
+        self._lost_at.append((self.tracks, newly_lost, self.confidence))
+
+    @property
+    def events(self) -> list[GuardEvent]:
+        """The handles the guard stopped pulling, in the order it did (GuardEvent)."""
+        if not self._lost_at:
+            return []
+        steps, lost, confidence = zip(*self._lost_at)
+        lost, confidence = torch.stack(lost), torch.stack(confidence)  # [tracks, N]
+        found = zip(lost.nonzero().tolist(), confidence[lost].tolist())  # by step, then handle
+        return [GuardEvent(handle, steps[row], value) for (row, handle), value in found]
 
     def _best_positions(self, distance: torch.Tensor, best: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
         """The window positions `best` of `distance` ([N, W]) around `centres`, refined to a

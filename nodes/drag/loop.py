@@ -7,6 +7,7 @@ tracking after the previous update), then the loss at those positions drives thi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -14,7 +15,13 @@ from typing import Protocol
 import torch
 
 from nodes.gan import Generator
-from nodes.gan.crop import CropPlan, plan_crops, supports_crops
+from nodes.gan.crop import (
+    OUTSIDE_WINDOWS,
+    CropPlan,
+    deferred_window_checks,
+    plan_crops,
+    supports_crops,
+)
 from nodes.gan.model import ModulationMemo
 
 from .adam import Adam
@@ -320,11 +327,13 @@ class DragRun:
         self.latent = LatentVariable(ws0, cfg.layers, cfg.space)
         self.optimizer = Adam(self.latent.variable, lr=cfg.lr)
         self.on_step = on_step
+        self.target_points = as_points(self.targets)  # for on_step's states
         self.history: list[HistoryEntry] = []
         self.step = 0
         self.stopped: str | None = None if cfg.steps > 0 else "budget"
         self.tracked_at_latest = True  # the handles were tracked at the current code
         self.distances: torch.Tensor | None = None  # this step's, for the history
+        self.figures: tuple | None = None  # this step's loss, handles and distances, as numbers
         self.active = getattr(self.form, "active", None)  # a guarded method's handles not lost
         self.check_arrival = getattr(self.form, "check_arrival", None)  # a costlier second look
 
@@ -333,12 +342,22 @@ class DragRun:
         return self.latent.ws()
 
     def features(self) -> torch.Tensor:
-        """F at the current code, synthesised for this drag alone (cropped where that pays)."""
-        return self.form.features(self.ws(), self.handles)
+        """F at the current code, synthesised for this drag alone (cropped where that pays: its
+        windows from the handles as the last step's figures hold them, no device sync)."""
+        handles = self.handles
+        if self.figures is not None:  # the handles this step starts from, as numbers already
+            handles = torch.tensor(self.figures[1], dtype=torch.float64)
+        return self.form.features(self.ws(), handles)
 
     def loss(self, feat) -> torch.Tensor | None:
         """This step's loss on `feat` (F at `ws()`), after tracking the handles in it; None when
-        the drag ends here (`stopped`: converged, lost or non-finite)."""
+        the drag ends here (`stopped`: converged, lost or non-finite). Two device syncs: the
+        checks after tracking, and the step's figures (kept in `figures` for update); a cropped
+        F's window checks come with them (nodes.gan.crop.deferred_window_checks)."""
+        with deferred_window_checks() as misses:
+            return self._loss(feat, misses)
+
+    def _loss(self, feat, misses: list[torch.Tensor]) -> torch.Tensor | None:
         cfg, form = self.cfg, self.form
         if self.step > 0:
             self.handles = form.track(feat, self.handles)
@@ -349,13 +368,23 @@ class DragRun:
         active = None if self.active is None else self.active()
         if active is not None:  # a guarded method's lost handles no longer count
             settled = settled | ~active
-        if not self.goes_on(active is None or bool(active.any()), bool(settled.all())):
+        checks = [settled.all(), settled.new_ones(()) if active is None else active.any()]
+        all_settled, any_active, *missed = torch.stack(checks + misses).tolist()
+        _check_windows(missed, misses)
+        if not self.goes_on(any_active, all_settled):
             return None
         distances = (self.targets - self.handles).norm(dim=-1)
         loss = form.loss(feat, self.handles, self.targets)
-        if not bool(torch.isfinite(loss)):
+        figures = [loss.detach().reshape(1), self.handles.reshape(-1), distances]
+        figures += [torch.stack(misses).any().to(loss.dtype).reshape(1)] if misses else []
+        figures = torch.cat(figures).tolist()  # one transfer: the loss, handles, distances, checks
+        _check_windows(figures[3 * len(distances) + 1 :], misses)
+        if not math.isfinite(figures[0]):
             self.stopped = "non-finite"
             return None
+        count = len(distances)
+        points = list(zip(figures[1 : 2 * count + 1 : 2], figures[2 : 2 * count + 1 : 2]))
+        self.figures = (figures[0], points, figures[2 * count + 1 : 3 * count + 1])
         self.distances = distances
         return loss
 
@@ -387,16 +416,14 @@ class DragRun:
             self.optimizer.step()
         self.optimizer.zero_grad()
         self.tracked_at_latest = False
-        if figures is None:
-            figures = (float(loss.detach()), as_points(self.handles), self.distances.tolist())
-        value, handles, distances = figures
+        value, handles, distances = self.figures = figures or self.figures
         entry = HistoryEntry(self.step, handles, value, distances)
         self.history.append(entry)
         self.step += 1
         if self.step >= self.cfg.steps:
             self.stopped = "budget"
         if self.on_step is not None:
-            self.on_step(_state(self.G, self.cfg, entry, self.targets, self.ws().detach()))
+            self.on_step(_state(self.G, self.cfg, entry, self.target_points, self.ws().detach()))
 
     def result(self) -> DragResult:
         """The outcome, with the handles tracked at the final code."""
@@ -422,13 +449,11 @@ class DragRun:
         )
 
 
-def _state(
-    G: Generator, cfg: ResolvedConfig, entry: HistoryEntry, targets: torch.Tensor, ws: torch.Tensor
-) -> DragState:
+def _state(G: Generator, cfg: ResolvedConfig, entry: HistoryEntry, targets: Points, ws: torch.Tensor) -> DragState:
     return DragState(
         step=entry.step,
         handles=entry.handles,
-        targets=as_points(targets),
+        targets=list(targets),
         loss=entry.loss,
         distances=entry.distances,
         ws=ws,
@@ -442,6 +467,13 @@ def _renderer(G: Generator, ws: torch.Tensor, noise_mode: str) -> Callable[[], t
             return G.synthesis(ws, noise_mode=noise_mode)
 
     return render
+
+
+def _check_windows(missed: list, misses: list[torch.Tensor]) -> None:
+    """A drag step's deferred CroppedMap checks, read back: raise if a read missed its windows."""
+    if any(missed):
+        raise ValueError(OUTSIDE_WINDOWS)
+    misses.clear()
 
 
 def as_points(tensor: torch.Tensor) -> Points:

@@ -21,7 +21,7 @@ from nodes.gan.model import ModulationMemo
 from .adam import Adam
 from .config import DragConfig
 from .features import synthesize_features
-from .loop import DragResult, DragRun, DragState, as_points, formulation_of
+from .loop import DragResult, DragRun, DragState, formulation_of
 from .stacked import stack_key, stacked_losses
 from .validation import prepare_keep, prepare_pairs, prepare_ws
 
@@ -104,7 +104,7 @@ def step_together(runs: list[DragRun], memo: ModulationMemo) -> list[tuple[DragR
         key = stack_key(run)
         groups.setdefault(i if key is None else key, []).append(i)
     losses = []  # summed in one backward
-    stepped = []  # (index in runs, run, history figures or None: update computes them)
+    stepped = []  # (index in runs, run, its history figures)
     for rows in groups.values():
         if len(rows) > 1:
             whole = rows == list(range(len(runs)))
@@ -123,7 +123,7 @@ def step_together(runs: list[DragRun], memo: ModulationMemo) -> list[tuple[DragR
             loss = run.loss(feat[i : i + 1])
             if loss is not None:
                 losses.append(loss)
-                stepped.append((i, run, (float(loss.detach()), None, None)))
+                stepped.append((i, run, run.figures))
     if not stepped:
         return []
     stepped.sort(key=lambda item: item[0])
@@ -131,8 +131,6 @@ def step_together(runs: list[DragRun], memo: ModulationMemo) -> list[tuple[DragR
     Adam.step_all([run.optimizer for _, run, _ in stepped])
     failed = []
     for _, run, figures in stepped:
-        if figures[1] is None:  # an unstacked run: its handles and distances as update reads them
-            figures = (figures[0], as_points(run.handles), run.distances.tolist())
         try:
             run.update(None, figures, stepped=True)
         except Exception as error:

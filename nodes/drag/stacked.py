@@ -64,11 +64,10 @@ def stacked_losses(
     active = torch.ones_like(settled) if lost is None else ~lost
     settled = settled | ~active
     flags = [active.view(-1, count).any(1), settled.view(-1, count).all(1)]
-    flags += [] if newly_lost is None else [newly_lost.view(-1, count).any(1)]
     flags = torch.stack(flags).tolist()  # the stack's one sync before its loss
     if newly_lost is not None:
-        for run, lost, any_lost in zip(runs, newly_lost.split(count), flags[2]):
-            if any_lost:
+        for run, track, lost in zip(runs, tracked, newly_lost.split(count)):
+            if track:
                 run.form.note_lost(lost)
     going = [run.goes_on(any_active, all_settled) for run, any_active, all_settled in zip(runs, flags[0], flags[1])]
     if not any(going):

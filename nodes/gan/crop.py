@@ -13,6 +13,9 @@ Blocks below `start_block` run whole (they are small); crops of one shape run as
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -139,6 +142,26 @@ def plan_crops(
     return CropPlan(feature_block, start_block, groups)
 
 
+OUTSIDE_WINDOWS = "CroppedMap.read: a point lies outside every window; the crop plan misses part of the region"
+
+# Within deferred_window_checks: the list CroppedMap.read adds its checks to, instead of making each.
+_DEFERRED_CHECKS: ContextVar[list | None] = ContextVar("cropped_map_checks", default=None)
+
+
+@contextlib.contextmanager
+def deferred_window_checks() -> Iterator[list[torch.Tensor]]:
+    """Within it, CroppedMap.read does not check at once that its windows held every point (a
+    device sync per read on a GPU): it adds the check's flag (a 0-d bool tensor, True if a point
+    was missed) to the list yielded, which the caller must check before it uses what it read,
+    with its own transfer (a drag step checks them with its figures: nodes.drag.loop)."""
+    checks: list[torch.Tensor] = []
+    token = _DEFERRED_CHECKS.set(checks)
+    try:
+        yield checks
+    finally:
+        _DEFERRED_CHECKS.reset(token)
+
+
 class CroppedMap:
     """A [1, C, S, S] feature map known on windows only: `pieces` pairs each window (inside the
     map) with its values [1, C, h, w]. Offers what the drag's sampling uses of a tensor (shape,
@@ -161,7 +184,8 @@ class CroppedMap:
         point is read from the first window that holds the pixels it weighs (ValueError if none).
 
         Each window reads every point and keeps those it holds (torch.where): a few ops per
-        window and no data-dependent shapes, so no device sync but the final check."""
+        window and no data-dependent shapes, so no device sync but the final check (deferred to
+        the caller within deferred_window_checks)."""
         if x.numel() == 0:
             return torch.zeros([self.shape[1], 0], dtype=self.dtype, device=self.device)
         out, pending = None, None
@@ -174,10 +198,11 @@ class CroppedMap:
             else:
                 out = torch.where(held & pending, read, out)
                 pending = pending & ~held
-        if bool(pending.any()):
-            raise ValueError(
-                "CroppedMap.read: a point lies outside every window; the crop plan misses part of the region"
-            )
+        checks = _DEFERRED_CHECKS.get()
+        if checks is not None:
+            checks.append(pending.any())
+        elif bool(pending.any()):
+            raise ValueError(OUTSIDE_WINDOWS)
         return out
 
     def to_dense(self) -> torch.Tensor:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from nodes.drag.features import sample_as_resized
+from nodes.drag.loop import SampledFormulation
 from nodes.drag.motion import motion_loss
 from nodes.drag.region import feature_windows, step_reach
 from nodes.drag.tracking import track_points
@@ -52,3 +53,35 @@ def test_a_point_outside_every_window_is_refused():
     windows = feature_windows(torch.tensor([[8.0, 8.0]]), 32, 32, step_reach(1, 2))
     with pytest.raises(ValueError, match="outside every window"):
         sample_as_resized(_cropped(feat, windows), torch.tensor([[30.0, 30.0]]), 32)
+
+
+def test_deferred_window_checks_keep_the_flag_for_the_caller():
+    """Within deferred_window_checks a read outside every window raises nothing at once (no
+    device sync); its flag is kept for the caller, and is False for a read the windows hold."""
+    from nodes.gan.crop import deferred_window_checks
+
+    feat = torch.randn(1, 2, 32, 32)
+    cropped = _cropped(feat, feature_windows(torch.tensor([[8.0, 8.0]]), 32, 32, step_reach(1, 2)))
+    with deferred_window_checks() as checks:
+        sample_as_resized(cropped, torch.tensor([[8.0, 8.0]]), 32)
+        sample_as_resized(cropped, torch.tensor([[30.0, 30.0]]), 32)
+    assert [bool(flag) for flag in checks] == [False, True]
+
+
+class _CornerCrops(SampledFormulation):
+    """Crops planned around the image's corner, whatever the handles: the step's reads miss."""
+
+    def crop_plan(self, handles, extra_reach=None):
+        return None if handles is None else super().crop_plan(torch.zeros_like(handles), extra_reach)
+
+
+def test_a_drag_step_whose_crops_miss_its_points_is_refused(tiny_generator):
+    """The step's deferred window checks come back with its figures: the drag raises the
+    CroppedMap error instead of stepping on values read outside the crops."""
+    from nodes.drag import DragConfig
+    from nodes.drag.loop import run_drag
+
+    config = DragConfig(method="draggan", steps=3, r1=2, r2=3)
+    ws = tiny_generator.random_ws(0)
+    with pytest.raises(ValueError, match="outside every window"):
+        run_drag(tiny_generator, ws, [(20.0, 20.0)], [(24.0, 20.0)], None, config, None, None, _CornerCrops)
