@@ -196,3 +196,38 @@ def test_adam_step_all_equals_each_optimizers_own_step():
             one.zero_grad()
             other.zero_grad()
     assert [o.steps for o in together] == [5, 5, 5, 4]
+
+
+@pytest.mark.parametrize("method", ["draggan", "multiscale"])
+def test_a_steady_step_reads_back_from_the_device_twice(tiny_generator, monkeypatch, method):
+    """On a GPU every read of a tensor's values on the host (bool, item, tolist, equal, nonzero)
+    waits for the device: a drag step makes two, its checks after tracking and its figures. The
+    reads are counted on this step's tensors of the drag's dtype (float32, bool, int64); the crop
+    plan's own arithmetic is float64 and int32 on the CPU."""
+    from nodes.drag.loop import formulation_of, run_drag
+
+    counted = {torch.float32, torch.bool, torch.int64}
+    reads: list[str] = []
+    profiling = [False]
+
+    def counting(name, read):
+        def wrapper(self, *args, **kwargs):
+            if profiling[0] and self.dtype in counted:
+                reads.append(name)
+            return read(self, *args, **kwargs)
+
+        return wrapper
+
+    for name in ("__bool__", "item", "tolist", "__float__", "nonzero"):
+        monkeypatch.setattr(torch.Tensor, name, counting(name, getattr(torch.Tensor, name)))
+    equal = torch.equal
+    monkeypatch.setattr(torch, "equal", lambda a, b: (profiling[0] and reads.append("equal")) or equal(a, b))
+
+    def on_step(state) -> None:  # step 2, from the end of step 1's update to the end of its own
+        profiling[0] = state.step == 1
+
+    config = DragConfig(method=method, steps=3, stop_px=0.0, r1=2, r2=3)
+    ws = tiny_generator.random_ws(0)
+    handles, targets = [(12.0, 16.0), (20.0, 12.0)], [(18.0, 16.0), (26.0, 12.0)]
+    run_drag(tiny_generator, ws, handles, targets, None, config, on_step, None, formulation_of(config))
+    assert reads == ["tolist", "tolist"]
