@@ -25,21 +25,6 @@ def unit_directions(
     return delta / distance.clamp_min(1e-12).unsqueeze(-1), distance
 
 
-def motion_loss(
-    feat: torch.Tensor,
-    handles: torch.Tensor,
-    targets: torch.Tensor,
-    r1: float,
-    stop_px: float,
-    image_size: int,
-) -> torch.Tensor:
-    """sum_i mean_{q in Omega1(p_i, r1)} | sg(F(q)) - F(q + d_i) | over handles farther than stop_px.
-
-    The stop-gradient sits on F(q): the gradient flows only through the shifted sample, so the
-    patch content is pulled forward along d_i (the paper's formulation)."""
-    return motion_losses(feat, handles, targets, r1, stop_px, image_size).sum()
-
-
 def motion_losses(
     feat: torch.Tensor,
     handles: torch.Tensor,
@@ -48,9 +33,13 @@ def motion_losses(
     stop_px: float,
     image_size: int,
 ) -> torch.Tensor:
-    """motion_loss's term of each handle ([N]; zero, in the graph, for one within stop_px).
-    Every handle's patch is sampled and those not pulled masked out, so the shapes never depend
-    on the data (no device sync; a stack of drags in one pass, nodes.drag.stacked)."""
+    """mean_{q in Omega1(p_i, r1)} | sg(F(q)) - F(q + d_i) | of each handle ([N]; zero, in the
+    graph, for one within stop_px); the motion loss is their sum.
+
+    The stop-gradient sits on F(q): the gradient flows only through the shifted sample, so the
+    patch content is pulled forward along d_i (the paper's formulation). Every handle's patch is
+    sampled and those not pulled masked out, so the shapes never depend on the data (no device
+    sync; a stack of drags in one pass, nodes.drag.stacked)."""
     directions, distance = unit_directions(handles, targets)
     offsets = disk_offsets(r1, device=feat.device)
     patch = handles.unsqueeze(1) + offsets.unsqueeze(0)  # [N, K, 2]

@@ -14,7 +14,7 @@ import torch
 from nodes.drag import DragConfig
 from nodes.drag.baseline import OfficialFormulation
 from nodes.drag.loop import SampledFormulation
-from nodes.drag.motion import motion_loss
+from nodes.drag.motion import motion_losses
 from tests.drag import reference
 from tests.tiny import make_tiny_generator
 
@@ -104,9 +104,9 @@ def test_fractional_handles_match_reference():
     cfg = config.resolve(32, len(G.block_resolutions), G.num_ws)
     ws = G.random_ws(5).requires_grad_(True)
     feat = SampledFormulation(G, ws.detach(), torch.tensor(handles), None, cfg).features(ws)
-    loss = motion_loss(
+    loss = motion_losses(
         feat, torch.tensor(handles), torch.tensor(TARGETS[3][:2]), cfg.r1, cfg.stop_px, 32
-    )
+    ).sum()
     ref = reference.motion_supervision_loss(
         reference.resized_features(G, ws, 2), handles, TARGETS[3][:2], cfg.r1, cfg.stop_px
     )
@@ -116,24 +116,28 @@ def test_fractional_handles_match_reference():
 def test_stop_gradient_on_anchor_so_only_the_shifted_sample_gets_gradient():
     # Feature map at image size, target straight to the right: d = (1, 0), r1 = 1 -> patch {p}.
     feat = torch.randn(1, 4, 16, 16, requires_grad=True)
-    motion_loss(
+    motion_losses(
         feat,
         torch.tensor([[5.0, 7.0]]),
         torch.tensor([[12.0, 7.0]]),
         r1=1,
         stop_px=2,
         image_size=16,
-    ).backward()
+    ).sum().backward()
     touched = feat.grad.abs().sum(dim=1)[0].nonzero().tolist()
     assert touched == [[7, 6]]  # (row y=7, column x=6) = p + d; nothing flows into F(p)
 
 
 def test_handles_within_stop_px_are_not_pulled():
+    """The first handle is 1 px from its target (stop_px 2): its term is zero and no gradient
+    reaches its patch, while the second is pulled."""
     feat = torch.randn(1, 4, 16, 16, requires_grad=True)
-    loss = motion_loss(
-        feat, torch.tensor([[5.0, 7.0]]), torch.tensor([[6.0, 7.0]]), r1=2, stop_px=2, image_size=16
-    )
-    assert float(loss.detach()) == 0.0
+    handles, targets = torch.tensor([[3.0, 3.0], [11.0, 11.0]]), torch.tensor([[4.0, 3.0], [14.0, 11.0]])
+    losses = motion_losses(feat, handles, targets, r1=2, stop_px=2, image_size=16)
+    assert float(losses[0]) == 0.0 and float(losses[1]) > 0
+    losses.sum().backward()
+    touched = feat.grad.abs().sum(dim=1)[0]
+    assert float(touched[:7, :7].sum()) == 0.0 and float(touched[8:, 8:].sum()) > 0
 
 
 def test_official_formulation_matches_reference(tiny_generator):

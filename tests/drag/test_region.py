@@ -10,7 +10,7 @@ import torch
 
 from nodes.drag.features import sample_as_resized
 from nodes.drag.loop import SampledFormulation
-from nodes.drag.motion import motion_loss
+from nodes.drag.motion import motion_losses
 from nodes.drag.region import feature_windows, step_reach
 from nodes.drag.tracking import track_points
 from nodes.gan.crop import CroppedMap
@@ -43,8 +43,8 @@ def test_windows_hold_every_pixel_a_step_reads(image_size, feature_size, r1, r2)
         for direction in directions:
             targets = tracked + 10 * torch.tensor(direction, dtype=torch.float32)
             torch.testing.assert_close(
-                motion_loss(cropped, tracked, targets, r1, 0.0, image_size),
-                motion_loss(feat, tracked, targets, r1, 0.0, image_size),
+                motion_losses(cropped, tracked, targets, r1, 0.0, image_size).sum(),
+                motion_losses(feat, tracked, targets, r1, 0.0, image_size).sum(),
             )
 
 
