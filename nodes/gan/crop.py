@@ -14,6 +14,7 @@ Blocks below `start_block` run whole (they are small); crops of one shape run as
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -172,6 +173,9 @@ class CroppedMap:
         channels = pieces[0][1].shape[1]
         self.shape = torch.Size([1, channels, size, size])
         self.dtype, self.device = pieces[0][1].dtype, pieces[0][1].device
+        # The pieces stacked by size, made at the first read with and without gradients (a
+        # stack made under no_grad carries none).
+        self._stacks: dict[bool, list[_PieceStack]] = {}
 
     def detach(self) -> CroppedMap:
         return CroppedMap([(window, values.detach()) for window, values in self.pieces], self.size)
@@ -183,21 +187,24 @@ class CroppedMap:
         """Bilinear values at map coordinates (x, y) in [0, S - 1] ([K] each) -> [C, K]; each
         point is read from the first window that holds the pixels it weighs (ValueError if none).
 
-        Each window reads every point and keeps those it holds (torch.where): a few ops per
-        window and no data-dependent shapes, so no device sync but the final check (deferred to
-        the caller within deferred_window_checks)."""
+        The windows of one size are read as one batch (a handle's windows usually share theirs):
+        every window reads every point and each point keeps the first holding it. A few ops per
+        size, not per window, and no data-dependent shapes, so no device sync but the final
+        check (deferred to the caller within deferred_window_checks)."""
         if x.numel() == 0:
             return torch.zeros([self.shape[1], 0], dtype=self.dtype, device=self.device)
-        out, pending = None, None
-        for window, values in self.pieces:
-            # The pixel after floor(x) has weight 0 when x is whole, so x <= right - 1 suffices.
-            held = (x >= window.left) & (x <= window.right - 1) & (y >= window.top) & (y <= window.bottom - 1)
-            read = read_bilinear(values, x - window.left, y - window.top)
+        grad = torch.is_grad_enabled()
+        if grad not in self._stacks:
+            self._stacks[grad] = _PieceStack.of(self.pieces)
+        out, first = None, None
+        for stack in self._stacks[grad]:
+            read, index = stack.read(x, y, len(self.pieces))
             if out is None:
-                out, pending = read, ~held
+                out, first = read, index
             else:
-                out = torch.where(held & pending, read, out)
-                pending = pending & ~held
+                out = torch.where(index < first, read, out)
+                first = torch.minimum(index, first)
+        pending = first == len(self.pieces)  # no window holds the point
         checks = _DEFERRED_CHECKS.get()
         if checks is not None:
             checks.append(pending.any())
@@ -211,6 +218,52 @@ class CroppedMap:
         for window, values in self.pieces:
             dense[:, :, window.top : window.bottom, window.left : window.right] = values
         return dense
+
+
+@dataclass
+class _PieceStack:
+    """A CroppedMap's pieces of one size, stacked ([n, C, h, w]), with their windows and their
+    indices among all the map's pieces."""
+
+    values: torch.Tensor
+    windows: tuple[Window, ...]
+    members: tuple[int, ...]
+
+    @staticmethod
+    def of(pieces: list[tuple[Window, torch.Tensor]]) -> list[_PieceStack]:
+        by_size: dict[tuple[int, int], list[int]] = {}
+        for i, (window, _) in enumerate(pieces):
+            by_size.setdefault((window.height, window.width), []).append(i)
+        stacks = []
+        for members in by_size.values():
+            values = torch.cat([pieces[i][1] for i in members]) if len(members) > 1 else pieces[members[0]][1]
+            stacks.append(_PieceStack(values, tuple(pieces[i][0] for i in members), tuple(members)))
+        return stacks
+
+    def read(self, x: torch.Tensor, y: torch.Tensor, none: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each point's value ([C, K]) from the first of these pieces that holds it (the pixel
+        after floor(x) has weight 0 when x is whole, so x <= right - 1 suffices), and that
+        piece's index among the map's ([K]; `none` where none of these holds it)."""
+        if len(self.members) == 1:  # one piece: no choice to make, and its bounds as numbers
+            w = self.windows[0]
+            held = (x >= w.left) & (x <= w.right - 1) & (y >= w.top) & (y <= w.bottom - 1)
+            index = torch.where(held, self.members[0], none)
+            return read_bilinear(self.values, x - w.left, y - w.top), index
+        left, top, last_x, last_y, members = _stack_layout(self.windows, self.members, x.dtype, x.device)
+        held = (x >= left) & (x <= last_x) & (y >= top) & (y <= last_y)  # [n, K]
+        index, which = torch.where(held, members, none).min(dim=0)  # [K] each
+        values = read_bilinear(self.values, x - left, y - top)  # [n, C, K]
+        chosen = values.gather(0, which.view(1, 1, -1).expand(1, values.shape[1], -1))
+        return chosen[0], index
+
+
+@functools.lru_cache(maxsize=256)
+def _stack_layout(windows: tuple[Window, ...], members: tuple[int, ...], dtype: torch.dtype, device: torch.device):
+    """A stack's window bounds (left, top, right - 1, bottom - 1, each [n, 1]) and piece indices
+    ([n, 1]) as tensors, made once per layout: a drag's windows stay put for many steps, and on a
+    GPU each new tensor is a host-to-device copy."""
+    bounds = torch.tensor([[w.left, w.top, w.right - 1, w.bottom - 1] for w in windows], dtype=dtype, device=device)
+    return (*bounds.t().unsqueeze(-1), torch.tensor(members, device=device).unsqueeze(-1))
 
 
 def read_bilinear(values: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
