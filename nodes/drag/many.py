@@ -17,6 +17,7 @@ import torch
 
 from nodes.gan import Generator
 from nodes.gan.model import ModulationMemo
+from nodes.gan.transfer import tensor_on
 
 from .adam import Adam
 from .config import DragConfig
@@ -108,7 +109,7 @@ def step_together(runs: list[DragRun], memo: ModulationMemo) -> list[tuple[DragR
     for rows in groups.values():
         if len(rows) > 1:
             whole = rows == list(range(len(runs)))
-            pick = None if whole else torch.tensor(rows, device=feat.device)
+            pick = None if whole else tensor_on(feat.device, rows)
             part = feat if whole else feat.index_select(0, pick)
             below = None if lower is None else {b: v if whole else v.index_select(0, pick) for b, v in lower.items()}
             total, done = stacked_losses([runs[i] for i in rows], part, below)

@@ -21,6 +21,8 @@ import math
 
 import torch
 
+from nodes.gan.transfer import tensor_on
+
 from .features import StackedMap
 from .loop import DragRun
 
@@ -49,7 +51,7 @@ def stacked_losses(
     tracked = [_tracks_this_step(run) for run in runs]
     newly_lost = None
     if any(tracked):
-        rows = torch.tensor(tracked, device=handles.device).repeat_interleave(count)
+        rows = tensor_on(handles.device, tracked).repeat_interleave(count)
         handles, newly_lost = form.track_all(maps.detach(), handles, rows)
         _unstack(form, runs, count)
         for run, track in zip(runs, tracked):
@@ -94,7 +96,7 @@ def stacked_losses(
     if not kept:
         return None, []
     if len(kept) < len(runs):  # an ended drag's loss stays out of the backward
-        losses = losses.index_select(0, torch.tensor(kept, device=losses.device))
+        losses = losses.index_select(0, tensor_on(losses.device, kept))
     return losses.sum(), out
 
 

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .model import ModulationMemo
+from .transfer import tensor_on
 
 # Cost of running one block on a crop group beyond its multiply-adds (Python and small tensor
 # ops: window reads, noise crops, masks), in multiply-adds: a rough figure. With it the model
@@ -168,8 +169,13 @@ class CroppedMap:
     map) with its values [1, C, h, w]. Offers what the drag's sampling uses of a tensor (shape,
     dtype, device, detach) and `read`, the bilinear read of grid_sample."""
 
-    def __init__(self, pieces: list[tuple[Window, torch.Tensor]], size: int):
-        self.pieces, self.size = pieces, size
+    def __init__(
+        self, pieces: list[tuple[Window, torch.Tensor]], size: int, batches: list[tuple[torch.Tensor, int]] | None = None
+    ):
+        """`batches`, when given: (crops [n, C, h, w], index of its first piece) for runs of
+        pieces that are whole crops of one batch (pieces[index + i] = crops[i], all inside the
+        map): read as that batch, with no per-piece copy or its backward."""
+        self.pieces, self.size, self.batches = pieces, size, batches or []
         channels = pieces[0][1].shape[1]
         self.shape = torch.Size([1, channels, size, size])
         self.dtype, self.device = pieces[0][1].dtype, pieces[0][1].device
@@ -178,10 +184,20 @@ class CroppedMap:
         self._stacks: dict[bool, list[_PieceStack]] = {}
 
     def detach(self) -> CroppedMap:
-        return CroppedMap([(window, values.detach()) for window, values in self.pieces], self.size)
+        return self._map(lambda values: values.detach())
 
     def to(self, dtype: torch.dtype) -> CroppedMap:
-        return CroppedMap([(window, values.to(dtype)) for window, values in self.pieces], self.size)
+        return self._map(lambda values: values.to(dtype))
+
+    def _map(self, change) -> CroppedMap:
+        """This map with `change` applied to its values (kept as batches where they were)."""
+        batches = [(change(crops), first) for crops, first in self.batches]
+        pieces = list(self.pieces)
+        for crops, first in batches:
+            pieces[first : first + len(crops)] = [(pieces[first + i][0], crops[i : i + 1]) for i in range(len(crops))]
+        batched = {first + i for crops, first in batches for i in range(len(crops))}
+        pieces = [(w, v) if i in batched else (w, change(v)) for i, (w, v) in enumerate(pieces)]
+        return CroppedMap(pieces, self.size, batches)
 
     def read(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Bilinear values at map coordinates (x, y) in [0, S - 1] ([K] each) -> [C, K]; each
@@ -195,7 +211,7 @@ class CroppedMap:
             return torch.zeros([self.shape[1], 0], dtype=self.dtype, device=self.device)
         grad = torch.is_grad_enabled()
         if grad not in self._stacks:
-            self._stacks[grad] = _PieceStack.of(self.pieces)
+            self._stacks[grad] = _PieceStack.of(self.pieces, self.batches)
         out, first = None, None
         for stack in self._stacks[grad]:
             read, index = stack.read(x, y, len(self.pieces))
@@ -230,11 +246,17 @@ class _PieceStack:
     members: tuple[int, ...]
 
     @staticmethod
-    def of(pieces: list[tuple[Window, torch.Tensor]]) -> list[_PieceStack]:
+    def of(pieces: list[tuple[Window, torch.Tensor]], batches: list[tuple[torch.Tensor, int]]) -> list[_PieceStack]:
+        """The pieces as stacks: each of `batches` as it is, the others stacked by size."""
+        stacks, batched = [], set()
+        for crops, first in batches:
+            members = tuple(range(first, first + len(crops)))
+            stacks.append(_PieceStack(crops, tuple(pieces[i][0] for i in members), members))
+            batched.update(members)
         by_size: dict[tuple[int, int], list[int]] = {}
         for i, (window, _) in enumerate(pieces):
-            by_size.setdefault((window.height, window.width), []).append(i)
-        stacks = []
+            if i not in batched:
+                by_size.setdefault((window.height, window.width), []).append(i)
         for members in by_size.values():
             values = torch.cat([pieces[i][1] for i in members]) if len(members) > 1 else pieces[members[0]][1]
             stacks.append(_PieceStack(values, tuple(pieces[i][0] for i in members), tuple(members)))
@@ -262,8 +284,8 @@ def _stack_layout(windows: tuple[Window, ...], members: tuple[int, ...], dtype: 
     """A stack's window bounds (left, top, right - 1, bottom - 1, each [n, 1]) and piece indices
     ([n, 1]) as tensors, made once per layout: a drag's windows stay put for many steps, and on a
     GPU each new tensor is a host-to-device copy."""
-    bounds = torch.tensor([[w.left, w.top, w.right - 1, w.bottom - 1] for w in windows], dtype=dtype, device=device)
-    return (*bounds.t().unsqueeze(-1), torch.tensor(members, device=device).unsqueeze(-1))
+    bounds = tensor_on(device, [[w.left, w.top, w.right - 1, w.bottom - 1] for w in windows], dtype)
+    return (*bounds.t().unsqueeze(-1), tensor_on(device, members).unsqueeze(-1))
 
 
 def read_bilinear(values: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -310,6 +332,7 @@ def synthesize_cropped(
         for b in cropped
     }
     pieces: dict[int, list] = {b: [] for b in cropped}
+    batches: dict[int, list] = {b: [] for b in cropped}  # groups whose crops all lie inside the map
     for group in plan.groups:
         h = read_windows(x, group.blocks[plan.start_block].inputs)
         for b in cropped:
@@ -317,10 +340,13 @@ def synthesize_cropped(
                 blocks[b], h, block_ws[b], group.blocks[b], noises[b], b < plan.feature_block, memo
             )
             if b == plan.feature_block or lower is not None:
-                pieces[b] += _inside_parts(h, group.blocks[b].outputs, blocks[b].resolution)
+                outputs = group.blocks[b].outputs
+                if all(window.inside(blocks[b].resolution) for window in outputs):
+                    batches[b].append((h, len(pieces[b])))
+                pieces[b] += _inside_parts(h, outputs, blocks[b].resolution)
     if lower is not None:
-        lower.update({b: CroppedMap(pieces[b], blocks[b].resolution) for b in cropped[:-1]})
-    return CroppedMap(pieces[plan.feature_block], blocks[plan.feature_block].resolution)
+        lower.update({b: CroppedMap(pieces[b], blocks[b].resolution, batches[b]) for b in cropped[:-1]})
+    return CroppedMap(pieces[plan.feature_block], blocks[plan.feature_block].resolution, batches[plan.feature_block])
 
 
 def synthesize_whole(
@@ -351,8 +377,26 @@ def read_window(x: torch.Tensor, window: Window) -> torch.Tensor:
 
 
 def read_windows(x: torch.Tensor, windows: list[Window]) -> torch.Tensor:
-    """The windows of a one-sample map as a batch: [len(windows), C, height, width]."""
-    return torch.cat([read_window(x, window) for window in windows])
+    """The windows (all of one size) of a one-sample map as a batch: [len(windows), C, height,
+    width], zeros where a window leaves the map. One indexing op for all of them (and at most one
+    pad), not a slice, pad and copy per window: on a GPU each is a launch, forward and backward."""
+    if len(windows) == 1:
+        return read_window(x, windows[0])
+    size_y, size_x = x.shape[-2:]
+    margin = max(0, *(max(-w.top, -w.left, w.bottom - size_y, w.right - size_x) for w in windows))
+    if margin:
+        x = F.pad(x, [margin] * 4)
+    rows, columns = _window_indices(tuple(windows), margin, x.device)
+    return x[0][:, rows, columns].transpose(0, 1)  # [C, n, h, w] -> [n, C, h, w]
+
+
+@functools.lru_cache(maxsize=256)
+def _window_indices(windows: tuple[Window, ...], margin: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column indices ([n, h, 1], [n, 1, w]) of each window's pixels in a map padded by
+    `margin` on every side; made once per layout (a drag's windows stay put for many steps)."""
+    rows = tensor_on(device, [[w.top + margin + i for i in range(w.height)] for w in windows])
+    columns = tensor_on(device, [[w.left + margin + j for j in range(w.width)] for w in windows])
+    return rows.unsqueeze(2), columns.unsqueeze(1)
 
 
 def _block_on_windows(
@@ -381,18 +425,17 @@ def _block_on_windows(
 
 
 def _trim(x: torch.Tensor, computed: list[Window], wanted: list[Window]) -> torch.Tensor:
-    """Each crop's `wanted` part of its `computed` window (one slice when the offsets agree)."""
+    """Each crop's `wanted` part of its `computed` window: one slice when the offsets agree, else
+    one indexing op (crop i's part at its own offset)."""
     offsets = [(want.top - have.top, want.left - have.left) for have, want in zip(computed, wanted)]
     height, width = wanted[0].height, wanted[0].width
     if len(set(offsets)) == 1:
         top, left = offsets[0]
         return x[..., top : top + height, left : left + width]
-    return torch.cat(
-        [
-            x[i : i + 1, :, top : top + height, left : left + width]
-            for i, (top, left) in enumerate(offsets)
-        ]
-    )
+    parts = tuple(Window(top, left, height, width) for top, left in offsets)
+    rows, columns = _window_indices(parts, 0, x.device)
+    crop = torch.arange(len(parts), device=x.device).view(-1, 1, 1)
+    return x.permute(0, 2, 3, 1)[crop, rows, columns].permute(0, 3, 1, 2)  # [n, h, w, C] -> [n, C, h, w]
 
 
 def _noise(noise: torch.Tensor | None, windows: list[Window]) -> torch.Tensor | None:

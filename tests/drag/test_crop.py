@@ -289,3 +289,26 @@ def test_cropped_lower_maps_equal_the_full_synthesis_where_the_block_above_read_
         expected = read_map(full[block - 1], source[:, 0], source[:, 1])
         actual = read_map(below, source[:, 0], source[:, 1])
         torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_windows_read_as_one_batch_equal_each_window_read_alone_with_their_gradient():
+    """read_windows (one indexing op for all windows, the map padded once) gives each window's
+    read_window, zeros past the map included, and the same gradient; _trim at per-crop offsets
+    gives each crop's own slice."""
+    from nodes.gan.crop import _trim, read_window, read_windows
+
+    x = torch.randn(1, 3, 10, 10, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    windows = [Window(-2, 1, 5, 5), Window(3, 3, 5, 5), Window(7, 6, 5, 5)]  # past the top, inside, past the corner
+    batch = read_windows(x, windows)
+    alone = torch.cat([read_window(x, window) for window in windows])
+    torch.testing.assert_close(batch, alone, rtol=0, atol=0)
+    weights = torch.randn(batch.shape, generator=torch.Generator().manual_seed(1))
+    (grad_batch,) = torch.autograd.grad((batch * weights).sum(), x)
+    (grad_alone,) = torch.autograd.grad((alone * weights).sum(), x)
+    torch.testing.assert_close(grad_batch, grad_alone, rtol=0, atol=1e-6)
+    crops = torch.randn(3, 2, 6, 6)
+    computed = [Window(0, 0, 6, 6), Window(1, 1, 6, 6), Window(0, 1, 6, 6)]
+    wanted = [Window(1, 1, 4, 4), Window(1, 2, 4, 4), Window(2, 2, 4, 4)]  # offsets (1, 1), (0, 1), (2, 1)
+    expected = torch.cat([crops[i : i + 1, :, w.top - c.top : w.top - c.top + 4, w.left - c.left : w.left - c.left + 4]
+                          for i, (c, w) in enumerate(zip(computed, wanted))])  # fmt: skip
+    torch.testing.assert_close(_trim(crops, computed, wanted), expected, rtol=0, atol=0)
