@@ -79,3 +79,56 @@ def test_a_half_precision_drag_reads_float32_features_on_cuda(precision):
     assert synthesize_features(G, ws, 3, trainable_rows=4).dtype == torch.float32
     half = drag(G, ws, [(20.0, 30.0)], [(26.0, 30.0)], config=config)
     assert max(abs(a.loss - b.loss) / b.loss for a, b in zip(half.history, full.history)) < 0.05
+
+
+@pytest.mark.parametrize("method", ["draggan", "multiscale"])
+def test_a_steady_cuda_step_synchronises_twice(method):
+    """torch's sync debug mode warns at each device synchronisation: a steady step of a cropped
+    drag on CUDA makes two (its checks after tracking, its figures), the index tensors' copies
+    included (gan.transfer.tensor_on)."""
+    import warnings
+
+    from nodes.drag.loop import formulation_of, run_drag
+
+    G = make_tiny_generator(resolution=64).to("cuda")
+    counting = {"on": False, "syncs": 0}
+
+    def on_step(state) -> None:  # step 2: from the end of step 1's update to the end of its own
+        if state.step == 1:
+            torch.cuda.synchronize()
+            torch.cuda.set_sync_debug_mode("warn")
+            counting["on"] = True
+        elif state.step == 2:
+            torch.cuda.set_sync_debug_mode("default")
+            counting["on"] = False
+
+    config = DragConfig(method=method, steps=3, stop_px=0.0, r1=2, r2=3)
+    handles, targets = [(20.0, 30.0), (44.0, 24.0)], [(26.0, 30.0), (40.0, 30.0)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            run_drag(G, G.random_ws(1), handles, targets, None, config, on_step, None, formulation_of(config))
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    syncs = [w for w in caught if "synchroniz" in str(w.message).lower()]
+    assert len(syncs) == 2, [str(w.message) for w in syncs]
+
+
+def test_stacked_drags_on_cuda_give_each_drags_own_outcome(monkeypatch):
+    """nodes.drag.stacked on CUDA: four two-handle multiscale drags, three at a time, each within
+    float32 rounding of drag() alone (TF32 off)."""
+    from nodes.drag.many import drag_many
+
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    G = make_tiny_generator(resolution=32).to("cuda")
+    handles = [[(12.0, 16.0), (20.0, 12.0)], [(16.0, 10.0), (8.0, 8.0)], [(10.0, 20.0), (22.0, 22.0)], [(14.0, 14.0), (18.0, 8.0)]]
+    targets = [[(18.0, 16.0), (26.0, 12.0)], [(16.0, 14.0), (12.0, 11.0)], [(14.0, 24.0), (20.0, 26.0)], [(20.0, 14.0), (18.0, 14.0)]]
+    config = DragConfig(method="multiscale", steps=8, lr=0.03, r1=2, r2=3)
+    codes = [G.random_ws(seed) for seed in range(4)]
+    alone = [drag(G, ws, h, t, config=config) for ws, h, t in zip(codes, handles, targets)]
+    together = drag_many(G, codes, handles, targets, config=config, batch=3)
+    for one, many in zip(alone, together):
+        assert many.steps == one.steps
+        torch.testing.assert_close(many.ws, one.ws, rtol=1e-3, atol=1e-3)
+        torch.testing.assert_close(torch.tensor(many.handles), torch.tensor(one.handles), rtol=0, atol=0.05)
