@@ -14,10 +14,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from nodes.gan.model import ModulationMemo
-
 from .loop import DragResult, DragRun, formulation_of
-from .many import same_runs, step_together
+from .many import BatchMemo, step_together
 
 
 @dataclass
@@ -38,7 +36,7 @@ class DragBatcher:
         self._lock = threading.Lock()
         self._entries: list[_Entry] = []
         self._stepper: threading.Thread | None = None
-        self._memos: dict[tuple, tuple] = {}  # layout -> (generator, its ModulationMemo, the runs it holds)
+        self._memos: dict[tuple, tuple] = {}  # layout -> (generator, its BatchMemo)
         self.steps = 0  # batched steps taken (for checks: several drags per step)
 
     def drag(self, G, ws, handles, targets, mask=None, config=None, on_step=None, cancel=None) -> DragResult:
@@ -92,15 +90,11 @@ class DragBatcher:
                 live.append(entry)
         if not live:
             return
-        layout = _layout(live[0].run)
-        # The memo holds the generator: ids of its layers stay its own while the memo lives.
-        _, memo, members = self._memos.setdefault(layout, (live[0].run.G, ModulationMemo(fixed_rows=True), []))
         runs = [e.run for e in live]
-        if not same_runs(members, runs):  # other drags: other fixed rows
-            memo.forget()
-            members[:] = runs
+        # The memo holds the generator: ids of its layers stay its own while the memo lives.
+        memo = self._memos.setdefault(_layout(runs[0]), (runs[0].G, BatchMemo()))[1].of(runs)
         try:
-            failed = {id(run): error for run, error in step_together([e.run for e in live], memo)}
+            failed = {id(run): error for run, error in step_together(runs, memo)}
         except Exception as exc:  # the batch's synthesis, tracking or backward: its drags fail
             failed = {id(e.run): exc for e in live}
         for entry in live:

@@ -206,14 +206,6 @@ class GuardedFormulation(SampledFormulation):
         window = window_offsets(self.cfg.r2, device=centres.device)
         return centres + window[best] + parabola_offsets(distance, best, 2 * self.cfg.r2 + 1)
 
-    def loss(self, feat, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        loss = self.handle_losses(feat, handles, targets).sum()
-        if self.keep is not None:
-            from .motion import mask_loss
-
-            loss = loss + mask_loss(feat, self.feat0, self.keep, self.cfg.lambda_mask)
-        return loss
-
     def handle_losses(self, feat, handles: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Each handle's motion term ([N]; zero, in the graph, for a handle not pulled): every
         handle's patch is sampled and the unpulled masked out, so the shapes never depend on the

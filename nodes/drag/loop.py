@@ -301,7 +301,7 @@ def run_drag(
         if loss is None:
             break
         loss.backward()
-        run.update(loss)
+        run.update()
     return run.result()
 
 
@@ -375,16 +375,16 @@ class DragRun:
             return None
         distances = (self.targets - self.handles).norm(dim=-1)
         loss = form.loss(feat, self.handles, self.targets)
-        figures = [loss.detach().reshape(1), self.handles.reshape(-1), distances]
-        figures += [torch.stack(misses).any().to(loss.dtype).reshape(1)] if misses else []
-        figures = torch.cat(figures).tolist()  # one transfer: the loss, handles, distances, checks
-        _check_windows(figures[3 * len(distances) + 1 :], misses)
-        if not math.isfinite(figures[0]):
+        row = figure_rows(loss, self.handles, distances)
+        if misses:
+            row = torch.cat([row, torch.stack(misses).any().to(row.dtype).view(1, 1)], 1)
+        row = row[0].tolist()  # one transfer: the loss, handles, distances, window checks
+        count = len(distances)
+        _check_windows(row[3 * count + 1 :], misses)
+        if not math.isfinite(row[0]):
             self.stopped = "non-finite"
             return None
-        count = len(distances)
-        points = list(zip(figures[1 : 2 * count + 1 : 2], figures[2 : 2 * count + 1 : 2]))
-        self.figures = (figures[0], points, figures[2 * count + 1 : 3 * count + 1])
+        self.figures = read_figures(row, count)
         self.distances = distances
         return loss
 
@@ -404,14 +404,12 @@ class DragRun:
             self.handles = found
         return True
 
-    def update(
-        self, loss: torch.Tensor | None, figures: tuple[float, Points, list[float]] | None = None, stepped: bool = False
-    ) -> None:
-        """After the backward of `loss` (this step's, from loss()): Adam's step, the history,
-        on_step; the drag ends when its budget is spent. A batch (nodes.drag.many) passes
-        `figures` (the loss's value, the handles and their distances, as Python numbers: one
-        device sync for all drags) and may have made the Adam steps of all its drags at once
-        (`stepped`, Adam.step_all)."""
+    def update(self, figures: tuple[float, Points, list[float]] | None = None, stepped: bool = False) -> None:
+        """After the backward of this step's loss (from loss()): Adam's step, the history,
+        on_step; the drag ends when its budget is spent. The history takes the step's `figures`
+        (the loss's value, the handles and their distances, as Python numbers), those loss() kept
+        unless a stacked batch (nodes.drag.stacked) passes them; a batch may have made the Adam
+        steps of all its drags at once (`stepped`, Adam.step_all)."""
         if not stepped:
             self.optimizer.step()
         self.optimizer.zero_grad()
@@ -474,6 +472,22 @@ def _check_windows(missed: list, misses: list[torch.Tensor]) -> None:
     if any(missed):
         raise ValueError(OUTSIDE_WINDOWS)
     misses.clear()
+
+
+def figure_rows(losses: torch.Tensor, handles: torch.Tensor, distances: torch.Tensor) -> torch.Tensor:
+    """The history's figures of B drags of N handles each ([B] losses, [B * N, 2] handles, [B * N]
+    distances; B = 1 for one drag) as rows [B, 1 + 3N] for one transfer: the loss, x0, y0, x1, y1,
+    ..., then the distances (read_figures reads a row back)."""
+    count = distances.numel() // losses.numel()
+    return torch.cat(
+        [losses.detach().reshape(-1, 1), handles.reshape(-1, 2 * count), distances.reshape(-1, count)], 1
+    )
+
+
+def read_figures(row: list[float], count: int) -> tuple[float, Points, list[float]]:
+    """A figure_rows row, read back: (loss, handles [(x, y)], distances) of `count` handles."""
+    points = list(zip(row[1 : 2 * count + 1 : 2], row[2 : 2 * count + 1 : 2]))
+    return row[0], points, row[2 * count + 1 : 3 * count + 1]
 
 
 def as_points(tensor: torch.Tensor) -> Points:

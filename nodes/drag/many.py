@@ -67,7 +67,7 @@ def drag_many(
 
     runs: dict[int, DragRun] = {}
     waiting = iter(range(count))
-    memo, members = ModulationMemo(fixed_rows=True), ()  # the fixed rows' modulation, while the batch holds
+    memos = BatchMemo()
     while True:
         live = [run for run in runs.values() if run.stopped is None]
         if cancel is not None and cancel.is_set():
@@ -85,10 +85,7 @@ def drag_many(
             live += [runs[i]] if runs[i].stopped is None else []
         if not live:
             break
-        if not same_runs(members, live):  # other drags: other fixed rows
-            memo.forget()
-            members = tuple(live)
-        for _, error in step_together(live, memo):
+        for _, error in step_together(live, memos.of(live)):
             raise error
     return [runs[i].result() for i in range(count)]
 
@@ -133,7 +130,7 @@ def step_together(runs: list[DragRun], memo: ModulationMemo) -> list[tuple[DragR
     failed = []
     for _, run, figures in stepped:
         try:
-            run.update(None, figures, stepped=True)
+            run.update(figures, stepped=True)
         except Exception as error:
             failed.append((run, error))
     return failed
@@ -152,9 +149,20 @@ def batched_maps(G: Generator, runs: list[DragRun], memo: ModulationMemo) -> tup
     return feat, lower
 
 
-def same_runs(kept: Sequence[DragRun], live: Sequence[DragRun]) -> bool:
-    """Whether `live` are the runs `kept` (the objects themselves, in order)."""
-    return len(kept) == len(live) and all(a is b for a, b in zip(kept, live))
+class BatchMemo:
+    """The ModulationMemo of a batch of drags (ModulationMemo(fixed_rows=True)): the batch's fixed
+    rows are its drags' own, so the memo forgets them when other drags make up the batch."""
+
+    def __init__(self):
+        self.memo = ModulationMemo(fixed_rows=True)
+        self._runs: tuple[DragRun, ...] = ()
+
+    def of(self, runs: Sequence[DragRun]) -> ModulationMemo:
+        """The memo for a step of `runs` (the run objects themselves, in order)."""
+        if len(runs) != len(self._runs) or any(a is not b for a, b in zip(runs, self._runs)):
+            self.memo.forget()
+            self._runs = tuple(runs)
+        return self.memo
 
 
 def _codes(ws: Sequence[torch.Tensor] | torch.Tensor) -> list[torch.Tensor]:

@@ -24,7 +24,7 @@ import torch
 from nodes.gan.transfer import tensor_on
 
 from .features import StackedMap
-from .loop import DragRun
+from .loop import DragRun, figure_rows, read_figures
 
 
 def stack_key(run: DragRun):
@@ -68,30 +68,26 @@ def stacked_losses(
     flags = [active.view(-1, count).any(1), settled.view(-1, count).all(1)]
     flags = torch.stack(flags).tolist()  # the stack's one sync before its loss
     if newly_lost is not None:
-        for run, track, lost in zip(runs, tracked, newly_lost.split(count)):
+        for run, track, newly in zip(runs, tracked, newly_lost.split(count)):
             if track:
-                run.form.note_lost(lost)
+                run.form.note_lost(newly)
     going = [run.goes_on(any_active, all_settled) for run, any_active, all_settled in zip(runs, flags[0], flags[1])]
     if not any(going):
         return None, []
     handles = torch.cat([run.handles for run in runs])  # an arrival check may have moved some
     distances = (targets - handles).norm(dim=-1)
     losses = form.handle_losses(maps, handles, targets).view(-1, count).sum(1)
-    # The history's figures in one transfer: each run's loss, then its handles' x, y and distance.
-    figures = torch.cat([losses.detach().unsqueeze(1), handles.view(-1, 2 * count), distances.view(-1, count)], 1)
-    figures = figures.tolist()
-    values = [row[0] for row in figures]
-    points = [list(zip(row[1 : 2 * count + 1 : 2], row[2 : 2 * count + 1 : 2])) for row in figures]
-    lengths = [row[2 * count + 1 :] for row in figures]
+    rows = figure_rows(losses, handles, distances).tolist()  # the stack's history in one transfer
     kept, out = [], []
     for i, run in enumerate(runs):
         if not going[i]:
             continue
-        if not math.isfinite(values[i]):
+        figures = read_figures(rows[i], count)
+        if not math.isfinite(figures[0]):
             run.stopped = "non-finite"
             continue
         run.distances = distances[i * count : (i + 1) * count]
-        out.append((run, (values[i], [(float(x), float(y)) for x, y in points[i]], lengths[i])))
+        out.append((run, figures))
         kept.append(i)
     if not kept:
         return None, []

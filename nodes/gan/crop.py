@@ -192,11 +192,9 @@ class CroppedMap:
     def _map(self, change) -> CroppedMap:
         """This map with `change` applied to its values (kept as batches where they were)."""
         batches = [(change(crops), first) for crops, first in self.batches]
-        pieces = list(self.pieces)
-        for crops, first in batches:
-            pieces[first : first + len(crops)] = [(pieces[first + i][0], crops[i : i + 1]) for i in range(len(crops))]
-        batched = {first + i for crops, first in batches for i in range(len(crops))}
-        pieces = [(w, v) if i in batched else (w, change(v)) for i, (w, v) in enumerate(pieces)]
+        # A batch's pieces become its changed crops (each changed once, as the batch).
+        of_batch = {first + i: crops[i : i + 1] for crops, first in batches for i in range(len(crops))}
+        pieces = [(w, of_batch[i] if i in of_batch else change(v)) for i, (w, v) in enumerate(self.pieces)]
         return CroppedMap(pieces, self.size, batches)
 
     def read(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
