@@ -104,6 +104,7 @@ def run_variant(
     from nodes.gan import Generator, GeneratorConfig
 
     from .baseline import OfficialFormulation
+    from .compiled import compile_features
     from .config import DragConfig
     from .loop import SampledFormulation, run_drag
 
@@ -117,12 +118,16 @@ def run_variant(
         G = G.double()
     G.set_precision(precision)
     handles, targets, mask = scenario(G.img_resolution, scenario_name)
-    formulation = {"engine": SampledFormulation, "reference": OfficialFormulation}.get(variant, WholeMapFormulation)
+    formulation = {"engine": SampledFormulation, "compiled": SampledFormulation, "reference": OfficialFormulation}.get(
+        variant, WholeMapFormulation
+    )
+    compile_features(G, variant == "compiled")
     if device.startswith("cuda"):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     base_bytes = _memory_now(device)
     stamps: list[tuple[float, float]] = []
+    started = time.perf_counter()
 
     def on_step(_state) -> None:
         if device.startswith("cuda"):
@@ -150,6 +155,7 @@ def run_variant(
         "scenario": scenario_name,
         "variant": variant,
         "ms_per_step": 1000 * statistics.median(wall),
+        "first_step_s": stamps[0][0] - started,  # with --compile: the compilation's time
         "cpu_ms_per_step": 1000 * statistics.median(cpu),
         "losses": [entry.loss for entry in result.history],
         "peak_bytes": peak,
@@ -316,6 +322,12 @@ def run_bench(argv: list[str]) -> int:
         help="also run the engine without cropped synthesis (F on the whole map), timed and counted: "
         "where launches cost more than multiply-adds (a GPU) cropping may not pay",
     )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="also run the engine with F through torch.compile (CUDA graphs on CUDA; the whole map): "
+        "its time a step, its first step's (the compilation) and its losses against float64",
+    )
     args = parser.parse_args(argv)
     precisions = [name.strip() for name in args.precision.split(",") if name.strip()]
     unknown = [name for name in precisions if name not in HALF_PRECISIONS]
@@ -366,6 +378,18 @@ def run_bench(argv: list[str]) -> int:
                     "ops_per_step": whole["ops_per_step"],
                     "loss_error": max_relative_difference(whole["losses"], exact["reference"]["losses"]),
                 }
+            if args.compile:
+                built = _run_child(name, scenario_name, "compiled", steps, args.device, args.threads)
+                entry["compiled"] = {
+                    "ms_per_step": built["ms_per_step"],
+                    "cpu_ms_per_step": built["cpu_ms_per_step"],
+                    "first_step_s": built["first_step_s"],
+                    "ratio_to_eager": built["ms_per_step"] / runs["engine"]["ms_per_step"],
+                    "ratio_to_reference": built["ms_per_step"] / runs["reference"]["ms_per_step"],
+                    "ops_per_step": built["ops_per_step"],
+                    "loss_error": max_relative_difference(built["losses"], exact["reference"]["losses"]),
+                    "loss_rel_diff_to_eager": max_relative_difference(built["losses"], runs["engine"]["losses"]),
+                }
             report["configs"][name][scenario_name] = entry
     if args.json:
         print(json.dumps(report))
@@ -409,6 +433,14 @@ def _table(report: dict) -> str:
                     f"{'':>6} {'':>9} engine on the whole map: {whole['ms_per_step']:.1f} ms a step "
                     f"({whole['ratio_to_cropped']:.3f}x cropped), {whole['ops_per_step']} ops, "
                     f"loss error {whole['loss_error']:.2e}"
+                )
+            if "compiled" in entry:
+                built = entry["compiled"]
+                lines.append(
+                    f"{'':>6} {'':>9} engine compiled: {built['ms_per_step']:.1f} ms a step "
+                    f"({built['ratio_to_eager']:.3f}x eager, {built['ratio_to_reference']:.3f}x official; "
+                    f"first step {built['first_step_s']:.1f} s), {built['ops_per_step']} eager ops, "
+                    f"loss vs eager {built['loss_rel_diff_to_eager']:.2e}, vs float64 {built['loss_error']:.2e}"
                 )
             for precision, half in entry.get("precisions", {}).items():
                 lines.append(

@@ -25,6 +25,7 @@ from nodes.gan.crop import (
 from nodes.gan.model import ModulationMemo
 
 from .adam import Adam
+from .compiled import compiled_synthesis, uses_compiled_features
 from .config import DragConfig, ResolvedConfig, recommended_settings
 from .features import sample_as_resized, synthesize_features
 from .motion import mask_loss, motion_losses
@@ -151,18 +152,20 @@ class SampledFormulation:
         """F at ws: exact inside the windows around `handles` (None: the whole map), which reach
         a step's reach plus `extra_reach` px (None: the formulation's own)."""
         cfg = self.cfg
-        plan = self.crop_plan(handles, extra_reach)
         lower = {} if self.keeps_lower else None
-        feat = synthesize_features(
-            self.G,
-            ws,
-            cfg.feature_block,
-            cfg.noise_mode,
-            trainable_rows=cfg.layers,
-            plan=plan,
-            memo=self.memo,
-            lower=lower,
-        )
+        if uses_compiled_features(self.G):
+            feat = compiled_synthesis(self.G, ws, cfg.feature_block, cfg.noise_mode, cfg.layers, lower)
+        else:
+            feat = synthesize_features(
+                self.G,
+                ws,
+                cfg.feature_block,
+                cfg.noise_mode,
+                trainable_rows=cfg.layers,
+                plan=self.crop_plan(handles, extra_reach),
+                memo=self.memo,
+                lower=lower,
+            )
         if lower is not None:
             self.keep_lower_maps(lower)
         return feat
@@ -173,7 +176,7 @@ class SampledFormulation:
         term's gradient at a difference of 1e-15 is as large as at any other: the first Adam step
         would be kicked by rounding noise."""
         if self.keep is not None:
-            self.feat0 = feat.detach()
+            self.feat0 = feat.detach().clone()  # a compiled F's memory is the next step's (CUDA graphs)
 
     def keep_lower_maps(self, lower: dict) -> None:
         """With keeps_lower: the maps of the blocks below F that came with the latest F ({block:
