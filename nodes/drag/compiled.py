@@ -9,7 +9,7 @@ CUDA captured as CUDA graphs (torch.compile's 'reduce-overhead' mode): a step re
 forward and one backward. Tracking, the loss and Adam stay eager (a few hundred small ops).
 
 The values are those of `synthesize_features` on the whole map (tests/drag/test_compiled.py: the
-same drag, step for step). The first step compiles: tens of seconds, which a long run or a batch
+same drag, step for step; a batch of drags, `drag_many`, goes through it too). The first step compiles: tens of seconds, which a long run or a batch
 repays and an interactive drag of a few steps does not, so it is off by default (the Generator
 node's `compile`, `bench drag --compile`). Cropped synthesis is not used while it is on: a crop's
 windows move with the handles, and each new layout would compile again.
@@ -80,4 +80,6 @@ def _compile(
         return (*(maps[b] for b in range(block)), feat) if keep_lower else (feat,)
 
     mode = "reduce-overhead" if device.type == "cuda" else "default"
-    return torch.compile(synthesize, mode=mode, dynamic=False)
+    # A drag's shapes never change; a batch of drags (nodes.drag.many) shrinks as its drags end,
+    # and torch.compile then compiles once more with the batch size as a symbol (not once a size).
+    return torch.compile(synthesize, mode=mode)
