@@ -348,6 +348,7 @@ def bench_landmarks(argv: list[str]) -> int:
     parser.add_argument("--engine", choices=("local", "ray"), help="drag the pairs on worker processes or Ray (as nodegraph batch); default: in this process")
     parser.add_argument("--workers", type=int, help="--engine: workers (default: one per core, or per Ray CPU/GPU)")
     parser.add_argument("--ray-address", help="--engine ray: the cluster (default: RAY_ADDRESS, else a local Ray)")
+    parser.add_argument("--compile", action="store_true", help="drags take F through torch.compile (CUDA graphs on CUDA; nodes.drag.compiled): in this process only, its first steps compile")
     parser.add_argument("--drags-per-batch", type=int, help="drag up to this many pairs of a handle set at once, one batched optimisation (drag_many); default: 32 on CUDA, else 1 (on the CPU one at a time is faster: cropped synthesis)")
     args = parser.parse_args(argv)
     batch = args.drags_per_batch or (32 if args.device.startswith("cuda") else 1)
@@ -356,6 +357,12 @@ def bench_landmarks(argv: list[str]) -> int:
     if batch > 1 and args.engine is not None:
         parser.error("--drags-per-batch batches the drags in this process; leave out --engine (or pass --drags-per-batch 1)")
     G, detector = load_models(args.checkpoint, args.detector, args.device)
+    if args.compile:
+        if args.engine is not None:
+            parser.error("--compile compiles the drags of this process; leave out --engine")
+        from nodes.drag.compiled import compile_features
+
+        compile_features(G)
     chosen = {"method": args.method, "steps": args.steps, "feature_block": args.feature_block, "tracking": args.tracking, "lr": args.lr}
     config = DragConfig(**{k: v for k, v in chosen.items() if v is not None})
     resolved = config.resolve(G.img_resolution, len(G.block_resolutions), G.num_ws, recommended_settings(G))
