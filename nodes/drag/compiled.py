@@ -41,6 +41,17 @@ def uses_compiled_features(G) -> bool:
     return bool(getattr(G, "compiled_features", False))
 
 
+def drag_features(G, ws: torch.Tensor, cfg, memo, lower: dict | None, plan=None) -> torch.Tensor:
+    """F for a drag step at ws with the drag's resolved settings `cfg`: synthesize_features (with
+    the crop `plan`, the `memo`), or the compiled function when G's drags are compiled (the whole
+    map: the caller plans no crop then). `lower` as synthesize_features'."""
+    if uses_compiled_features(G):
+        return compiled_synthesis(G, ws, cfg.feature_block, cfg.noise_mode, cfg.layers, lower)
+    return synthesize_features(
+        G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers, plan=plan, memo=memo, lower=lower
+    )
+
+
 def compiled_synthesis(
     G, ws: torch.Tensor, block: int, noise_mode: str, trainable_rows: int, lower: dict | None
 ) -> torch.Tensor:
@@ -52,14 +63,17 @@ def compiled_synthesis(
         functions[key] = _compile(
             G, block, noise_mode, trainable_rows, lower is not None, ws.device
         )
-    if ws.device.type == "cuda":
-        # A new step: the CUDA graphs may reuse the last call's outputs' memory (F's backward
-        # has run by now); what the drag keeps of them it keeps as copies (below).
+    on_cuda = ws.device.type == "cuda"
+    if on_cuda and torch.is_grad_enabled():
+        # A step's synthesis (the only call with gradients): the last step's backward has run, so
+        # the CUDA graphs may reuse its outputs' memory. Not at the no-grad calls: the arrival
+        # check's comes between a step's forward and its backward. What the drag keeps of the
+        # outputs it keeps as copies (below).
         torch.compiler.cudagraph_mark_step_begin()
     maps = functions[key](ws[:, :trainable_rows], ws[:, trainable_rows:].detach())
     if lower is not None:
         lower.update(
-            {b: m.clone() if ws.device.type == "cuda" else m for b, m in enumerate(maps[:-1])}
+            {b: m.clone() if on_cuda else m for b, m in enumerate(maps[:-1])}
         )
     return maps[-1]
 

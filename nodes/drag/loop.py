@@ -25,9 +25,9 @@ from nodes.gan.crop import (
 from nodes.gan.model import ModulationMemo
 
 from .adam import Adam
-from .compiled import compiled_synthesis, uses_compiled_features
+from .compiled import drag_features, uses_compiled_features
 from .config import DragConfig, ResolvedConfig, recommended_settings
-from .features import sample_as_resized, synthesize_features
+from .features import sample_as_resized
 from .motion import mask_loss, motion_losses
 from .region import feature_windows, step_reach
 from .tracking import track_points
@@ -153,19 +153,7 @@ class SampledFormulation:
         a step's reach plus `extra_reach` px (None: the formulation's own)."""
         cfg = self.cfg
         lower = {} if self.keeps_lower else None
-        if uses_compiled_features(self.G):
-            feat = compiled_synthesis(self.G, ws, cfg.feature_block, cfg.noise_mode, cfg.layers, lower)
-        else:
-            feat = synthesize_features(
-                self.G,
-                ws,
-                cfg.feature_block,
-                cfg.noise_mode,
-                trainable_rows=cfg.layers,
-                plan=self.crop_plan(handles, extra_reach),
-                memo=self.memo,
-                lower=lower,
-            )
+        feat = drag_features(self.G, ws, cfg, self.memo, lower, self.crop_plan(handles, extra_reach))
         if lower is not None:
             self.keep_lower_maps(lower)
         return feat
@@ -184,9 +172,12 @@ class SampledFormulation:
         self.lower_maps = {block: value.detach() for block, value in lower.items()}
 
     def crop_plan(self, handles: torch.Tensor | None, extra_reach: int | None = None) -> CropPlan | None:
-        """The cropped synthesis of one step around `handles`, or None for the whole map."""
+        """The cropped synthesis of one step around `handles`, or None for the whole map (always
+        with compiled features: nodes.drag.compiled)."""
         cfg = self.cfg
         if handles is None or not self.crops or self.keep is not None or not supports_crops(self.G):
+            return None
+        if uses_compiled_features(self.G):
             return None
         feature_size = self.G.block_resolutions[cfg.feature_block]
         reach = step_reach(cfg.r1, cfg.r2) + (self.extra_reach if extra_reach is None else extra_reach)

@@ -20,9 +20,8 @@ from nodes.gan.model import ModulationMemo
 from nodes.gan.transfer import tensor_on
 
 from .adam import Adam
-from .compiled import compiled_synthesis, uses_compiled_features
+from .compiled import drag_features
 from .config import DragConfig
-from .features import synthesize_features
 from .loop import DragResult, DragRun, DragState, formulation_of
 from .stacked import stack_key, stacked_losses
 from .validation import prepare_keep, prepare_pairs, prepare_ws
@@ -144,12 +143,7 @@ def batched_maps(G: Generator, runs: list[DragRun], memo: ModulationMemo) -> tup
     cfg = runs[0].cfg
     ws = torch.cat([run.ws() for run in runs])
     lower = {} if any(run.form.keeps_lower for run in runs) else None
-    if uses_compiled_features(G):
-        return compiled_synthesis(G, ws, cfg.feature_block, cfg.noise_mode, cfg.layers, lower), lower
-    feat = synthesize_features(
-        G, ws, cfg.feature_block, cfg.noise_mode, trainable_rows=cfg.layers, memo=memo, lower=lower
-    )
-    return feat, lower
+    return drag_features(G, ws, cfg, memo, lower), lower
 
 
 class BatchMemo:

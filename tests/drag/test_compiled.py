@@ -24,7 +24,7 @@ def test_a_compiled_drag_takes_the_eager_drags_steps(tiny_generator, monkeypatch
         calls.append(torch.is_grad_enabled())
         return original(G, ws, *args)
 
-    monkeypatch.setattr("nodes.drag.loop.compiled_synthesis", spy)
+    monkeypatch.setattr("nodes.drag.compiled.compiled_synthesis", spy)
     torch.manual_seed(0)
     G = tiny_generator
     ws = G.random_ws(3)
