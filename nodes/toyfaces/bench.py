@@ -356,10 +356,10 @@ def bench_landmarks(argv: list[str]) -> int:
         parser.error(f"--drags-per-batch must be at least 1, got {batch}")
     if batch > 1 and args.engine is not None:
         parser.error("--drags-per-batch batches the drags in this process; leave out --engine (or pass --drags-per-batch 1)")
+    if args.compile and args.engine is not None:
+        parser.error("--compile compiles the drags of this process; leave out --engine")
     G, detector = load_models(args.checkpoint, args.detector, args.device)
     if args.compile:
-        if args.engine is not None:
-            parser.error("--compile compiles the drags of this process; leave out --engine")
         from nodes.drag.compiled import compile_features
 
         compile_features(G)
