@@ -53,3 +53,17 @@ def test_the_landmark_warp_moves_the_start_render_towards_the_target_but_not_to_
     figures = oracle_pair(G, detector, PAIR_SEEDS.start, steps=0, lr=0.02, layers=6)
     assert figures["warp_db"] > figures["start_db"] + 1
     assert figures["equivalent_render_db"] > figures["warp_db"] + 5
+
+
+def test_the_command_prints_each_pair_and_the_summary_as_json(capsys):
+    import json
+
+    from nodes.toyfaces.oracle_bench import run_bench
+
+    assert run_bench(["--pairs", "1", "--steps", "0", "--fit-draws", "1", "--fit-noise", "0", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    (pair,) = out["pairs"]
+    assert pair["seed"] == PAIR_SEEDS.start
+    assert pair["fit_distance_px"] < 0.01  # exact targets: the fit is the landmark-equivalent face
+    assert abs(pair["fit_db"] - pair["equivalent_render_db"]) < 0.05
+    assert out["summary"]["fit_db_min"] == pair["fit_db"]
