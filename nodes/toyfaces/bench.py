@@ -19,7 +19,7 @@ from nodes.metrics import psnr
 from .bundled import DETECTOR_FILE, default_generator_path
 from .latent_space import face_params, geometry_pair
 from .render import LANDMARK_INDEX, NUM_LANDMARKS, render_batch
-from .scores import held_out_fidelity, mixing_fidelity, w_avg_error
+from .scores import held_out_fidelity, laplacian_energy, mixing_fidelity, w_avg_error
 
 TOYFACES_TARGETS = {
     "psnr_db": ">= 28",
@@ -71,6 +71,10 @@ class PairOutcome:
     handle_offset: float
     psnr_vs_render: float
     psnr_vs_generator: float
+    # Fine detail kept: mean |Laplacian| of the dragged image over the start image's (1 = as
+    # sharp; a smear, a face blurred into its background, falls below). Unlike the PSNR it needs
+    # no target face, so it tells a blurred drag from a sharp face that is not the target's.
+    detail_kept: float
     steps: int
     seconds: float
     pictures: tuple | None = None  # (before, after, target) images [1, 3, H, W], for --save-pictures
@@ -165,6 +169,7 @@ def score_pair(detector, pair: PairSetup, result, seconds: float, trace: list) -
         handle_offset=float((pair.before - pair.handles).norm(dim=-1).mean()),
         psnr_vs_render=float(psnr(image, pair.real2)),
         psnr_vs_generator=float(psnr(image, pair.fake2)),
+        detail_kept=float(laplacian_energy(image) / laplacian_energy(pair.start_image.cpu())),
         steps=int(result.steps),
         seconds=seconds,
         pictures=(pair.start_image.cpu(), image, pair.real2),
@@ -269,6 +274,7 @@ def pair_row(outcome: PairOutcome) -> dict:
         "handle_offset_px": outcome.handle_offset,
         "steps": outcome.steps,
         "psnr_vs_render_db": outcome.psnr_vs_render,
+        "detail_kept": outcome.detail_kept,
         "trace": outcome.trace,
         "lost_handles": outcome.lost,
     }
@@ -293,6 +299,7 @@ def summarise(outcomes: list[PairOutcome]) -> dict:
             "converged": mean("converged"),
             "psnr_vs_render_db": mean("psnr_vs_render"),
             "psnr_vs_generator_db": mean("psnr_vs_generator"),
+            "detail_kept": mean("detail_kept"),
             "steps": mean("steps"),
             "seconds": mean("seconds"),
             "pairs_per_second": len(group) / max(sum(o.seconds for o in group), 1e-9),
@@ -378,12 +385,13 @@ def bench_landmarks(argv: list[str]) -> int:
     else:
         print(f"drag settings (a user's defaults): method {resolved.method}, lr {resolved.lr:g}, {resolved.steps} steps, r1 {resolved.r1:g}, r2 {resolved.r2}, stop {resolved.stop_px:g} px")
         print(f"drags per batch: {batch}" + (" (seconds: the batch's time per pair)" if batch > 1 else ""))
-        print(f"{'handles':>8} {'pairs':>5} {'MD before':>10} {'MD after':>9} {'reduction':>9} {'offset':>6} {'converged':>9} {'PSNR/render':>11} {'PSNR/G(z2)':>10} {'steps':>6} {'seconds':>7} {'pairs/s':>7}")
+        print(f"{'handles':>8} {'pairs':>5} {'MD before':>10} {'MD after':>9} {'reduction':>9} {'offset':>6} {'converged':>9} {'PSNR/render':>11} {'PSNR/G(z2)':>10} {'detail':>6} {'steps':>6} {'seconds':>7} {'pairs/s':>7}")
         for setting, r in rows.items():
-            print(f"{setting:>8} {r['pairs']:>5} {r['distance_before_px']:>10.2f} {r['distance_after_px']:>9.2f} {r['reduction']:>9.0%} {r['handle_offset_px']:>6.2f} {r['converged']:>9.0%} {r['psnr_vs_render_db']:>11.2f} {r['psnr_vs_generator_db']:>10.2f} {r['steps']:>6.0f} {r['seconds']:>7.1f} {r['pairs_per_second']:>7.2f}")
+            print(f"{setting:>8} {r['pairs']:>5} {r['distance_before_px']:>10.2f} {r['distance_after_px']:>9.2f} {r['reduction']:>9.0%} {r['handle_offset_px']:>6.2f} {r['converged']:>9.0%} {r['psnr_vs_render_db']:>11.2f} {r['psnr_vs_generator_db']:>10.2f} {r['detail_kept']:>6.2f} {r['steps']:>6.0f} {r['seconds']:>7.1f} {r['pairs_per_second']:>7.2f}")
         print("offset: where G draws the handles' landmarks against the handles (the render's), mean px; "
-              "a drag that carries the content under each handle exactly onto its target leaves about this")
+              "a drag that carries the content under each handle exactly onto its target leaves about this; "
+              "detail: mean |Laplacian| after over before (1 = as sharp, lower = smeared)")
         for setting, r in rows.items():
             w = r["worst_pair"]
-            print(f"worst {setting}: seed {w['seed']}, {w['distance_before_px']:.2f} -> {w['distance_after_px']:.2f} px in {w['steps']} steps, PSNR/render {w['psnr_vs_render_db']:.2f} dB")
+            print(f"worst {setting}: seed {w['seed']}, {w['distance_before_px']:.2f} -> {w['distance_after_px']:.2f} px in {w['steps']} steps, PSNR/render {w['psnr_vs_render_db']:.2f} dB, detail kept {w['detail_kept']:.2f}")
     return 0

@@ -67,6 +67,19 @@ def test_bench_landmarks_prints_json_for_one_five_and_all(tmp_path, capsys):
     assert sorted(p.name for p in pictures.iterdir()) == ["pair0_1.png", "pair0_5.png", "pair0_all.png"]
 
 
+def test_detail_kept_is_the_dragged_images_fine_detail_over_the_starts():
+    from nodes.toyfaces.scores import laplacian_energy
+
+    outcome = drag_pair(small_toyfaces_generator(), load_detector(), seed=1, names=ONE, config=DragConfig(steps=2))
+    before, after, _ = outcome.pictures
+    assert not torch.equal(before, after)
+    assert outcome.detail_kept == pytest.approx(float(laplacian_energy(after) / laplacian_energy(before)), rel=1e-6)
+    smeared = dataclasses.replace(outcome, seed=2, detail_kept=outcome.detail_kept / 2)
+    row = summarise([outcome, smeared])["1"]
+    assert row["detail_kept"] == pytest.approx(0.75 * outcome.detail_kept)
+    assert [p["detail_kept"] for p in row["per_pair"]] == [outcome.detail_kept, smeared.detail_kept]
+
+
 def test_summarise_lists_each_pair_and_names_the_worst():
     outcome = drag_pair(small_toyfaces_generator(), load_detector(), seed=1, names=ONE, config=DragConfig(steps=1))
     far = dataclasses.replace(outcome, seed=2, distance_after=outcome.distance_after + 5.0)
