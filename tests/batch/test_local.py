@@ -117,7 +117,7 @@ def test_jobs_per_worker_run_at_once_with_the_same_pictures(drag_project, tmp_pa
         assert np.abs(a - b).max() <= 2
 
 
-def test_a_workers_jobs_at_once_share_one_drag_batch(drag_project, tmp_path):
+def test_a_workers_jobs_at_once_share_one_drag_batch(drag_project, tmp_path, monkeypatch):
     """Inside a worker: two jobs in two threads share the generator (one cache) and one batcher,
     which steps both drags at once."""
     import threading
@@ -125,6 +125,18 @@ def test_a_workers_jobs_at_once_share_one_drag_batch(drag_project, tmp_path):
     from nodegraph.batching.project_runner import ProjectRunner
     from nodegraph.batching.sweep import Job
     from nodegraph.bound import BoundFolder
+    from nodes.drag.batcher import DragBatcher
+
+    # Both drags are handed over before either steps: on a loaded machine one job's graph could
+    # otherwise reach its drag after the other's drag had ended, and there would be nothing to share.
+    handed_over = threading.Barrier(2, timeout=60)
+    drag = DragBatcher.drag
+
+    def drag_when_both_are_here(self, *args, **kwargs):
+        handed_over.wait()
+        return drag(self, *args, **kwargs)
+
+    monkeypatch.setattr(DragBatcher, "drag", drag_when_both_are_here)
 
     out = tmp_path / "out"
     out.mkdir()
