@@ -159,7 +159,7 @@ def score_pair(detector, pair: PairSetup, result, seconds: float, trace: list) -
     with torch.no_grad():
         image = result.image().clamp(-1, 1)
         after = detector(image).cpu()[0, pair.index]
-    image = image.cpu()
+    image, start = image.cpu(), pair.start_image.cpu()
     return PairOutcome(
         setting=pair.label,
         seed=pair.seed,
@@ -169,10 +169,10 @@ def score_pair(detector, pair: PairSetup, result, seconds: float, trace: list) -
         handle_offset=float((pair.before - pair.handles).norm(dim=-1).mean()),
         psnr_vs_render=float(psnr(image, pair.real2)),
         psnr_vs_generator=float(psnr(image, pair.fake2)),
-        detail_kept=float(laplacian_energy(image) / laplacian_energy(pair.start_image.cpu())),
+        detail_kept=float(laplacian_energy(image) / laplacian_energy(start)),
         steps=int(result.steps),
         seconds=seconds,
-        pictures=(pair.start_image.cpu(), image, pair.real2),
+        pictures=(start, image, pair.real2),
         points=(pair.handles.tolist(), pair.targets.tolist()),
         trace=trace,
         lost=[[e.handle, e.step] for e in result.guard_events],

@@ -34,11 +34,11 @@ def landmarks_of(params: np.ndarray) -> np.ndarray:
     return face_shapes(np.asarray(params, dtype=np.float64)).landmarks
 
 
-def landmark_jacobian(params: np.ndarray, step: float = 1e-4) -> np.ndarray:
+def landmark_jacobian(params: np.ndarray, step: float = 1e-4, base: np.ndarray | None = None) -> np.ndarray:
     """d landmarks / d parameter [2K, len(FITTED)], each parameter measured as a fraction of its
     range (so a column is the px a landmark moves for the parameter's whole range), by forward
-    differences of `step` of the range."""
-    base = landmarks_of(params)
+    differences of `step` of the range from `base` (params' landmarks; computed when None)."""
+    base = landmarks_of(params) if base is None else base
     columns = []
     for k in FITTED:
         moved = np.array(params, dtype=np.float64, copy=True)
@@ -58,8 +58,9 @@ def fit_geometry(
     targets = np.asarray(targets, dtype=np.float64)
     fitted = list(FITTED)
     for _ in range(iterations):
-        residual = (targets - landmarks_of(params)).ravel()
-        J = landmark_jacobian(params)
+        current = landmarks_of(params)
+        residual = (targets - current).ravel()
+        J = landmark_jacobian(params, base=current)
         step = np.linalg.solve(J.T @ J + damping * np.eye(len(fitted)), J.T @ residual)
         params[fitted] = np.clip(params[fitted] + step * _SPAN[fitted], LOW[fitted], HIGH[fitted])
     return params

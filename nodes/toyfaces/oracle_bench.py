@@ -1,6 +1,7 @@
 """`nodegraph bench landmarks-oracle`: what an image whose landmarks sit on the targets scores.
 
-Two answers for each pair of the landmark benchmark (the same seeds as `bench landmarks`):
+What each pair of the landmark benchmark (the same seeds as `bench landmarks`) could score
+against its target render:
 
 - The landmark-equivalent target (latent_space.landmark_equivalent): the second face with the
   parameters no landmark moves (params.LANDMARK_BLIND) kept from the first. Its landmarks are the
@@ -69,8 +70,9 @@ def oracle_pair(
         own = float(psnr(G.synthesis(ws2).clamp(-1, 1), real2))
         rows = torch.cat([ws2[:, :layers], ws1[:, layers:]], 1)
         geometry_rows = float(psnr(G.synthesis(rows).clamp(-1, 1), real2))
-    equivalent = equivalent_figures(G, z1, z2, real2)
-    fitted = fit_figures(z1, z2, real2, fit_noise_px, fit_draws, seed)
+    aimed_at = landmark_equivalent(z1, z2)
+    equivalent = equivalent_figures(G, aimed_at, real2)
+    fitted = fit_figures(aimed_at, real2, fit_noise_px, fit_draws, seed)
     if space == "z":
         variable = z1.to(G.device).clone().requires_grad_(True)
 
@@ -100,10 +102,10 @@ def oracle_pair(
             "oracle_distance_px": distance, "geometry_rows_db": geometry_rows, "generator_db": own}  # fmt: skip
 
 
-def equivalent_figures(G, z1: torch.Tensor, z2: torch.Tensor, real2: torch.Tensor) -> dict:
-    """PSNR against the target render `real2` of the landmark-equivalent target's render, and of
-    G drawing it (None where no z stands for its parameters: z_for_face_params)."""
-    params = landmark_equivalent(z1, z2)
+def equivalent_figures(G, params: torch.Tensor, real2: torch.Tensor) -> dict:
+    """PSNR against the target render `real2` of the landmark-equivalent target's render (its
+    parameters `params`, latent_space.landmark_equivalent), and of G drawing it (None where no z
+    stands for them: z_for_face_params)."""
     render, _ = render_batch(params=params)
     z = z_for_face_params(params)
     drawn = None
@@ -113,13 +115,13 @@ def equivalent_figures(G, z1: torch.Tensor, z2: torch.Tensor, real2: torch.Tenso
     return {"equivalent_render_db": float(psnr(render.to(real2.device), real2)), "equivalent_generator_db": drawn}
 
 
-def fit_figures(z1: torch.Tensor, z2: torch.Tensor, real2: torch.Tensor, noise_px: float, draws: int,
-                seed: int) -> dict:  # fmt: skip
+def fit_figures(params: torch.Tensor, real2: torch.Tensor, noise_px: float, draws: int, seed: int) -> dict:
     """The landmark fit (landmark_fit.py) of one pair: the landmark-equivalent target's geometry
-    fitted, from the true answer, to its landmarks moved by `noise_px` (mean px; a fresh draw each
-    of `draws` times, seeded by the pair's seed), each fit rendered and scored against `real2`.
-    Mean and worst PSNR over the draws, and the fitted landmarks' mean distance to the exact ones."""
-    truth = landmark_equivalent(z1, z2)[0].numpy()
+    (its parameters `params` [1, NUM_PARAMS]) fitted, from the true answer, to its landmarks moved
+    by `noise_px` (mean px; a fresh draw each of `draws` times, seeded by the pair's seed), each
+    fit rendered and scored against `real2`. Mean and worst PSNR over the draws, and the fitted
+    landmarks' mean distance to the exact ones."""
+    truth = params[0].numpy()
     targets = landmarks_of(truth)
     rng = np.random.RandomState(seed)
     scores, distances = [], []

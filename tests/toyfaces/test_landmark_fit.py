@@ -66,11 +66,11 @@ def test_the_fit_of_noisy_targets_scores_below_the_exact_fit():
     is several dB further from the target (ear size, gaze and eye size move landmarks little)."""
     z1, z2, _, truth = _pair(3)
     real2, _ = render_batch(params=face_params(z2))
-    exact = fit_figures(z1, z2, real2, 0.0, 4, 1)
+    exact = fit_figures(landmark_equivalent(z1, z2), real2, 0.0, 4, 1)
     equivalent, _ = render_batch(params=torch.from_numpy(truth)[None])
     assert abs(exact["fit_db"] - float(psnr(equivalent, real2))) < 0.05
     assert exact["fit_distance_px"] < 0.01
-    noisy = fit_figures(z1, z2, real2, 0.49, 2, 1)
+    noisy = fit_figures(landmark_equivalent(z1, z2), real2, 0.49, 2, 1)
     assert noisy["fit_distance_px"] < 0.6
     assert noisy["fit_db"] < exact["fit_db"] - 2
     assert noisy["fit_worst_draw_db"] <= noisy["fit_db"]
