@@ -64,18 +64,36 @@ def two_stage() -> Graph:
     stage2 = drag_stage(g, gen, stage1, "stage2", [{"handle": [59, 82], "target": [59, 77]}], column=2, mask=mask, steps=200)
     export = g.add("Export", id="export", pos=(3 * COLUMN, 540), path="two_stage.png")
     g.connect(stage2, "image", export, "image")
-    for node, pos in TWO_STAGE_LAYOUT.items():
+    return laid_out(g, TWO_STAGE_LAYOUT)
+
+
+# Where the editor's layered layout (nodegraph.editor.queries.layered_layout, F in the editor)
+# places a project's nodes for their sizes as drawn after a run (a badge row under the nodes
+# without a thumbnail): every link runs rightwards, none behind a node, no node over another.
+# tests/editor/test_examples_layout.py opens each example and checks that on the drawn nodes;
+# when a node type grows (a new port), open the project, press F and copy the places here.
+TWO_STAGE_LAYOUT = {  # 859 x 666 px: fits the default window's canvas (880 x 700)
+    "generator": (0, 0), "latent": (184, 106), "stage1_points": (143, 250), "stage1": (332, 55),
+    "mouth_mask": (345, 392), "stage2_points": (327, 558), "stage2": (511, 0), "export": (690, 0),
+}  # fmt: skip
+# 867 x 1049 px (outputs left-aligned in the last column): the generator's links to the two animation exports run above the stages
+TWO_STAGE_FILM_LAYOUT = {
+    "generator": (0, 0), "latent": (184, 460), "stage1_points": (143, 604), "stage1": (332, 438),
+    "mouth_mask": (345, 775), "stage2_points": (327, 941), "stage2": (511, 393), "export": (694, 0),
+    "webp": (694, 188), "gif": (694, 354),
+}  # fmt: skip
+REAL_IMAGE_LAYOUT = {  # 809 x 357 px
+    "generator": (0, 0), "photo": (143, 55), "invert": (319, 0), "drag_points": (315, 249),
+    "drag": (485, 0), "export": (651, 0),
+}  # fmt: skip
+
+
+def laid_out(g: Graph, layout: dict[str, tuple[float, float]]) -> Graph:
+    """`g` with its nodes moved to `layout` (every node named)."""
+    assert set(layout) == {str(n) for n in g.nodes}, sorted(layout)
+    for node, pos in layout.items():
         g.move(node, pos)
     return g
-
-
-# two_stage as the editor's layered layout places it (nodegraph.editor.queries, column gap 10)
-# for its nodes' sizes after a run (a badge row under the nodes without a thumbnail): every
-# link runs rightwards and none behind a node, 859 x 620 px.
-TWO_STAGE_LAYOUT = {
-    "generator": (0, 0), "latent": (184, 106), "stage1_points": (143, 249), "stage1": (332, 55),
-    "mouth_mask": (345, 348), "stage2_points": (327, 513), "stage2": (511, 0), "export": (690, 0),
-}  # fmt: skip
 
 
 def two_stage_film() -> Graph:
@@ -84,11 +102,11 @@ def two_stage_film() -> Graph:
     g = two_stage()
     g.connect("stage1", "trajectory", "stage2", "trajectory")
     for row, suffix in enumerate(("webp", "gif")):
-        g.add("ExportAnimation", id=f"animation_{suffix}", pos=(880, 170 * row),
+        g.add("ExportAnimation", id=suffix, pos=(880, 170 * row),
               path=f"two_stage.{suffix}", every=2, size=256)  # fmt: skip
-        g.connect("generator", "generator", f"animation_{suffix}", "generator")
-        g.connect("stage2", "trajectory", f"animation_{suffix}", "trajectory")
-    return g
+        g.connect("generator", "generator", suffix, "generator")
+        g.connect("stage2", "trajectory", suffix, "trajectory")
+    return laid_out(g, TWO_STAGE_FILM_LAYOUT)
 
 
 def export_both() -> Graph:
@@ -123,7 +141,7 @@ def real_image() -> Graph:
     g.connect(pts, "points", opt, "points")
     export = g.add("Export", id="export", pos=(4 * COLUMN, 0), path="real_image.png")
     g.connect(opt, "image", export, "image")
-    return g
+    return laid_out(g, REAL_IMAGE_LAYOUT)
 
 
 # Where FFHQ's alignment puts a face's features in a 512 px image (eyes on one line, the mouth

@@ -60,6 +60,7 @@ class Editor(EditCommands):
         self._changed = True
         self._touched: str | None = None  # the node the last graph change was about
         self._laid_out = False
+        self._overlap_unchecked = False  # set by set_graph: say once if its nodes overlap
         dpg.create_context()
         dpg.configure_app(manual_callback_management=True)
         self.runner = Runner(device)
@@ -223,9 +224,20 @@ class Editor(EditCommands):
         self.panel.set_stand_in(self.selected, _read_png(opened_from) if opened_from else None)
         self.panel.refresh()
         self._changed = True
+        self._overlap_unchecked = True
         self.update_title()
         if message:
             self.status(message)
+
+    def _hint_overlap(self) -> None:
+        """Once a graph's nodes are drawn after New or Open: says which nodes hide others (a
+        project laid out for smaller nodes, from an older version or another screen); the
+        editor moves no node by itself, F lays them out."""
+        pairs = queries.overlapping(self.canvas.node_rects())
+        if pairs:
+            named = ", ".join(f"{a} and {b}" for a, b in pairs[:3])
+            more = f" and {len(pairs) - 3} more" if len(pairs) > 3 else ""
+            self.status(f"nodes overlap ({named}{more}): press F to lay the graph out")
 
     def _on_graph_change(self, change: Any) -> None:
         self._changed = True
@@ -423,6 +435,9 @@ class Editor(EditCommands):
         if not self._laid_out:
             self._laid_out = True
             self._layout()
+        if self._overlap_unchecked and self.canvas.drawn():
+            self._overlap_unchecked = False
+            self._guarded(self._hint_overlap)
         self._guarded(self.params.remember_focus)
         dpg.render_dearpygui_frame()
         if self.fps_log is not None:
@@ -434,6 +449,7 @@ class Editor(EditCommands):
     def _has_news(self) -> bool:
         return (
             self._changed
+            or self._overlap_unchecked  # one more frame: the nodes' drawn sizes
             or self.jobs.live_run_due()
             or not self.runner.events.empty()
             or self.scrubber.busy

@@ -15,7 +15,14 @@ import numpy as np
 
 from nodegraph import Link
 from nodegraph.editor import pixels
-from nodegraph.editor.queries import fit_offset, fits, free_spot, layered_layout, node_summary
+from nodegraph.editor.queries import (
+    fit_offset,
+    fits,
+    free_spot,
+    layered_layout,
+    node_summary,
+    overlapping,
+)
 from nodegraph.editor.tips import tip
 from nodegraph.views import port_view
 
@@ -280,7 +287,7 @@ class Canvas:
 
     def free_position(self) -> tuple[float, float]:
         """Where a new node goes: a free place inside the visible part of the canvas."""
-        x, y = free_spot(self._node_rects(), self.visible_rect(), NODE_SIZE)
+        x, y = free_spot(list(self.node_rects().values()), self.visible_rect(), NODE_SIZE)
         return (x - self.offset[0], y - self.offset[1])
 
     def visible_rect(self) -> tuple[float, float, float, float]:
@@ -302,14 +309,14 @@ class Canvas:
                 return (rx - x0 - gx, ry - y0 - gy)
         return (0.0, 0.0)
 
-    def _node_rects(self) -> list[tuple[float, float, float, float]]:
-        rects = []
-        for view in self.views.values():
-            w, h = dpg.get_item_rect_size(view.item)
-            w, h = (w, h) if w > 0 else NODE_SIZE
-            x, y = self._at(view.pos)
-            rects.append((float(x), float(y), float(w), float(h)))
-        return rects
+    def node_rects(self) -> dict[str, tuple[float, float, float, float]]:
+        """Each node's rectangle as drawn, in view coordinates (x, y, width, height)."""
+        sizes = self.node_sizes()
+        return {n: (*map(float, self._at(v.pos)), *sizes[n]) for n, v in self.views.items()}
+
+    def drawn(self) -> bool:
+        """True once every node has been drawn (their sizes are known, not estimated)."""
+        return all(dpg.get_item_rect_size(v.item)[0] > 0 for v in self.views.values())
 
     def node_sizes(self) -> dict[str, tuple[float, float]]:
         """Each node's drawn size (an estimate before it was first drawn)."""
@@ -320,23 +327,27 @@ class Canvas:
         return sizes
 
     def fit(self, layout: bool = True) -> None:
-        """F: frames every node. When the graph fits the canvas the view moves (no edit);
-        when it does not, the graph is laid out in columns that read left to right (one undo
-        step) if that fits, and framed. The canvas cannot zoom."""
+        """F: frames every node. When the graph fits the canvas and no node hides another,
+        the view moves (no edit); otherwise the graph is laid out in columns that read left to
+        right (one undo step), and framed. The canvas cannot zoom."""
         if not self.views:
             return
         view = self.visible_rect()
-        rects = self._node_rects()
-        if layout and not fits(rects, view):
+        drawn = self.node_rects()
+        rects, overlap = list(drawn.values()), overlapping(drawn)
+        if layout and (overlap or not fits(rects, view)):
             sizes = self.node_sizes()
             layout = layered_layout(self.graph, sizes)
             laid = [(x, y, *sizes[n]) for n, (x, y) in layout.items()]
             self.last_layout = laid
-            if fits(laid, view):
+            if fits(laid, view) or overlap:
                 self.editor.move_nodes(layout)
-                self.editor.status("laid the graph out to fit the canvas (Ctrl+Z undoes it)")
                 self.sync()
-                rects = self._node_rects()
+                rects = list(self.node_rects().values())
+                why = "so that no node hides another" if overlap else "to fit the canvas"
+                if not fits(laid, view):
+                    why += "; it is larger than the canvas: middle-drag to pan"
+                self.editor.status(f"laid the graph out {why} (Ctrl+Z undoes it)")
             else:
                 self.editor.status("the graph is larger than the canvas: middle-drag to pan")
         dx, dy = fit_offset(rects, view)

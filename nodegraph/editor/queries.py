@@ -365,8 +365,19 @@ def fits(rects: list[Rect], view: Rect, margin: float = 10.0) -> bool:
     return width + 2 * margin <= view[2] and height + 2 * margin <= view[3]
 
 
+def overlapping(rects: dict[str, Rect]) -> list[tuple[str, str]]:
+    """Pairs of nodes whose drawn rectangles overlap (one hides part of the other)."""
+    names = sorted(rects)
+    return [
+        (a, b)
+        for i, a in enumerate(names)
+        for b in names[i + 1 :]
+        if _overlaps(rects[a], rects[b], gap=0.0)
+    ]
+
+
 def layered_layout(
-    g: Graph, sizes: dict[str, tuple[float, float]], gap: tuple[float, float] = (16.0, 14.0)
+    g: Graph, sizes: dict[str, tuple[float, float]], gap: tuple[float, float] = (10.0, 14.0)
 ) -> dict[str, tuple[float, float]]:
     """Positions that read left to right: each node in the column after the deepest node it
     reads (so every link runs rightwards), a column stacked top-down in link order, columns

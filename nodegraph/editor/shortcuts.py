@@ -48,7 +48,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("Del", "delete", "delete the selected nodes and links", "canvas"),
     Shortcut("Backspace", "delete", "delete the selected nodes and links", "canvas"),
     Shortcut("Tab", "quick_search", "quick search: add a node by typing its name", "canvas"),
-    Shortcut("F", "fit", "frame every node in the canvas", "canvas"),
+    Shortcut("F", "fit", "frame every node (lay them out if they overlap or do not fit)", "canvas"),
 )
 
 _DPG_KEYS = {

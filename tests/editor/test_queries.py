@@ -153,13 +153,14 @@ def test_layered_layout_puts_every_reader_right_of_what_it_reads():
     )  # no two nodes overlap
 
 
-# two_stage's compact nodes as drawn under Xvfb (width, height), and the places the project
-# had them before (hand-placed: the generator's link to stage2 ran behind both point sets).
-# The project now keeps its nodes where the layered layout puts them (column gap 10).
+# two_stage's compact nodes as drawn under Xvfb (width, height; the drag nodes with their
+# trajectory ports), and the places the project had them when they were hand-placed (the
+# generator's link to stage2 ran behind both point sets). test_examples_layout.py checks the
+# project's own places on the nodes as drawn.
 TWO_STAGE_SIZES = {
     "generator": (133.0, 86.0), "latent": (133.0, 108.0), "stage1_points": (174.0, 86.0),
-    "stage1": (169.0, 279.0), "mouth_mask": (156.0, 130.0), "stage2_points": (174.0, 86.0),
-    "stage2": (169.0, 279.0), "export": (169.0, 130.0),
+    "stage1": (169.0, 323.0), "mouth_mask": (156.0, 130.0), "stage2_points": (174.0, 86.0),
+    "stage2": (169.0, 323.0), "export": (169.0, 152.0),
 }  # fmt: skip
 TWO_STAGE_HAND_PLACED = {
     "generator": (0.0, 0.0), "latent": (0.0, 235.0), "stage1_points": (230.0, 0.0),
@@ -183,24 +184,15 @@ def test_no_link_of_two_stage_runs_behind_a_node_once_laid_out():
     }
     pos = queries.layered_layout(g, TWO_STAGE_SIZES)
     assert queries.links_behind_nodes(g, pos, TWO_STAGE_SIZES) == []
-    own = {n: g.pos(n) for n in TWO_STAGE_SIZES}  # the project is saved laid out so (gap 10)
-    thumbnailed = ("stage1", "stage2")  # their badge sits beside the thumbnail
-    ran = {  # after a run: a badge row under every other node
-        n: (w, h + (0 if n in thumbnailed else 21)) for n, (w, h) in TWO_STAGE_SIZES.items()
-    }
-    canvas = (-8.0, -8.0, 880.0, 700.0)  # the node editor's view in the default 1480x900 window
-    for sizes in (TWO_STAGE_SIZES, ran):
-        assert queries.links_behind_nodes(g, own, sizes) == []
-        rects = {n: (*own[n], *sizes[n]) for n in own}
-        assert queries.fits(list(rects.values()), canvas)
-        assert not any(
-            queries._overlaps(rects[a], rects[b], 0.0) for a in rects for b in rects if a < b
-        )
     assert all(pos[link.src][0] < pos[link.dst][0] for link in g.links)
     rects = {n: (*p, *TWO_STAGE_SIZES[n]) for n, p in pos.items()}
-    assert not any(
-        queries._overlaps(rects[a], rects[b], gap=0.0) for a in rects for b in rects if a < b
-    )
+    assert queries.overlapping(rects) == []
+    assert queries.fits(list(rects.values()), (8.0, 8.0, 880.0, 700.0))  # the default canvas
+
+
+def test_overlapping_names_each_pair_of_nodes_one_hides_part_of():
+    rects = {"a": (0.0, 0.0, 100.0, 50.0), "b": (90.0, 40.0, 50.0, 50.0), "c": (100.0, 0.0, 9.0, 9.0)}
+    assert queries.overlapping(rects) == [("a", "b")]  # c only touches a's edge
 
 
 def test_quick_search_lists_description_matches_after_names_and_only_by_word():
