@@ -76,11 +76,11 @@ TWO_STAGE_LAYOUT = {  # 859 x 666 px: fits the default window's canvas (880 x 70
     "generator": (0, 0), "latent": (184, 106), "stage1_points": (143, 250), "stage1": (332, 55),
     "mouth_mask": (345, 392), "stage2_points": (327, 558), "stage2": (511, 0), "export": (690, 0),
 }  # fmt: skip
-# 867 x 1049 px (outputs left-aligned in the last column): the generator's links to the two animation exports run above the stages
+# two_stage's places, the animation exports under the image export: 859 x 666 px, inside the
+# canvas. The generator's links to the two animation exports pass behind the stages: the layered
+# layout keeps them clear only by moving the stages below them (863 x 1049 px, most of it empty).
 TWO_STAGE_FILM_LAYOUT = {
-    "generator": (0, 0), "latent": (184, 460), "stage1_points": (143, 604), "stage1": (332, 438),
-    "mouth_mask": (345, 775), "stage2_points": (327, 941), "stage2": (511, 393), "export": (694, 0),
-    "webp": (694, 188), "gif": (694, 354),
+    **TWO_STAGE_LAYOUT, "export": (686, 0), "webp": (686, 180), "gif": (686, 346),
 }  # fmt: skip
 REAL_IMAGE_LAYOUT = {  # 809 x 357 px
     "generator": (0, 0), "photo": (143, 55), "invert": (319, 0), "drag_points": (315, 249),

@@ -1,6 +1,6 @@
-"""The example projects as the editor draws them: no node over another, no link behind a node,
-and (all but the filmed chain) the whole graph inside the default window's canvas, before and
-after a run. Measured on the drawn nodes, so a node type that grows (a new port) fails here until
+"""The example projects as the editor draws them: no node over another, no link behind a node
+(but the filmed chain's generator links to its animation exports) and the whole graph inside
+the default window's canvas, before and after a run. Measured on the drawn nodes, so a node type that grows (a new port) fails here until
 projects/build_examples.py places its examples again. Also: F lays out a graph whose nodes
 overlap, and opening one says so."""
 
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.editor
 
 PROJECTS = Path(__file__).parents[2] / "projects"
 EXAMPLES = sorted(p.name for p in PROJECTS.glob("*.ngproj.json"))
-TALLER_THAN_THE_CANVAS = {"two_stage_film.ngproj.json"}  # 10 nodes; F says to pan
+# The film's generator feeds its two animation exports across the stages: kept clear of them,
+# the graph is 863 x 1049 px (projects/build_examples.py); these links may pass behind nodes.
+MAY_PASS_BEHIND = {"two_stage_film.ngproj.json": {("generator", "webp"), ("generator", "gif")}}
 
 
 def _drawn(editor) -> tuple[dict, dict]:
@@ -30,10 +32,13 @@ def _check(editor, name: str, when: str) -> None:
     rects, pos = _drawn(editor)
     sizes = {n: (r[2], r[3]) for n, r in rects.items()}
     assert queries.overlapping(rects) == [], f"{name} {when}: nodes overlap"
-    behind = [(lk.src, lk.dst, n) for lk, n in queries.links_behind_nodes(editor.graph, pos, sizes)]
+    behind = [
+        (lk.src, lk.dst, n)
+        for lk, n in queries.links_behind_nodes(editor.graph, pos, sizes)
+        if (lk.src, lk.dst) not in MAY_PASS_BEHIND.get(name, set())
+    ]
     assert behind == [], f"{name} {when}: links behind nodes"
-    if name not in TALLER_THAN_THE_CANVAS:
-        assert queries.fits(list(rects.values()), editor.canvas.visible_rect()), f"{name} {when}"
+    assert queries.fits(list(rects.values()), editor.canvas.visible_rect()), f"{name} {when}"
 
 
 def test_every_example_is_drawn_without_overlaps_or_hidden_links(editor):
