@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from nodegraph.views import register_starter
 
-COLUMN = 200.0  # grid units between columns
+# Where the editor's layered layout (F) places these nodes as drawn after a run, 20 px in from the
+# canvas's corner: every link runs rightwards and none behind a node (the generator's link to the
+# drag passes above the latent; tests/editor/test_examples_layout.py checks the drawn nodes).
+PLACES = {
+    "generator": (20, 20), "latent": (165, 75), "points": (163, 219), "drag": (308, 20),
+    "export": (474, 20),
+}  # fmt: skip
 
 
 def drag_start(g) -> None:
     """Adds the DragGAN start graph to the empty Graph `g`."""
-    gen = g.add("Generator", id="generator", pos=(20, 20))
-    latent = g.add("Latent", id="latent", pos=(20 + COLUMN, 20))
-    points = g.add("PointSet", id="points", pos=(20 + COLUMN, 150))
-    drag = g.add("DragOptimizer", id="drag", pos=(20 + 2 * COLUMN, 20))
-    export = g.add("Export", id="export", pos=(20 + 3 * COLUMN, 20), path="drag.png")
+    gen = g.add("Generator", id="generator", pos=PLACES["generator"])
+    latent = g.add("Latent", id="latent", pos=PLACES["latent"])
+    points = g.add("PointSet", id="points", pos=PLACES["points"])
+    drag = g.add("DragOptimizer", id="drag", pos=PLACES["drag"])
+    export = g.add("Export", id="export", pos=PLACES["export"], path="drag.png")
     g.connect(gen, "generator", latent, "generator")
     g.connect(gen, "generator", drag, "generator")
     g.connect(latent, "latent", drag, "latent")

@@ -55,6 +55,19 @@ def test_every_example_is_drawn_without_overlaps_or_hidden_links(editor):
         _check(editor, name, "after a run")
 
 
+def test_the_starter_graph_is_drawn_without_overlaps_or_hidden_links(editor):
+    """`nodegraph edit` alone opens the starter: the generator's link to the drag used to run
+    behind the latent."""
+    editor.files.new_start()
+    pump(editor, 4)
+    assert len(editor.canvas.views) == 5 and editor.canvas.drawn()
+    _check(editor, "the starter", "as opened")
+    for node_id in editor.canvas.views:
+        editor.canvas.set_status(node_id, "done 0.02 s")
+    pump(editor, 4)
+    _check(editor, "the starter", "after a run")
+
+
 def _overlapping_two_stage(tmp_path: Path) -> Path:
     g = Graph.load(PROJECTS / "two_stage.ngproj.json")
     x, y = g.pos("stage1")
