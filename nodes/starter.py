@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from nodegraph.views import register_starter
 
-# Where the editor's layered layout (F) places these nodes as drawn after a run, 20 px in from the
+# Where the editor's F places these nodes as drawn after a run (column gap 40), 20 px in from the
 # canvas's corner: every link runs rightwards and none behind a node (the generator's link to the
 # drag passes above the latent; tests/editor/test_examples_layout.py checks the drawn nodes).
 PLACES = {
-    "generator": (20, 20), "latent": (165, 75), "points": (163, 219), "drag": (308, 20),
-    "export": (474, 20),
+    "generator": (20, 20), "latent": (195, 75), "points": (193, 219), "drag": (368, 20),
+    "export": (566, 20),
 }  # fmt: skip
 
 

@@ -12,29 +12,26 @@ from pathlib import Path
 from nodegraph import Graph
 
 HERE = Path(__file__).parent
-COLUMN, ROW = 230, 165  # editor layout: node columns left to right, a second row below
-BELOW_GENERATOR = 235  # the Generator node is taller than a row (checkpoint, device, transform)
 SEED = 4
 LIP_LOWER, NOSE_TIP, MOUTH_LEFT = (61, 81), (58, 68), (51, 82)
 
 
 def start(g: Graph):
     """Generator (bundled model) -> Latent (seed 4, psi 0.7, as DragGAN)."""
-    gen = g.add("Generator", id="generator", pos=(0, 0))
-    latent = g.add("Latent", id="latent", pos=(0, BELOW_GENERATOR), seed=SEED, truncation_psi=0.7)
+    gen = g.add("Generator", id="generator")
+    latent = g.add("Latent", id="latent", seed=SEED, truncation_psi=0.7)
     g.connect(gen, "generator", latent, "generator")
     return gen, latent
 
 
-def drag_stage(g: Graph, gen, latent, name: str, points: list, column: int, steps: int = 120, mask=None):
-    """A PointSet and a DragOptimizer fed by `latent` (a Latent node or a previous stage); with
-    a mask, the points and mask share a column and the drag takes the next one."""
-    pts = g.add("PointSet", id=f"{name}_points", pos=(column * COLUMN, 0), points=points)
-    opt_pos = ((column + 1) * COLUMN, 0) if mask is not None else (column * COLUMN, ROW)
+def drag_stage(g: Graph, gen, latent, name: str, points: list, steps: int = 120, mask=None):
+    """A PointSet and a DragOptimizer fed by `latent` (a Latent node or a previous stage),
+    with an optional mask."""
+    pts = g.add("PointSet", id=f"{name}_points", points=points)
     # lr, r1, r2 and stop_px left empty: the bundled model's checkpoint recommends its own
     # (nodes.toyfaces.train.DRAG_DEFAULTS, SPEC §5); the official ones barely move its faint
     # features.
-    opt = g.add("DragOptimizer", id=name, pos=opt_pos, steps=steps)
+    opt = g.add("DragOptimizer", id=name, steps=steps)
     g.connect(gen, "generator", opt, "generator")
     g.connect(latent, "latent", opt, "latent")
     g.connect(pts, "points", opt, "points")
@@ -47,8 +44,8 @@ def single_drag() -> Graph:
     """Pull the lower lip down: the mouth and the chin below it move down with the handle."""
     g = Graph()
     gen, latent = start(g)
-    opt = drag_stage(g, gen, latent, "drag", [{"handle": list(LIP_LOWER), "target": [61, 89]}], column=1, steps=200)
-    export = g.add("Export", id="export", pos=(2 * COLUMN, 0), path="single_drag.png")
+    opt = drag_stage(g, gen, latent, "drag", [{"handle": list(LIP_LOWER), "target": [61, 89]}], steps=200)
+    export = g.add("Export", id="export", path="single_drag.png")
     g.connect(opt, "image", export, "image")
     return g
 
@@ -58,41 +55,12 @@ def two_stage() -> Graph:
     left mouth corner with a mask that keeps everything but the mouth."""
     g = Graph()
     gen, latent = start(g)
-    stage1 = drag_stage(g, gen, latent, "stage1", [{"handle": list(NOSE_TIP), "target": [66, 68]}], column=1)
-    mask = g.add("Mask", id="mouth_mask", pos=(2 * COLUMN, ROW), size=128,
+    stage1 = drag_stage(g, gen, latent, "stage1", [{"handle": list(NOSE_TIP), "target": [66, 68]}])
+    mask = g.add("Mask", id="mouth_mask", size=128,
                  strokes=[{"points": [[59, 82], [79, 82]], "radius": 10, "mode": "add"}])
-    stage2 = drag_stage(g, gen, stage1, "stage2", [{"handle": [59, 82], "target": [59, 77]}], column=2, mask=mask, steps=200)
-    export = g.add("Export", id="export", pos=(3 * COLUMN, 540), path="two_stage.png")
+    stage2 = drag_stage(g, gen, stage1, "stage2", [{"handle": [59, 82], "target": [59, 77]}], mask=mask, steps=200)
+    export = g.add("Export", id="export", path="two_stage.png")
     g.connect(stage2, "image", export, "image")
-    return laid_out(g, TWO_STAGE_LAYOUT)
-
-
-# Where the editor's layered layout (nodegraph.editor.queries.layered_layout, F in the editor)
-# places a project's nodes for their sizes as drawn after a run (a badge row under the nodes
-# without a thumbnail): every link runs rightwards, none behind a node, no node over another.
-# tests/editor/test_examples_layout.py opens each example and checks that on the drawn nodes;
-# when a node type grows (a new port), open the project, press F and copy the places here.
-TWO_STAGE_LAYOUT = {  # 859 x 666 px: fits the default window's canvas (880 x 700)
-    "generator": (0, 0), "latent": (184, 106), "stage1_points": (143, 250), "stage1": (332, 55),
-    "mouth_mask": (345, 392), "stage2_points": (327, 558), "stage2": (511, 0), "export": (690, 0),
-}  # fmt: skip
-# two_stage's places, the animation exports under the image export: 859 x 666 px, inside the
-# canvas. The generator's links to the two animation exports pass behind the stages: the layered
-# layout keeps them clear only by moving the stages below them (863 x 1049 px, most of it empty).
-TWO_STAGE_FILM_LAYOUT = {
-    **TWO_STAGE_LAYOUT, "export": (686, 0), "webp": (686, 180), "gif": (686, 346),
-}  # fmt: skip
-REAL_IMAGE_LAYOUT = {  # 809 x 357 px
-    "generator": (0, 0), "photo": (143, 55), "invert": (319, 0), "drag_points": (315, 249),
-    "drag": (485, 0), "export": (651, 0),
-}  # fmt: skip
-
-
-def laid_out(g: Graph, layout: dict[str, tuple[float, float]]) -> Graph:
-    """`g` with its nodes moved to `layout` (every node named)."""
-    assert set(layout) == {str(n) for n in g.nodes}, sorted(layout)
-    for node, pos in layout.items():
-        g.move(node, pos)
     return g
 
 
@@ -101,20 +69,19 @@ def two_stage_film() -> Graph:
     stages is written as animated WebP and GIF with the points drawn (every 2nd recorded step)."""
     g = two_stage()
     g.connect("stage1", "trajectory", "stage2", "trajectory")
-    for row, suffix in enumerate(("webp", "gif")):
-        g.add("ExportAnimation", id=suffix, pos=(880, 170 * row),
-              path=f"two_stage.{suffix}", every=2, size=256)  # fmt: skip
+    for suffix in ("webp", "gif"):
+        g.add("ExportAnimation", id=suffix, path=f"two_stage.{suffix}", every=2, size=256)
         g.connect("generator", "generator", suffix, "generator")
         g.connect("stage2", "trajectory", suffix, "trajectory")
-    return laid_out(g, TWO_STAGE_FILM_LAYOUT)
+    return g
 
 
 def export_both() -> Graph:
     """A drag whose image (PNG, project embedded) and latent (safetensors) are both exported."""
     g = Graph()
     gen, latent = start(g)
-    opt = drag_stage(g, gen, latent, "drag", [{"handle": list(MOUTH_LEFT), "target": [47, 77]}], column=1)
-    export = g.add("Export", id="export", pos=(2 * COLUMN, 0), path="export_both.png")
+    opt = drag_stage(g, gen, latent, "drag", [{"handle": list(MOUTH_LEFT), "target": [47, 77]}])
+    export = g.add("Export", id="export", path="export_both.png")
     g.connect(opt, "image", export, "image")
     g.connect(opt, "latent", export, "latent")
     return g
@@ -124,24 +91,24 @@ def real_image() -> Graph:
     """Edit a picture the generator never made (assets/real_face.png, from make_real_image.py):
     invert it (W+, then Pivotal Tuning keeps its details), then pull its lower lip down."""
     g = Graph()
-    gen = g.add("Generator", id="generator", pos=(0, 0))
-    load = g.add("ImageLoad", id="photo", pos=(0, BELOW_GENERATOR), path="assets/real_face.png")
+    gen = g.add("Generator", id="generator")
+    load = g.add("ImageLoad", id="photo", path="assets/real_face.png")
     g.connect(gen, "generator", load, "generator")
-    inv = g.add("Invert", id="invert", pos=(COLUMN, 0), steps=150, pti_steps=60)
+    inv = g.add("Invert", id="invert", steps=150, pti_steps=60)
     g.connect(gen, "generator", inv, "generator")
     g.connect(load, "image", inv, "image")
-    pts = g.add("PointSet", id="drag_points", pos=(2 * COLUMN, 0), points=[{"handle": [66, 86], "target": [66, 94]}])
+    pts = g.add("PointSet", id="drag_points", points=[{"handle": [66, 86], "target": [66, 94]}])
     # The checkpoint's recommended settings: with the step-50,989 model's (lr 0.03, r1 3, r2 3,
     # stop 0.5 px) and `multiscale` the lip arrives in ~110 steps (a faint second outline shows at
     # the right eye); the lr 5e-3 and official radii this example used before ended 14.8 px short
     # after 80 steps, the handle sliding sideways.
-    opt = g.add("DragOptimizer", id="drag", pos=(3 * COLUMN, 0), steps=200)
+    opt = g.add("DragOptimizer", id="drag", steps=200)
     g.connect(inv, "generator", opt, "generator")
     g.connect(inv, "latent", opt, "latent")
     g.connect(pts, "points", opt, "points")
-    export = g.add("Export", id="export", pos=(4 * COLUMN, 0), path="real_image.png")
+    export = g.add("Export", id="export", path="real_image.png")
     g.connect(opt, "image", export, "image")
-    return laid_out(g, REAL_IMAGE_LAYOUT)
+    return g
 
 
 # Where FFHQ's alignment puts a face's features in a 512 px image (eyes on one line, the mouth
@@ -154,11 +121,11 @@ def ffhq_drag(name: str, points: list, seed: int = 0) -> Graph:
     """A published-model drag: Generator (the cached FFHQ model) -> Latent -> DragOptimizer ->
     Export. lr, r1, r2 and stop_px empty: the official values, scaled to 512 px."""
     g = Graph()
-    gen = g.add("Generator", id="generator", pos=(0, 0), checkpoint=FFHQ_MODEL)
-    latent = g.add("Latent", id="latent", pos=(0, BELOW_GENERATOR), seed=seed, truncation_psi=0.7)
+    gen = g.add("Generator", id="generator", checkpoint=FFHQ_MODEL)
+    latent = g.add("Latent", id="latent", seed=seed, truncation_psi=0.7)
     g.connect(gen, "generator", latent, "generator")
-    opt = drag_stage(g, gen, latent, "drag", points, column=1, steps=200)
-    export = g.add("Export", id="export", pos=(2 * COLUMN, 0), path=f"{name}.png")
+    opt = drag_stage(g, gen, latent, "drag", points, steps=200)
+    export = g.add("Export", id="export", path=f"{name}.png")
     g.connect(opt, "image", export, "image")
     return g
 
@@ -179,8 +146,53 @@ def ffhq_turn_head() -> Graph:
 EXAMPLES = {"single_drag": single_drag, "two_stage": two_stage, "two_stage_film": two_stage_film, "export_both": export_both, "real_image": real_image,
             "ffhq_smile": ffhq_smile, "ffhq_turn_head": ffhq_turn_head}  # fmt: skip
 
+# Where the editor's F places each example's nodes (nodegraph.editor.queries.roomiest_layout:
+# the layered layout with the widest column gap that fits the default window's canvas, 880 x
+# 700 px) for their sizes as drawn after a run: every link runs rightwards, none behind a node,
+# no node over another. tests/editor/test_examples_layout.py opens each example and checks that
+# on the drawn nodes; when a node type grows (a new port), open the project in the editor,
+# move a node onto another, press F and copy the places here.
+DRAG = {  # 724 x 323 px, gap 40
+    "generator": (0, 0), "latent": (200, 55), "drag_points": (173, 199), "drag": (373, 0),
+    "export": (571, 0),
+}  # fmt: skip
+FFHQ = {**DRAG, "latent": (218, 55), "drag_points": (191, 199), "drag": (391, 0), "export": (589, 0)}
+TWO_STAGE = {  # 859 x 666 px, gap 10
+    "generator": (0, 0), "latent": (184, 106), "stage1_points": (143, 250), "stage1": (332, 55),
+    "mouth_mask": (345, 392), "stage2_points": (327, 558), "stage2": (511, 0), "export": (690, 0),
+}  # fmt: skip
+LAYOUTS = {
+    "single_drag": DRAG,
+    "two_stage": TWO_STAGE,
+    # two_stage's places, the animation exports under the image export (859 x 666 px). The
+    # generator's links to them pass behind the stages: the layered layout keeps them clear only
+    # by moving the stages below them (863 x 1049 px, most of it empty).
+    "two_stage_film": {**TWO_STAGE, "export": (686, 0), "webp": (686, 180), "gif": (686, 346)},
+    "export_both": DRAG,
+    "real_image": {  # 851 x 357 px, gap 20
+        "generator": (0, 0), "photo": (153, 55), "invert": (337, 0), "drag_points": (335, 249),
+        "drag": (515, 0), "export": (693, 0),
+    },  # fmt: skip
+    "ffhq_smile": FFHQ,
+    "ffhq_turn_head": FFHQ,
+}
+
+
+def laid_out(g: Graph, layout: dict[str, tuple[float, float]]) -> Graph:
+    """`g` with its nodes moved to `layout` (every node named)."""
+    assert set(layout) == {str(n) for n in g.nodes}, sorted(layout)
+    for node, pos in layout.items():
+        g.move(node, pos)
+    return g
+
+
+def example(name: str) -> Graph:
+    """The example project `name` as committed: built, its nodes placed."""
+    return laid_out(EXAMPLES[name](), LAYOUTS[name])
+
+
 if __name__ == "__main__":
-    for name, build in EXAMPLES.items():
+    for name in EXAMPLES:
         path = HERE / f"{name}.ngproj.json"
-        build().save(path)
+        example(name).save(path)
         print(f"wrote {path}")

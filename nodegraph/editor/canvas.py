@@ -19,9 +19,9 @@ from nodegraph.editor.queries import (
     fit_offset,
     fits,
     free_spot,
-    layered_layout,
     node_summary,
     overlapping,
+    roomiest_layout,
 )
 from nodegraph.editor.tips import tip
 from nodegraph.views import port_view
@@ -337,7 +337,7 @@ class Canvas:
         rects, overlap = list(drawn.values()), overlapping(drawn)
         if layout and (overlap or not fits(rects, view)):
             sizes = self.node_sizes()
-            layout = layered_layout(self.graph, sizes)
+            layout = roomiest_layout(self.graph, sizes, view)
             laid = [(x, y, *sizes[n]) for n, (x, y) in layout.items()]
             self.last_layout = laid
             if fits(laid, view) or overlap:

@@ -425,6 +425,21 @@ def layered_layout(
     return positions
 
 
+COLUMN_GAPS = (40.0, 30.0, 20.0, 10.0)  # the widest that fits: links between columns stay visible
+
+
+def roomiest_layout(
+    g: Graph, sizes: dict[str, tuple[float, float]], view: Rect
+) -> dict[str, tuple[float, float]]:
+    """The layered layout with the widest column gap (COLUMN_GAPS) at which the graph fits
+    `view`; the narrowest when none does. At 10 px a link between two columns is a stub."""
+    for gap in COLUMN_GAPS:
+        layout = layered_layout(g, sizes, gap=(gap, 14.0))
+        if fits([(x, y, *sizes[n]) for n, (x, y) in layout.items()], view):
+            return layout
+    return layout
+
+
 # Where ImNodes draws a pin on a compact node (measured under Xvfb: a title bar, then one row
 # per input, then one per output); an estimate, good to a few pixels.
 PIN_TOP, PIN_ROW = 30.0, 22.0

@@ -190,6 +190,23 @@ def test_no_link_of_two_stage_runs_behind_a_node_once_laid_out():
     assert queries.fits(list(rects.values()), (8.0, 8.0, 880.0, 700.0))  # the default canvas
 
 
+def test_the_roomiest_layout_takes_the_widest_column_gap_that_fits():
+    from pathlib import Path
+
+    g = Graph.load(Path(__file__).parents[2] / "projects" / "two_stage.ngproj.json")
+
+    def gap_between(pos, a, b):  # the widest nodes of two neighbouring columns
+        return pos[b][0] - (pos[a][0] + TWO_STAGE_SIZES[a][0])
+
+    wide = queries.roomiest_layout(g, TWO_STAGE_SIZES, (0.0, 0.0, 2000.0, 900.0))
+    assert gap_between(wide, "stage1_points", "stage2_points") == queries.COLUMN_GAPS[0] == 40.0
+    snug = queries.roomiest_layout(g, TWO_STAGE_SIZES, (8.0, 8.0, 880.0, 700.0))
+    assert gap_between(snug, "stage1_points", "stage2_points") == 10.0  # 859 px wide at 10, 889 at 20
+    assert queries.fits([(*snug[n], *TWO_STAGE_SIZES[n]) for n in snug], (8.0, 8.0, 880.0, 700.0))
+    tiny = queries.roomiest_layout(g, TWO_STAGE_SIZES, (0.0, 0.0, 300.0, 300.0))
+    assert tiny == queries.layered_layout(g, TWO_STAGE_SIZES, gap=(10.0, 14.0))  # none fits
+
+
 def test_overlapping_names_each_pair_of_nodes_one_hides_part_of():
     rects = {"a": (0.0, 0.0, 100.0, 50.0), "b": (90.0, 40.0, 50.0, 50.0), "c": (100.0, 0.0, 9.0, 9.0)}
     assert queries.overlapping(rects) == [("a", "b")]  # c only touches a's edge
