@@ -16,10 +16,13 @@ import numpy as np
 from nodegraph import Link
 from nodegraph.editor import pixels
 from nodegraph.editor.queries import (
+    estimated_size,
     fit_offset,
     fits,
     free_spot,
+    has_thumbnail,
     node_summary,
+    node_title,
     overlapping,
     roomiest_layout,
 )
@@ -31,12 +34,11 @@ if TYPE_CHECKING:
 
 THUMB = 56
 NODE_WIDTH, CHAR_PX = 130, 8.6  # output labels are right-aligned to about this width
-NODE_SIZE = (170.0, 170.0)
 BOX_PADDING = 8  # Dear PyGui's window padding: the node editor's inset in its child window
 EMPTY_HINT = (
     "An empty graph. Press Tab over the canvas to add a node by name, use the Add menu, or "
     "File > New from starter for a ready graph. Help > Shortcuts lists the keys."
-)  # a node's size before it was drawn, for placing new ones
+)
 
 
 @dataclass
@@ -130,10 +132,7 @@ class Canvas:
         g = self.graph
         cls = g.type_of(node_id)
         pos = g.pos(node_id)
-        named = (
-            cls.type_name.lower() in node_id.lower()
-        )  # "dragoptimizer" needs no "(DragOptimizer)"
-        title = node_id if named else f"{node_id} ({cls.type_name})"
+        title = node_title(node_id, cls.type_name)  # "dragoptimizer" needs no "(DragOptimizer)"
         item = dpg.add_node(label=title, parent=self.tag, pos=self._at(pos))
         view = NodeView(node_id, cls.type_name, item, pos=pos)
         self.views[node_id] = view
@@ -159,7 +158,7 @@ class Canvas:
                 about = dpg.add_text("(?)", color=(120, 140, 190))
                 tip(about, f"{cls.type_name} ({cls.category}): {cls.doc}")
             view.shown_summary = dpg.get_value(view.summary)
-            if any(port_view(o.type).role == "image" for o in cls.outputs):
+            if has_thumbnail(cls):
                 view.thumb_texture = dpg.add_dynamic_texture(
                     THUMB, THUMB, pixels.blank(THUMB), parent=self.textures
                 )
@@ -285,9 +284,12 @@ class Canvas:
         if moved:
             self.editor.move_nodes(moved)
 
-    def free_position(self) -> tuple[float, float]:
-        """Where a new node goes: a free place inside the visible part of the canvas."""
-        x, y = free_spot(list(self.node_rects().values()), self.visible_rect(), NODE_SIZE)
+    def free_position(self, type_name: str) -> tuple[float, float]:
+        """Where a new node of `type_name` goes: a free place inside the visible part of the
+        canvas, for the size it will be drawn at."""
+        cls = self.graph.registry.get(type_name)
+        size = estimated_size(cls, node_title(type_name.lower(), type_name))
+        x, y = free_spot(list(self.node_rects().values()), self.visible_rect(), size)
         return (x - self.offset[0], y - self.offset[1])
 
     def visible_rect(self) -> tuple[float, float, float, float]:
@@ -323,7 +325,11 @@ class Canvas:
         sizes = {}
         for node_id, view in self.views.items():
             w, h = dpg.get_item_rect_size(view.item)
-            sizes[node_id] = (float(w), float(h)) if w > 0 else NODE_SIZE
+            if w > 0:
+                sizes[node_id] = (float(w), float(h))
+            else:
+                cls = self.graph.type_of(node_id)
+                sizes[node_id] = estimated_size(cls, node_title(node_id, cls.type_name))
         return sizes
 
     def fit(self, layout: bool = True) -> None:

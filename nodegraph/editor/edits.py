@@ -27,10 +27,11 @@ class EditCommands:
     def add_node(
         self, type_name: str, pos: tuple[float, float] | None = None, **params: Any
     ) -> str | None:
-        pos = pos if pos is not None else self.canvas.free_position()
-        node = self._edit(
-            f"added {type_name}", lambda: self.graph.add(type_name, pos=pos, **params)
-        )
+        def add() -> Any:
+            where = pos if pos is not None else self.canvas.free_position(type_name)
+            return self.graph.add(type_name, pos=where, **params)
+
+        node = self._edit(f"added {type_name}", add)
         if node:
             self.canvas.sync()
             self.select(str(node))

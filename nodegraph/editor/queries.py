@@ -330,6 +330,30 @@ def overlay_for(g: Graph, node_id: str, tracked: Iterable[Point] | None) -> Over
 Rect = tuple[float, float, float, float]  # x, y, width, height in grid units
 
 
+def node_title(node_id: str, type_name: str) -> str:
+    """A compact node's title: its id, with its type after it unless the id names it."""
+    return node_id if type_name.lower() in node_id.lower() else f"{node_id} ({type_name})"
+
+
+def has_thumbnail(cls: type) -> bool:
+    """True for a node type that shows a thumbnail (it outputs an image)."""
+    return any(port_view(o.type).role == "image" for o in cls.outputs)
+
+
+# A compact node's height as drawn under Xvfb: title bar, summary and padding, a row per pin,
+# then the thumbnail with the run's badge beside it, or the badge's own row; its width at least
+# the summary's (cut at 18 characters), else the title's.
+NODE_BASE_PX, PIN_ROW_PX, THUMB_ROW_PX = 64.0, 22.0, 61.0
+MIN_NODE_WIDTH_PX, TITLE_CHAR_PX = 165.0, 7.4
+
+
+def estimated_size(cls: type, title: str) -> tuple[float, float]:
+    """A node's size before it is drawn (where to put a new one): as large as a run makes it."""
+    height = NODE_BASE_PX + PIN_ROW_PX * (len(cls.inputs) + len(cls.outputs))
+    height += THUMB_ROW_PX if has_thumbnail(cls) else PIN_ROW_PX
+    return (max(MIN_NODE_WIDTH_PX, 16.0 + TITLE_CHAR_PX * len(title)), height)
+
+
 def free_spot(occupied: list[Rect], view: Rect, size: tuple[float, float]) -> tuple[float, float]:
     """A place for a node of `size` inside `view` overlapping none of `occupied`, scanning rows
     from the view's top-left; the view's top-left corner when nothing fits."""

@@ -199,3 +199,37 @@ def test_hint_and_status_fit_in_their_windows(editor, tiny_checkpoint):
     sx, _ = dpg.get_item_rect_min(editor.status_text)
     sw, _ = dpg.get_item_rect_size(editor.status_text)
     assert sx >= 0 and sx + sw <= dpg.get_viewport_client_width()
+
+
+def test_a_node_is_sized_before_it_is_drawn_as_a_run_draws_it(editor):
+    """The estimate that places a new node: never smaller than the drawn node, with the badge
+    a run adds, and no more than a few pixels larger (every node type)."""
+    from nodegraph.editor import queries
+    from tests.editor.helpers import pump
+
+    for type_name in sorted(editor.graph.registry.types()):
+        node = editor.add_node(type_name)
+        pump(editor, 3)
+        cls = editor.graph.type_of(node)
+        width, height = queries.estimated_size(cls, queries.node_title(node, cls.type_name))
+        view = editor.canvas.views[node]
+        badge = "kept at step 41" if view.thumb_texture is not None else "done 12.34 s"
+        editor.canvas.set_status(node, badge)
+        pump(editor, 3)
+        drawn_w, drawn_h = editor.canvas.node_sizes()[node]
+        assert drawn_w <= width <= drawn_w + 50 and drawn_h <= height <= drawn_h + 2, type_name
+
+
+def test_a_new_node_goes_where_it_hides_no_node_even_a_tall_one(editor):
+    """A DragOptimizer (323 px tall) added by the Add menu's path: the first free place for a
+    170 px node lies above a Latent, so a fixed-size guess put the drag over it."""
+    from nodegraph.editor import queries
+    from tests.editor.helpers import pump
+
+    x, y = editor.canvas.free_position("Latent")  # the first place tried, on an empty canvas
+    editor.add_node("Latent", pos=(x, y + 200))
+    pump(editor, 3)
+    drag = editor.add_node("DragOptimizer")
+    pump(editor, 3)
+    assert editor.graph.pos(drag) != (x, y)
+    assert queries.overlapping(editor.canvas.node_rects()) == []
