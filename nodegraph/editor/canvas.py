@@ -288,7 +288,7 @@ class Canvas:
         """Where a new node of `type_name` goes: a free place inside the visible part of the
         canvas, for the size it will be drawn at."""
         cls = self.graph.registry.get(type_name)
-        size = estimated_size(cls, node_title(type_name.lower(), type_name))
+        size = estimated_size(cls, type_name.lower())  # a new node's id, which names its type
         x, y = free_spot(list(self.node_rects().values()), self.visible_rect(), size)
         return (x - self.offset[0], y - self.offset[1])
 
@@ -342,16 +342,17 @@ class Canvas:
         drawn = self.node_rects()
         rects, overlap = list(drawn.values()), overlapping(drawn)
         if layout and (overlap or not fits(rects, view)):
-            sizes = self.node_sizes()
+            sizes = {n: (w, h) for n, (_, _, w, h) in drawn.items()}
             layout = roomiest_layout(self.graph, sizes, view)
             laid = [(x, y, *sizes[n]) for n, (x, y) in layout.items()]
             self.last_layout = laid
-            if fits(laid, view) or overlap:
+            laid_fits = fits(laid, view)
+            if laid_fits or overlap:
                 self.editor.move_nodes(layout)
                 self.sync()
                 rects = list(self.node_rects().values())
                 why = "so that no node hides another" if overlap else "to fit the canvas"
-                if not fits(laid, view):
+                if not laid_fits:
                     why += "; it is larger than the canvas: middle-drag to pan"
                 self.editor.status(f"laid the graph out {why} (Ctrl+Z undoes it)")
             else:

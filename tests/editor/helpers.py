@@ -91,3 +91,11 @@ def item_center(item) -> tuple[int, int]:
     x, y = dpg.get_item_rect_min(item)
     w, h = dpg.get_item_rect_size(item)
     return int(x + w / 2), int(y + h / 2)
+
+
+def widest_badges(editor, nodes=None) -> None:
+    """What a run adds to the nodes at its widest: a badge beside each thumbnail (wrapped),
+    under the others."""
+    for node_id in nodes if nodes is not None else list(editor.canvas.views):
+        thumbnailed = editor.canvas.views[node_id].thumb_texture is not None
+        editor.canvas.set_status(node_id, "kept at step 41" if thumbnailed else "done 12.34 s")

@@ -205,16 +205,14 @@ def test_a_node_is_sized_before_it_is_drawn_as_a_run_draws_it(editor):
     """The estimate that places a new node: never smaller than the drawn node, with the badge
     a run adds, and no more than a few pixels larger (every node type)."""
     from nodegraph.editor import queries
-    from tests.editor.helpers import pump
+    from tests.editor.helpers import pump, widest_badges
 
     for type_name in sorted(editor.graph.registry.types()):
         node = editor.add_node(type_name)
         pump(editor, 3)
         cls = editor.graph.type_of(node)
         width, height = queries.estimated_size(cls, queries.node_title(node, cls.type_name))
-        view = editor.canvas.views[node]
-        badge = "kept at step 41" if view.thumb_texture is not None else "done 12.34 s"
-        editor.canvas.set_status(node, badge)
+        widest_badges(editor, [node])
         pump(editor, 3)
         drawn_w, drawn_h = editor.canvas.node_sizes()[node]
         assert drawn_w <= width <= drawn_w + 50 and drawn_h <= height <= drawn_h + 2, type_name

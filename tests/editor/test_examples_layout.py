@@ -12,7 +12,7 @@ import pytest
 
 from nodegraph import Graph
 from nodegraph.editor import queries
-from tests.editor.helpers import pump
+from tests.editor.helpers import pump, widest_badges
 
 pytestmark = pytest.mark.editor
 
@@ -26,13 +26,6 @@ MAY_PASS_BEHIND = {"two_stage_film.ngproj.json": {("generator", "webp"), ("gener
 def _drawn(editor) -> tuple[dict, dict]:
     rects = editor.canvas.node_rects()
     return rects, {n: (r[0], r[1]) for n, r in rects.items()}
-
-
-def _badges(editor) -> None:
-    """What a run adds at its widest: a badge beside each thumbnail (wrapped), under the rest."""
-    for node_id, view in editor.canvas.views.items():
-        thumbnailed = view.thumb_texture is not None
-        editor.canvas.set_status(node_id, "kept at step 41" if thumbnailed else "done 12.34 s")
 
 
 def _check(editor, name: str, when: str) -> None:
@@ -56,7 +49,7 @@ def test_every_example_is_drawn_without_overlaps_or_hidden_links(editor):
         assert editor.canvas.drawn() and len(editor.canvas.views) == len(editor.graph.nodes)
         _check(editor, name, "as opened")
         assert "overlap" not in editor.status_message
-        _badges(editor)
+        widest_badges(editor)
         pump(editor, 4)
         _check(editor, name, "after a run")
 
@@ -68,7 +61,7 @@ def test_the_starter_graph_is_drawn_without_overlaps_or_hidden_links(editor):
     pump(editor, 4)
     assert len(editor.canvas.views) == 5 and editor.canvas.drawn()
     _check(editor, "the starter", "as opened")
-    _badges(editor)
+    widest_badges(editor)
     pump(editor, 4)
     _check(editor, "the starter", "after a run")
 
